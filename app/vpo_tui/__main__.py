@@ -1,0 +1,3 @@
+from vpo_tui.cli import main
+
+raise SystemExit(main())

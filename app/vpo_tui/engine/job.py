@@ -1,0 +1,90 @@
+"""The engine's contract with the batch layer: one job in, one plain result out.
+
+Everything here is frozen and picklable, so the per-file work can run on a
+thread today and on another executor (another process, a cluster) later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from vpo_tui.policy.model import Policy
+
+
+class FileStatus(str, Enum):
+    """The outcome of one file. These names are part of the ``--json`` output."""
+
+    OK = "ok"  # changed and verified
+    UNCHANGED = "unchanged"  # already compliant, nothing written
+    PLANNED = "planned"  # dry run: changes shown, nothing written
+    FAILED = "failed"
+    SKIPPED = "skipped"  # locked by another process, or the policy says skip
+    CANCELLED = "cancelled"  # stopped before it started, or killed while running
+
+
+@dataclass(frozen=True)
+class ToolPaths:
+    """Where the four tools live; ``None`` means "look on PATH"."""
+
+    ffprobe: str | None = None
+    ffmpeg: str | None = None
+    mkvmerge: str | None = None
+    mkvpropedit: str | None = None
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Everything the engine needs besides the file and the policy."""
+
+    tools: ToolPaths = field(default_factory=ToolPaths)
+    keep_backups: bool = False
+    space_margin: float = 0.05  # extra free space required, as a fraction of the estimate
+    min_free_bytes: int = 64 * 1024 * 1024  # and at least this much on top
+    tool_timeout_s: float | None = None  # None = no timeout (transcodes can take hours)
+    kill_grace_s: float = 3.0  # TERM, then KILL after this long
+    duration_tolerance_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """One file to bring into line with one policy."""
+
+    path: Path
+    policy: Policy
+    settings: EngineSettings = field(default_factory=EngineSettings)
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class ProgressUpdate:
+    """How far one file has got. ``fraction`` is 0..1 within the current stage."""
+
+    stage: str  # "lock" | "probe" | "plan" | "run" | "verify" | "commit"
+    fraction: float = 0.0
+    fps: float | None = None
+    speed: float | None = None  # x realtime
+    eta_s: float | None = None
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """The plain result of one file, as shown, stored and serialised.
+
+    ``fingerprint`` is ``(size, mtime_ns)`` of the final file when it is known to
+    comply with the policy (ok/unchanged), so a re-run can skip it unprobed.
+    ``before``/``after`` are short track summaries (one string per track).
+    """
+
+    path: Path
+    status: FileStatus
+    changes: tuple[str, ...] = ()
+    error: str | None = None
+    stderr_tail: str | None = None
+    duration_s: float = 0.0
+    output_path: Path | None = None
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+    pass_kind: str = "none"
+    fingerprint: tuple[int, int] | None = None

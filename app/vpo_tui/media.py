@@ -1,0 +1,83 @@
+"""What a probed video file looks like, as plain frozen data.
+
+Both the pure planner (``policy/``) and the engine (``engine/``) speak this
+vocabulary, so it lives below both of them and imports nothing from the project.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+
+class TrackType(str, Enum):
+    """The kinds of stream a container can carry, in canonical file order."""
+
+    VIDEO = "video"
+    AUDIO = "audio"
+    SUBTITLE = "subtitle"
+    ATTACHMENT = "attachment"
+    DATA = "data"
+
+    @property
+    def order(self) -> int:
+        """Position of this type when tracks are ordered by type."""
+        return list(TrackType).index(self)
+
+
+@dataclass(frozen=True)
+class Track:
+    """One stream of a media file, as ffprobe reports it (normalised).
+
+    ``index`` is the ffprobe stream index in the *source* file. ``language`` is a
+    three-letter ISO 639-2/B code, ``und`` when the file does not say.
+    ``attached_pic`` marks cover art that ffprobe reports as a video stream.
+    """
+
+    index: int
+    type: TrackType
+    codec: str
+    language: str = "und"
+    title: str | None = None
+    default: bool = False
+    forced: bool = False
+    channels: int | None = None
+    width: int | None = None
+    height: int | None = None
+    attached_pic: bool = False
+    filename: str | None = None
+
+    def describe(self) -> str:
+        """Short human label, e.g. ``audio 2 (eng, aac, "Commentary")``."""
+        bits = [self.language, self.codec]
+        if self.title:
+            bits.append(f'"{self.title}"')
+        return f"{self.type.value} {self.index} ({', '.join(bits)})"
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """A probed file: container, size, duration and its tracks in file order.
+
+    ``container`` is the short name vpo-tui uses (``mkv``, ``mp4``, ``webm``,
+    ``avi``, ``mov``, or ffprobe's own format name when none of these fits).
+    """
+
+    path: Path
+    container: str
+    size: int
+    duration: float | None
+    tracks: tuple[Track, ...]
+    title: str | None = None
+
+    def of_type(self, kind: TrackType) -> tuple[Track, ...]:
+        """The tracks of one type, in file order."""
+        return tuple(t for t in self.tracks if t.type is kind)
+
+    def track(self, index: int) -> Track:
+        """The track with the given source index."""
+        for t in self.tracks:
+            if t.index == index:
+                return t
+        raise KeyError(index)

@@ -1,0 +1,211 @@
+"""Make small, real video files with ffmpeg: the demo library and the test media.
+
+The same generator serves ``vpo-tui sample DIR`` (a ready library to try the app
+on) and the test suite, so what the tests exercise is what a new user sees.
+Files are tiny (160x90, a second or two) but real: several audio and subtitle
+languages, titles, default/forced flags, commentary, attachments, MP4 with
+``mov_text``, plus broken files.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class AudioSpec:
+    language: str | None = "eng"
+    title: str | None = None
+    default: bool = False
+    codec: str = "aac"  # ffmpeg encoder name
+    channels: int = 2
+
+
+@dataclass(frozen=True)
+class SubtitleSpec:
+    language: str | None = "eng"
+    title: str | None = None
+    default: bool = False
+    forced: bool = False
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    """What one generated file contains."""
+
+    container: str = "mkv"  # mkv | mp4 | webm | avi
+    duration: float = 1.0
+    video: str | None = "libx264"  # ffmpeg encoder; None = no video track
+    width: int = 160
+    height: int = 90
+    video_language: str | None = None
+    audio: tuple[AudioSpec, ...] = (AudioSpec(),)
+    subtitles: tuple[SubtitleSpec, ...] = ()
+    attachment: bool = False  # an MKV font attachment
+    title: str | None = None
+
+
+def _srt(language: str | None, duration: float) -> str:
+    end_ms = int(max(duration - 0.1, 0.2) * 1000)
+    end = f"00:00:{end_ms // 1000:02d},{end_ms % 1000:03d}"
+    return f"1\n00:00:00,000 --> {end}\nHello ({language or 'und'})\n"
+
+
+def make_media(path: Path, spec: SampleSpec, *, ffmpeg: str = "ffmpeg") -> Path:
+    """Write one file described by ``spec`` to ``path`` (overwriting it)."""
+    path = Path(path).absolute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="vpo-sample-") as tmp:
+        args: list[str] = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+        maps: list[str] = []
+        n_inputs = 0
+        if spec.video is not None:
+            args += ["-f", "lavfi", "-i", f"testsrc=size={spec.width}x{spec.height}:rate=10"]
+            maps += ["-map", f"{n_inputs}:v"]
+            n_inputs += 1
+        for i, _audio in enumerate(spec.audio):
+            freq = 220 * (i + 2)
+            args += ["-f", "lavfi", "-i", f"sine=frequency={freq}:sample_rate=48000"]
+            maps += ["-map", f"{n_inputs}:a"]
+            n_inputs += 1
+        for i, sub in enumerate(spec.subtitles):
+            srt = Path(tmp) / f"sub{i}.srt"
+            srt.write_text(_srt(sub.language, spec.duration), encoding="utf-8")
+            args += ["-i", str(srt)]
+            maps += ["-map", f"{n_inputs}:s"]
+            n_inputs += 1
+        args += maps
+        args += ["-t", f"{spec.duration}"]
+        if spec.video is not None:
+            args += ["-c:v", spec.video]
+            if spec.video in ("libx264", "libx265"):
+                args += ["-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+                if spec.video == "libx265":
+                    args += ["-x265-params", "log-level=error"]
+            if spec.video_language:
+                args += ["-metadata:s:v:0", f"language={spec.video_language}"]
+            args += ["-disposition:v:0", "default"]
+        for i, audio in enumerate(spec.audio):
+            args += [f"-c:a:{i}", audio.codec, f"-ac:a:{i}", str(audio.channels)]
+            if audio.codec == "aac":
+                args += [f"-b:a:{i}", "64k"]
+            args += [f"-metadata:s:a:{i}", f"language={audio.language or 'und'}"]
+            if audio.title is not None:
+                args += [f"-metadata:s:a:{i}", f"title={audio.title}"]
+            args += [f"-disposition:a:{i}", "default" if audio.default else "0"]
+        sub_codec = "mov_text" if spec.container == "mp4" else "srt"
+        if spec.container == "webm":
+            sub_codec = "webvtt"
+        for i, sub in enumerate(spec.subtitles):
+            args += [f"-c:s:{i}", sub_codec]
+            args += [f"-metadata:s:s:{i}", f"language={sub.language or 'und'}"]
+            if sub.title is not None:
+                args += [f"-metadata:s:s:{i}", f"title={sub.title}"]
+            flags = [f for f, on in (("default", sub.default), ("forced", sub.forced)) if on]
+            args += [f"-disposition:s:{i}", "+".join(flags) if flags else "0"]
+        if spec.attachment:
+            font = Path(tmp) / "DemoFont.ttf"
+            font.write_bytes(b"\x00\x01\x00\x00" + os.urandom(256))
+            args += ["-attach", str(font), "-metadata:s:t", "mimetype=application/x-truetype-font"]
+        if spec.title is not None:
+            args += ["-metadata", f"title={spec.title}"]
+        fmt = {"mkv": "matroska", "mp4": "mp4", "webm": "webm", "avi": "avi"}[spec.container]
+        args += ["-f", fmt, str(path)]
+        subprocess.run(args, check=True, stdin=subprocess.DEVNULL, capture_output=True)
+    return path
+
+
+def make_garbage(path: Path, size: int = 4096, seed: int = 1) -> Path:
+    """A file with a video extension and random bytes: not media at all."""
+    import random
+
+    rng = random.Random(seed)
+    path.write_bytes(bytes(rng.getrandbits(8) for _ in range(size)))
+    return path
+
+
+def make_truncated(source: Path, path: Path, keep: float = 0.4) -> Path:
+    """The first ``keep`` fraction of a real file: a download that stopped."""
+    data = source.read_bytes()
+    path.write_bytes(data[: max(1, int(len(data) * keep))])
+    return path
+
+
+# -- the demo library -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _DemoFile:
+    name: str
+    spec: SampleSpec = field(default_factory=SampleSpec)
+
+
+_DEMO: tuple[_DemoFile, ...] = (
+    _DemoFile(
+        "Movies/The Long Walk (2019).mkv",
+        SampleSpec(
+            duration=2.0,
+            audio=(
+                AudioSpec("fre", "Français", default=True),
+                AudioSpec("eng", "English 2.0"),
+                AudioSpec("eng", "Director's Commentary"),
+            ),
+            subtitles=(
+                SubtitleSpec("eng"),
+                SubtitleSpec("fre"),
+                SubtitleSpec("eng", "Forced", forced=True),
+            ),
+            attachment=True,
+            title="the.long.walk.2019.1080p",
+        ),
+    ),
+    _DemoFile(
+        "Movies/Already Fine (2021).mkv",
+        SampleSpec(audio=(AudioSpec("eng", default=True),), subtitles=(SubtitleSpec("eng"),)),
+    ),
+    _DemoFile(
+        "Movies/Clip from phone.mp4",
+        SampleSpec(
+            container="mp4",
+            audio=(AudioSpec("eng", default=True),),
+            subtitles=(SubtitleSpec("eng"),),
+        ),
+    ),
+    _DemoFile(
+        "Anime/Sora no Kiseki - 01 [ジャ].mkv",
+        SampleSpec(
+            audio=(AudioSpec("jpn", default=True), AudioSpec("eng", "English Dub")),
+            subtitles=(SubtitleSpec("eng", "Full"), SubtitleSpec("ger")),
+        ),
+    ),
+    _DemoFile(
+        "Anime/-starts with a dash.mkv",
+        SampleSpec(audio=(AudioSpec(None, default=True), AudioSpec("spa"))),
+    ),
+    _DemoFile(
+        "Series/Show S01E01.mkv",
+        SampleSpec(
+            audio=(AudioSpec("eng", default=True), AudioSpec("ger"), AudioSpec("ita")),
+            subtitles=(SubtitleSpec("ger"), SubtitleSpec("eng")),
+        ),
+    ),
+    _DemoFile(
+        "Series/Show S01E02.mkv",
+        SampleSpec(
+            audio=(AudioSpec("ger", default=True), AudioSpec("eng")),
+            subtitles=(SubtitleSpec("eng"),),
+        ),
+    ),
+)
+
+
+def make_demo_library(root: Path, *, ffmpeg: str = "ffmpeg") -> list[Path]:
+    """A small library that shows what vpo-tui does, including one broken file."""
+    root = Path(root)
+    made = [make_media(root / demo.name, demo.spec, ffmpeg=ffmpeg) for demo in _DEMO]
+    made.append(make_garbage(root / "Series" / "Show S01E03 (broken download).mkv"))
+    return made
