@@ -1,0 +1,54 @@
+# Two commands matter (see README): `make demo` and `make check`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SAMPLE := .sample/library
+
+.PHONY: demo check test lint typecheck venv tools sample clean bench
+
+# Run the app on a ready sample library: tools, venv, package, sample files, launch.
+demo: tools $(BIN)/vpo-tui sample
+	$(BIN)/vpo-tui $(SAMPLE) --policy normalize
+
+# Everything CI runs: lint, format check, types, the whole test suite.
+check: tools-ci $(VENV)/.test-deps lint typecheck test
+
+tools:
+	@scripts/ensure-tools.sh
+
+tools-ci:
+	@scripts/ensure-tools.sh --with-tmux
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(BIN)/vpo-tui: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q -e .
+	@touch $@
+
+$(VENV)/.test-deps: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+sample: $(BIN)/vpo-tui
+	@test -d $(SAMPLE) || $(BIN)/vpo-tui sample $(SAMPLE)
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
+
+typecheck: $(VENV)/.test-deps
+	$(BIN)/mypy
+
+# As root, drop the capabilities that let root ignore chmod, so permission tests bite.
+NOCAPS := $(shell [ "$$(id -u)" = 0 ] && command -v setpriv >/dev/null && echo "setpriv --bounding-set=-dac_override,-dac_read_search")
+
+test: $(VENV)/.test-deps
+	$(NOCAPS) $(BIN)/python -m pytest -n 2 -q
+
+bench: $(VENV)/.test-deps tools
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .sample .pytest_cache .mypy_cache .ruff_cache dist build
