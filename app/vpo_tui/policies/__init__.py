@@ -1,0 +1,1 @@
+"""Built-in policies shipped with the package (TOML files read via importlib.resources)."""

@@ -1,0 +1,221 @@
+"""What each output container can carry, and how it rewrites what it carries.
+
+The planner asks two questions of a container: "can this codec go in?" (and if
+not, what to convert it to), and "what will ffprobe report after the file is
+written?" — the second one is what keeps plans idempotent. Both answers live
+here, as data plus one pure function, so prediction and diffing use the same
+facts.
+
+Facts measured with ffmpeg/ffprobe 5.1 and mkvmerge 74 (samples.make_media inputs):
+
+* MP4 (ffmpeg's mov muxer): when no track of a type is default, the FIRST track
+  of that type (in output order) is written as default — for video, audio AND
+  mov_text subtitles (``-disposition:s:0 0`` on the only subtitle probes back as
+  default=1). Several default tracks of one type are kept as they are.
+* MP4: stream titles do not survive (ffprobe shows only ``handler_name`` tags,
+  which the probe does not treat as titles). Forced flags DO survive on
+  mov_text. Languages survive (``und`` is written as ``und``). The container
+  title (``-metadata title=``) survives.
+* MKV written by ffmpeg (default_mode passthrough) and by mkvmerge/mkvpropedit:
+  default, forced, title and language are kept exactly as set, provided the
+  engine sets every default flag explicitly (mkvmerge marks every track of an
+  MP4 source default unless told otherwise). A track with language ``und``
+  probes back as ``und`` (no tag). Container title survives.
+* mkvmerge silently drops MP4 ``mov_text`` subtitles (exit 0), so mov_text must
+  be converted to subrip by ffmpeg for an MKV output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Protocol, TypeVar
+
+from vpo_tui.media import TrackType
+
+# Text subtitle codecs (ffprobe names) that ffmpeg can convert into one another.
+TEXT_SUBTITLE_CODECS: frozenset[str] = frozenset(
+    {"subrip", "ass", "ssa", "webvtt", "mov_text", "text", "srt"}
+)
+# Image subtitles cannot be converted to text without OCR.
+IMAGE_SUBTITLE_CODECS: frozenset[str] = frozenset(
+    {"hdmv_pgs_subtitle", "dvd_subtitle", "dvb_subtitle", "xsub"}
+)
+
+# Target codecs a policy may ask for, and the encoder presets each accepts.
+_X26X_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
+VIDEO_PRESETS: dict[str, tuple[str, ...]] = {
+    "h264": _X26X_PRESETS,
+    "hevc": _X26X_PRESETS,
+    "av1": tuple(str(n) for n in range(14)),  # SVT-AV1 presets 0 (slow) .. 13 (fast)
+    "vp9": ("good", "best", "realtime"),  # libvpx deadline
+}
+VIDEO_CRF_RANGE: dict[str, tuple[int, int]] = {
+    "h264": (0, 51),
+    "hevc": (0, 51),
+    "av1": (0, 63),
+    "vp9": (0, 63),
+}
+AUDIO_TARGET_CODECS: tuple[str, ...] = ("aac", "ac3", "eac3", "opus", "flac", "mp3")
+
+# Spellings people use for codecs, mapped to ffprobe's codec names.
+CODEC_ALIASES: dict[str, str] = {
+    "x264": "h264",
+    "avc": "h264",
+    "h.264": "h264",
+    "x265": "hevc",
+    "h265": "hevc",
+    "h.265": "hevc",
+    "srt": "subrip",
+    "ssa": "ass",
+    "pgs": "hdmv_pgs_subtitle",
+    "vobsub": "dvd_subtitle",
+    "dts-hd": "dts",
+    "e-ac3": "eac3",
+    "ac-3": "ac3",
+}
+
+
+def canonical_codec(name: str) -> str:
+    """ffprobe's name for a codec spelled by a person ("x265" → "hevc")."""
+    key = name.strip().lower()
+    return CODEC_ALIASES.get(key, key)
+
+
+@dataclass(frozen=True)
+class ContainerRules:
+    """What one container accepts. ``None`` for a type means "anything"."""
+
+    name: str
+    video: frozenset[str] | None
+    audio: frozenset[str] | None
+    subtitle: frozenset[str] | None
+    text_subtitle_codec: str | None  # what text subtitles are converted to
+    carries_attachments: bool
+    carries_data: bool
+    default_video: str
+    default_audio: str
+    first_track_default: bool  # the muxer makes the first track of a type default
+    keeps_titles: bool
+
+    def accepts(self, kind: TrackType, codec: str) -> bool:
+        """True when a track of this type and codec can be stream-copied in."""
+        if kind is TrackType.ATTACHMENT:
+            return self.carries_attachments
+        if kind is TrackType.DATA:
+            return self.carries_data
+        allowed = {
+            TrackType.VIDEO: self.video,
+            TrackType.AUDIO: self.audio,
+            TrackType.SUBTITLE: self.subtitle,
+        }[kind]
+        return allowed is None or codec in allowed
+
+
+MKV = ContainerRules(
+    name="mkv",
+    video=None,
+    audio=None,
+    # everything except mov_text (mkvmerge drops it silently) and MP4-only oddities
+    subtitle=frozenset(
+        {"subrip", "ass", "ssa", "webvtt", "hdmv_pgs_subtitle", "dvd_subtitle", "dvb_subtitle"}
+    ),
+    text_subtitle_codec="subrip",
+    carries_attachments=True,
+    carries_data=False,
+    default_video="h264",
+    default_audio="aac",
+    first_track_default=False,
+    keeps_titles=True,
+)
+
+MP4 = ContainerRules(
+    name="mp4",
+    video=frozenset({"h264", "hevc", "av1", "vp9", "mpeg4"}),
+    audio=frozenset({"aac", "ac3", "eac3", "mp3", "opus", "flac", "alac"}),
+    subtitle=frozenset({"mov_text"}),
+    text_subtitle_codec="mov_text",
+    carries_attachments=False,
+    carries_data=True,
+    default_video="h264",
+    default_audio="aac",
+    first_track_default=True,
+    keeps_titles=False,
+)
+
+WEBM = ContainerRules(
+    name="webm",
+    video=frozenset({"vp8", "vp9", "av1"}),
+    audio=frozenset({"opus", "vorbis"}),
+    subtitle=frozenset({"webvtt"}),
+    text_subtitle_codec="webvtt",
+    carries_attachments=False,
+    carries_data=False,
+    default_video="vp9",
+    default_audio="opus",
+    first_track_default=False,
+    keeps_titles=True,
+)
+
+_KNOWN: dict[str, ContainerRules] = {"mkv": MKV, "mp4": MP4, "mov": MP4, "webm": WEBM}
+
+
+def rules_for(container: str) -> ContainerRules:
+    """The rules of a container; an unknown one (avi, ts, ...) is taken to carry what it has."""
+    known = _KNOWN.get(container)
+    if known is not None:
+        return known if container != "mov" else replace(MP4, name="mov")
+    return ContainerRules(
+        name=container,
+        video=None,
+        audio=None,
+        subtitle=None,
+        text_subtitle_codec=None,
+        carries_attachments=True,
+        carries_data=True,
+        default_video="h264",
+        default_audio="aac",
+        first_track_default=False,
+        keeps_titles=True,
+    )
+
+
+class _TrackLike(Protocol):
+    @property
+    def type(self) -> TrackType: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def default(self) -> bool: ...
+
+
+T = TypeVar("T", bound=_TrackLike)
+
+
+def effective_tracks(container: str, tracks: tuple[T, ...]) -> tuple[T, ...]:
+    """The tracks as ffprobe will report them after the container has been written.
+
+    Used for the prediction AND for the diff (on both sides), so that a value the
+    container cannot hold never shows up as a change that a rewrite cannot make.
+    ``tracks`` are frozen dataclasses (``Track`` or ``PlannedTrack``) in output order.
+    """
+    rules = rules_for(container)
+    out: list[T] = list(tracks)
+    if not rules.keeps_titles:
+        out = [t if t.title is None else replace(t, title=None) for t in out]  # type: ignore[type-var]
+    if rules.first_track_default:
+        for kind in (TrackType.VIDEO, TrackType.AUDIO, TrackType.SUBTITLE):
+            positions = [i for i, t in enumerate(out) if t.type is kind]
+            if positions and not any(out[i].default for i in positions):
+                out[positions[0]] = replace(out[positions[0]], default=True)  # type: ignore[type-var]
+    return tuple(out)

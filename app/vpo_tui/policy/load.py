@@ -1,0 +1,557 @@
+"""TOML policy files → a validated ``Policy``, with errors a person can act on.
+
+A policy is refused before any file is touched, so every message names the
+policy file, the key path (``audio.keep[2]``), the bad value and what was
+expected; TOML syntax errors give line and column. Unknown keys are errors
+with a "did you mean" hint: a typo must never silently do nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import re
+import sys
+from collections.abc import Callable, Mapping
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from vpo_tui.media import TrackType
+from vpo_tui.policy.containers import (
+    AUDIO_TARGET_CODECS,
+    VIDEO_CRF_RANGE,
+    VIDEO_PRESETS,
+    canonical_codec,
+)
+from vpo_tui.policy.languages import normalize_language
+from vpo_tui.policy.model import (
+    DEFAULT_COMMENTARY_PATTERNS,
+    AttachmentPolicy,
+    AudioDefault,
+    AudioFallback,
+    AudioPolicy,
+    AudioTranscodePolicy,
+    ContainerFormat,
+    ContainerPolicy,
+    Languages,
+    MetadataPolicy,
+    OnError,
+    OnIncompatible,
+    Policy,
+    SubtitleDefault,
+    SubtitlePolicy,
+    VideoTranscodePolicy,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+_BUILTIN_PACKAGE = "vpo_tui.policies"
+_BITRATE = re.compile(r"^[1-9][0-9]{0,6}(\.[0-9]+)?[kKmM]?$")
+_CODEC_NAME = re.compile(r"^[a-z0-9_.-]{1,40}$")
+_STEM_PLACEHOLDER = "{stem}"
+
+E = TypeVar("E", bound=Enum)
+
+
+class PolicyError(Exception):
+    """A policy that cannot be used: names the file, the key path and what was expected."""
+
+    def __init__(
+        self,
+        source: str,
+        message: str,
+        key_path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.source = source
+        self.key_path = key_path
+        self.message = message
+        self.line = line
+        self.column = column
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.source
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        if self.key_path:
+            return f"{where}: {self.key_path}: {self.message}"
+        return f"{where}: {self.message}"
+
+
+# -- finding policies ---------------------------------------------------------
+
+
+def builtin_policy_names() -> list[str]:
+    """Names of the policies shipped inside the package, sorted."""
+    folder = resources.files(_BUILTIN_PACKAGE)
+    return sorted(
+        entry.name[: -len(".toml")] for entry in folder.iterdir() if entry.name.endswith(".toml")
+    )
+
+
+def _is_builtin_name(name_or_path: str) -> bool:
+    looks_like_path = "/" in name_or_path or "\\" in name_or_path or name_or_path.endswith(".toml")
+    return not looks_like_path and name_or_path in builtin_policy_names()
+
+
+def policy_text(name_or_path: str) -> str:
+    """The TOML text of a built-in policy (by name) or of a policy file (by path)."""
+    if _is_builtin_name(name_or_path):
+        entry = resources.files(_BUILTIN_PACKAGE).joinpath(f"{name_or_path}.toml")
+        return entry.read_text(encoding="utf-8")
+    path = Path(name_or_path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        names = ", ".join(builtin_policy_names())
+        raise PolicyError(
+            name_or_path, f"no such policy file, and not a built-in policy (built-ins: {names})"
+        ) from None
+    except IsADirectoryError:
+        raise PolicyError(name_or_path, "is a folder, not a policy file") from None
+    except OSError as exc:
+        raise PolicyError(name_or_path, f"cannot read policy file: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(
+            name_or_path, f"not UTF-8 text (bad byte at offset {exc.start})"
+        ) from None
+
+
+def load_policy(name_or_path: str) -> Policy:
+    """A validated policy from a built-in name or a file path (raises ``PolicyError``)."""
+    text = policy_text(name_or_path)
+    source = f"builtin:{name_or_path}" if _is_builtin_name(name_or_path) else name_or_path
+    return parse_policy(text, source)
+
+
+# -- parsing ------------------------------------------------------------------
+
+_SYNTAX_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+_SYNTAX_EOF = re.compile(r"\(at end of document\)")
+
+
+def parse_policy(text: str, source: str) -> Policy:
+    """Parse and validate policy TOML; ``source`` names it in errors and in ``Policy.source``."""
+    display = source[len("builtin:") :] + " (built-in)" if source.startswith("builtin:") else source
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raw = str(exc)
+        line: int | None = None
+        column: int | None = None
+        match = _SYNTAX_POSITION.search(raw)
+        if match:
+            line, column = int(match.group(1)), int(match.group(2))
+        elif _SYNTAX_EOF.search(raw):
+            line = text.count("\n") + 1
+        message = _SYNTAX_POSITION.sub("", _SYNTAX_EOF.sub("", raw)).strip()
+        raise PolicyError(
+            display, f"TOML syntax error: {message}", line=line, column=column
+        ) from None
+    policy = _Reader(display, document).policy(source)
+    return dataclasses.replace(policy, digest=policy_digest(policy))
+
+
+def policy_digest(policy: Policy) -> str:
+    """sha256 of what the policy *means* (not its name, description or file)."""
+    meaning = dataclasses.asdict(
+        dataclasses.replace(policy, name="", description="", source="", digest="")
+    )
+    canonical = json.dumps(
+        meaning,
+        sort_keys=True,
+        default=lambda value: value.value if isinstance(value, Enum) else str(value),
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _type_name(value: object) -> str:
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_SECTIONS: dict[str, tuple[str, ...]] = {
+    "": (
+        "name",
+        "description",
+        "on_error",
+        "commentary_patterns",
+        "languages",
+        "audio",
+        "subtitles",
+        "attachments",
+        "metadata",
+        "container",
+        "transcode",
+    ),
+    "languages": ("audio", "subtitle", "reorder"),
+    "audio": ("keep", "drop_commentary", "min_tracks", "fallback", "default"),
+    "subtitles": ("keep", "keep_forced", "drop_commentary", "remove_all", "default"),
+    "attachments": ("drop",),
+    "metadata": ("und_language", "clear_titles", "container_title"),
+    "container": ("format", "on_incompatible"),
+    "transcode": ("video", "audio"),
+    "transcode.video": (
+        "codec",
+        "crf",
+        "bitrate",
+        "preset",
+        "max_height",
+        "max_width",
+        "skip_codecs",
+    ),
+    "transcode.audio": ("codec", "bitrate", "keep_codecs"),
+}
+_ALL_KEYS = [f"{s}.{k}" if s else k for s, keys in _SECTIONS.items() for k in keys]
+
+
+class _Reader:
+    """Walks the parsed document section by section, checking every key."""
+
+    def __init__(self, source: str, document: Mapping[str, Any]) -> None:
+        self.source = source
+        self.document = document
+
+    def fail(self, key_path: str, message: str) -> PolicyError:
+        return PolicyError(self.source, message, key_path=key_path)
+
+    # ---- structure
+
+    def section(self, path: str) -> Mapping[str, Any]:
+        """The table at ``path`` ("" = top level), its keys checked against the schema."""
+        table: Any = self.document
+        if path:
+            for part in path.split("."):
+                table = table.get(part, {})
+                if not isinstance(table, dict):
+                    raise self.fail(path, f"expected a table ([{path}]), got {_type_name(table)}")
+        for key in table:
+            if key not in _SECTIONS[path]:
+                full = f"{path}.{key}" if path else key
+                raise self.fail(full, self._unknown(full))
+        return table  # type: ignore[no-any-return]
+
+    def _unknown(self, full: str) -> str:
+        close = difflib.get_close_matches(full, _ALL_KEYS, n=1, cutoff=0.75)
+        if not close:
+            leaf = full.rsplit(".", 1)[-1]
+            close = [k for k in _ALL_KEYS if k.rsplit(".", 1)[-1] == leaf][:1]
+        hint = f"; did you mean {close[0]}?" if close else ""
+        return f"unknown key {full}{hint}"
+
+    # ---- scalars
+
+    def string(self, table: Mapping[str, Any], section: str, key: str) -> str | None:
+        if key not in table:
+            return None
+        value = table[key]
+        if not isinstance(value, str):
+            raise self.fail(_join(section, key), f"expected a string, got {_type_name(value)}")
+        return value
+
+    def boolean(self, table: Mapping[str, Any], section: str, key: str, default: bool) -> bool:
+        if key not in table:
+            return default
+        value = table[key]
+        if not isinstance(value, bool):
+            raise self.fail(
+                _join(section, key),
+                f"expected a boolean (true or false), got {_type_name(value)} {_show(value)}",
+            )
+        return value
+
+    def integer(
+        self,
+        table: Mapping[str, Any],
+        section: str,
+        key: str,
+        *,
+        low: int,
+        high: int | None = None,
+        what: str = "",
+    ) -> int | None:
+        if key not in table:
+            return None
+        value = table[key]
+        path = _join(section, key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(path, f"expected an integer, got {_type_name(value)} {_show(value)}")
+        if value < low or (high is not None and value > high):
+            bound = f"{low}..{high}" if high is not None else f">= {low}"
+            raise self.fail(path, f"{value} is out of range (expected {bound}{what})")
+        return value
+
+    def enum(
+        self, table: Mapping[str, Any], section: str, key: str, kind: type[E], default: E
+    ) -> E:
+        raw = self.string(table, section, key)
+        if raw is None:
+            return default
+        allowed = [member.value for member in kind]
+        if raw not in allowed:
+            listed = ", ".join(f'"{a}"' for a in allowed)
+            raise self.fail(_join(section, key), f"{_show(raw)} is not one of {listed}")
+        return kind(raw)
+
+    def string_list(
+        self,
+        table: Mapping[str, Any],
+        section: str,
+        key: str,
+        item: Callable[[str, str], str],
+    ) -> tuple[str, ...] | None:
+        """Strings, each checked/normalised by ``item(value, key_path)``; duplicates removed."""
+        if key not in table:
+            return None
+        value = table[key]
+        path = _join(section, key)
+        if not isinstance(value, list):
+            raise self.fail(path, f"expected an array of strings, got {_type_name(value)}")
+        out: list[str] = []
+        for position, entry in enumerate(value):
+            entry_path = f"{path}[{position}]"
+            if not isinstance(entry, str):
+                raise self.fail(entry_path, f"expected a string, got {_type_name(entry)}")
+            checked = item(entry, entry_path)
+            if checked not in out:
+                out.append(checked)
+        return tuple(out)
+
+    # ---- item checkers
+
+    def language(self, value: str, key_path: str) -> str:
+        code = normalize_language(value)
+        if code is None:
+            raise self.fail(
+                key_path,
+                f"{_show(value)} is not an ISO 639-2 language code"
+                ' (expected e.g. "eng", "jpn", "und")',
+            )
+        return code
+
+    def codec_name(self, value: str, key_path: str) -> str:
+        codec = canonical_codec(value)
+        if not _CODEC_NAME.match(codec):
+            raise self.fail(
+                key_path, f'{_show(value)} is not a codec name (expected e.g. "hevc", "aac")'
+            )
+        return codec
+
+    def pattern(self, value: str, key_path: str) -> str:
+        if not value.strip():
+            raise self.fail(key_path, "expected a non-empty text to look for in track titles")
+        return value.lower()
+
+    def bitrate(self, table: Mapping[str, Any], section: str, key: str) -> str | None:
+        raw = self.string(table, section, key)
+        if raw is not None and not _BITRATE.match(raw.strip()):
+            raise self.fail(
+                _join(section, key), f'{_show(raw)} is not a bitrate (expected e.g. "192k" or "4M")'
+            )
+        return raw.strip() if raw is not None else None
+
+    # ---- the whole policy
+
+    def policy(self, source: str) -> Policy:
+        top = self.section("")
+        name = self.string(top, "", "name")
+        if name is None:
+            name = source[len("builtin:") :] if source.startswith("builtin:") else Path(source).stem
+        patterns = self.string_list(top, "", "commentary_patterns", self.pattern)
+        return Policy(
+            name=name.strip() or "policy",
+            description=self.string(top, "", "description") or "",
+            on_error=self.enum(top, "", "on_error", OnError, OnError.SKIP),
+            languages=self.languages(),
+            audio=self.audio(),
+            subtitles=self.subtitles(),
+            attachments=AttachmentPolicy(
+                drop=self.boolean(self.section("attachments"), "attachments", "drop", False)
+            ),
+            metadata=self.metadata(),
+            container=self.container(),
+            video_transcode=self.video_transcode(),
+            audio_transcode=self.audio_transcode(),
+            commentary_patterns=DEFAULT_COMMENTARY_PATTERNS if patterns is None else patterns,
+            source=source,
+        )
+
+    def languages(self) -> Languages:
+        table = self.section("languages")
+        return Languages(
+            audio=self.string_list(table, "languages", "audio", self.language) or (),
+            subtitle=self.string_list(table, "languages", "subtitle", self.language) or (),
+            reorder=self.boolean(table, "languages", "reorder", True),
+        )
+
+    def audio(self) -> AudioPolicy:
+        table = self.section("audio")
+        min_tracks = self.integer(table, "audio", "min_tracks", low=0)
+        return AudioPolicy(
+            keep=self.string_list(table, "audio", "keep", self.language),
+            drop_commentary=self.boolean(table, "audio", "drop_commentary", False),
+            min_tracks=1 if min_tracks is None else min_tracks,
+            fallback=self.enum(table, "audio", "fallback", AudioFallback, AudioFallback.KEEP_FIRST),
+            default=self.enum(table, "audio", "default", AudioDefault, AudioDefault.PREFERRED),
+        )
+
+    def subtitles(self) -> SubtitlePolicy:
+        table = self.section("subtitles")
+        return SubtitlePolicy(
+            keep=self.string_list(table, "subtitles", "keep", self.language),
+            keep_forced=self.boolean(table, "subtitles", "keep_forced", True),
+            drop_commentary=self.boolean(table, "subtitles", "drop_commentary", False),
+            remove_all=self.boolean(table, "subtitles", "remove_all", False),
+            default=self.enum(table, "subtitles", "default", SubtitleDefault, SubtitleDefault.KEEP),
+        )
+
+    def metadata(self) -> MetadataPolicy:
+        table = self.section("metadata")
+        und = self.string(table, "metadata", "und_language")
+        und_language = None if und is None else self.language(und, "metadata.und_language")
+        title = self.string(table, "metadata", "container_title")
+        if title is not None and (
+            "{" in title.replace(_STEM_PLACEHOLDER, "")
+            or "}" in title.replace(_STEM_PLACEHOLDER, "")
+        ):
+            raise self.fail(
+                "metadata.container_title",
+                f"{_show(title)}: the only placeholder is {{stem}}"
+                " (the file name without extension)",
+            )
+        return MetadataPolicy(
+            und_language=und_language,
+            clear_titles=self.clear_titles(table),
+            container_title=title,
+        )
+
+    def clear_titles(self, table: Mapping[str, Any]) -> tuple[TrackType, ...]:
+        if "clear_titles" not in table:
+            return ()
+        value = table["clear_titles"]
+        titled = (TrackType.VIDEO, TrackType.AUDIO, TrackType.SUBTITLE, TrackType.ATTACHMENT)
+        if isinstance(value, bool):
+            return titled if value else ()
+        allowed = [kind.value for kind in titled]
+
+        def kind(entry: str, key_path: str) -> str:
+            if entry not in allowed:
+                listed = ", ".join(f'"{a}"' for a in allowed)
+                raise self.fail(key_path, f"{_show(entry)} is not one of {listed}")
+            return entry
+
+        if not isinstance(value, list):
+            raise self.fail(
+                "metadata.clear_titles",
+                f'expected true/false or an array of track types (e.g. ["audio", "subtitle"]), '
+                f"got {_type_name(value)}",
+            )
+        names = self.string_list(table, "metadata", "clear_titles", kind) or ()
+        return tuple(sorted((TrackType(n) for n in names), key=lambda k: k.order))
+
+    def container(self) -> ContainerPolicy:
+        table = self.section("container")
+        return ContainerPolicy(
+            format=self.enum(table, "container", "format", ContainerFormat, ContainerFormat.KEEP),
+            on_incompatible=self.enum(
+                table, "container", "on_incompatible", OnIncompatible, OnIncompatible.ERROR
+            ),
+        )
+
+    def video_transcode(self) -> VideoTranscodePolicy | None:
+        self.section("transcode")
+        if "video" not in self.document.get("transcode", {}):
+            return None
+        section = "transcode.video"
+        table = self.section(section)
+        codec = self.target_codec(table, section, tuple(VIDEO_CRF_RANGE))
+        low, high = VIDEO_CRF_RANGE[codec]
+        crf = self.integer(table, section, "crf", low=low, high=high, what=f" for {codec}")
+        bitrate = self.bitrate(table, section, "bitrate")
+        if crf is not None and bitrate is not None:
+            raise self.fail(
+                f"{section}.bitrate", "crf and bitrate are exclusive (give one of them)"
+            )
+        preset = self.string(table, section, "preset")
+        if preset is not None and preset not in VIDEO_PRESETS[codec]:
+            listed = ", ".join(f'"{p}"' for p in VIDEO_PRESETS[codec])
+            raise self.fail(
+                f"{section}.preset", f"{_show(preset)} is not a {codec} preset (one of {listed})"
+            )
+        return VideoTranscodePolicy(
+            codec=codec,
+            crf=crf,
+            bitrate=bitrate,
+            preset=preset,
+            max_height=self.integer(table, section, "max_height", low=1, high=100_000),
+            max_width=self.integer(table, section, "max_width", low=1, high=100_000),
+            skip_codecs=self.string_list(table, section, "skip_codecs", self.codec_name) or (),
+        )
+
+    def audio_transcode(self) -> AudioTranscodePolicy | None:
+        if "audio" not in self.document.get("transcode", {}):
+            return None
+        section = "transcode.audio"
+        table = self.section(section)
+        codec = self.target_codec(table, section, AUDIO_TARGET_CODECS)
+        return AudioTranscodePolicy(
+            codec=codec,
+            bitrate=self.bitrate(table, section, "bitrate"),
+            keep_codecs=self.string_list(table, section, "keep_codecs", self.codec_name) or (),
+        )
+
+    def target_codec(self, table: Mapping[str, Any], section: str, allowed: tuple[str, ...]) -> str:
+        raw = self.string(table, section, "codec")
+        listed = ", ".join(f'"{a}"' for a in allowed)
+        if raw is None:
+            raise self.fail(f"{section}.codec", f"missing (expected one of {listed})")
+        codec = canonical_codec(raw)
+        if codec not in allowed:
+            raise self.fail(f"{section}.codec", f"{_show(raw)} is not one of {listed}")
+        return codec
+
+
+def _join(section: str, key: str) -> str:
+    return f"{section}.{key}" if section else key
+
+
+__all__ = [
+    "PolicyError",
+    "builtin_policy_names",
+    "load_policy",
+    "parse_policy",
+    "policy_digest",
+    "policy_text",
+]
