@@ -1,0 +1,317 @@
+"""Compile a ``Plan`` into the argument list of exactly one tool pass (pure).
+
+No subprocess and no disk access here, so every command line can be unit-tested
+and shown in a preview. Paths are passed absolute (``file:`` for ffmpeg) so a
+file named ``-x.mkv`` is never read as an option, and every kept track gets its
+language, title, default and forced flag set explicitly, so the result does not
+depend on a tool's defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from vpo_tui.media import MediaInfo, TrackType
+from vpo_tui.policy.planned import PassKind, Plan, PlanError, PlannedTrack
+
+FFMPEG_FORMATS = {"mkv": "matroska", "mp4": "mp4", "webm": "webm"}
+
+VIDEO_ENCODERS = {
+    "h264": "libx264",
+    "hevc": "libx265",
+    "av1": "libsvtav1",
+    "vp9": "libvpx-vp9",
+}
+AUDIO_ENCODERS = {
+    "aac": "aac",
+    "opus": "libopus",
+    "ac3": "ac3",
+    "eac3": "eac3",
+    "flac": "flac",
+    "mp3": "libmp3lame",
+    "vorbis": "libvorbis",
+}
+SUBTITLE_ENCODERS = {
+    "subrip": "srt",
+    "srt": "srt",
+    "mov_text": "mov_text",
+    "ass": "ass",
+    "webvtt": "webvtt",
+}
+
+
+@dataclass(frozen=True)
+class MkvIds:
+    """ffprobe stream index → mkvmerge track ID / attachment ID for one MKV-readable file.
+
+    mkvmerge numbers tracks 0.. in file order and attachments 1.. separately;
+    ffprobe lists both in one sequence. ``from_mkvmerge_json`` builds this from
+    ``mkvmerge -J`` so the mapping is checked against the tool, not assumed.
+    """
+
+    tracks: dict[int, int]
+    attachments: dict[int, int]
+
+    @staticmethod
+    def assumed(media: MediaInfo) -> MkvIds:
+        """The mapping when ffprobe and mkvmerge list streams in the same order."""
+        tracks: dict[int, int] = {}
+        attachments: dict[int, int] = {}
+        for track in media.tracks:
+            if track.type is TrackType.ATTACHMENT:
+                attachments[track.index] = len(attachments) + 1
+            else:
+                tracks[track.index] = len(tracks)
+        return MkvIds(tracks, attachments)
+
+    @staticmethod
+    def from_mkvmerge_json(media: MediaInfo, identified: dict[str, object]) -> MkvIds:
+        """Zip ``mkvmerge -J`` with the probe; ``PlanError`` if they disagree."""
+        mkv_kind = {
+            "video": TrackType.VIDEO,
+            "audio": TrackType.AUDIO,
+            "subtitles": TrackType.SUBTITLE,
+        }
+        raw_tracks = identified.get("tracks") or []
+        raw_attachments = identified.get("attachments") or []
+        assert isinstance(raw_tracks, list) and isinstance(raw_attachments, list)
+        probed = [t for t in media.tracks if t.type is not TrackType.ATTACHMENT]
+        probed_attachments = [t for t in media.tracks if t.type is TrackType.ATTACHMENT]
+        if len(raw_tracks) != len(probed) or len(raw_attachments) != len(probed_attachments):
+            raise PlanError(
+                f"{media.path}: mkvmerge sees {len(raw_tracks)} tracks and "
+                f"{len(raw_attachments)} attachments, ffprobe {len(probed)} and "
+                f"{len(probed_attachments)}; refusing to guess the mapping"
+            )
+        tracks: dict[int, int] = {}
+        for track, raw in zip(probed, raw_tracks, strict=True):
+            kind = mkv_kind.get(str(raw.get("type")), TrackType.DATA)
+            if kind is not track.type:
+                raise PlanError(
+                    f"{media.path}: mkvmerge track {raw.get('id')} is {raw.get('type')}, "
+                    f"ffprobe stream {track.index} is {track.type.value}; refusing to guess"
+                )
+            tracks[track.index] = int(raw["id"])
+        attachments = {
+            track.index: int(raw["id"])
+            for track, raw in zip(probed_attachments, raw_attachments, strict=True)
+        }
+        return MkvIds(tracks, attachments)
+
+
+def _flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+def _kept_tracks(plan: Plan) -> tuple[PlannedTrack, ...]:
+    return tuple(t for t in plan.tracks if t.type is not TrackType.ATTACHMENT)
+
+
+def _kept_attachments(plan: Plan) -> tuple[PlannedTrack, ...]:
+    return tuple(t for t in plan.tracks if t.type is TrackType.ATTACHMENT)
+
+
+def _check_pass(plan: Plan, expected: PassKind) -> None:
+    if plan.pass_kind is not expected:
+        raise PlanError(
+            f"{plan.source.path}: plan is a {plan.pass_kind.value} pass, not {expected.value}"
+        )
+    sources = [t.source_index for t in plan.tracks]
+    known = {t.index for t in plan.source.tracks}
+    if len(set(sources)) != len(sources) or not set(sources) <= known:
+        raise PlanError(
+            f"{plan.source.path}: plan names unknown or repeated source tracks {sources}"
+        )
+
+
+# -- mkvpropedit -------------------------------------------------------------
+
+
+def mkvpropedit_argv(plan: Plan, tool: str, target: Path, ids: MkvIds) -> list[str]:
+    """Edit flags, names and languages of ``target`` (a *copy* of the original) in place.
+
+    mkvpropedit cannot drop, reorder or transcode: a plan that asks for that
+    here is a planner bug and is refused.
+    """
+    _check_pass(plan, PassKind.MKVPROPEDIT)
+    source = plan.source
+    if plan.dropped or any(t.transcode for t in plan.tracks):
+        raise PlanError(f"{source.path}: mkvpropedit cannot drop or transcode tracks")
+    if [t.source_index for t in plan.tracks] != [t.index for t in source.tracks]:
+        raise PlanError(f"{source.path}: mkvpropedit cannot reorder tracks")
+    argv = [tool, str(target.absolute()), "--edit", "info"]
+    argv += ["--set", f"title={plan.title}"] if plan.title else ["--delete", "title"]
+    for planned in _kept_tracks(plan):
+        argv += ["--edit", f"track:{ids.tracks[planned.source_index] + 1}"]
+        argv += ["--set", f"language={planned.language or 'und'}"]
+        argv += ["--set", f"name={planned.title}"] if planned.title else ["--delete", "name"]
+        argv += ["--set", f"flag-default={_flag(planned.default)}"]
+        argv += ["--set", f"flag-forced={_flag(planned.forced)}"]
+    return argv
+
+
+# -- mkvmerge ----------------------------------------------------------------
+
+
+def mkvmerge_argv(plan: Plan, tool: str, source: Path, output: Path, ids: MkvIds) -> list[str]:
+    """Select, reorder and relabel tracks into a new MKV, streams copied."""
+    _check_pass(plan, PassKind.MKVMERGE)
+    media = plan.source
+    if plan.container != "mkv":
+        raise PlanError(f"{media.path}: mkvmerge only writes mkv, the plan wants {plan.container}")
+    if any(t.transcode for t in plan.tracks):
+        raise PlanError(f"{media.path}: mkvmerge cannot transcode; this needs an ffmpeg pass")
+    for planned in plan.tracks:
+        if media.track(planned.source_index).codec == "mov_text":
+            # mkvmerge drops mov_text silently (exit 0): never let that pass
+            raise PlanError(
+                f"{media.path}: mkvmerge would silently drop the mov_text subtitle "
+                f"{planned.source_index}; it must go through ffmpeg (converted to subrip)"
+            )
+    kept = _kept_tracks(plan)
+    argv = [tool, "--gui-mode", "-o", str(output.absolute())]
+    argv += ["--title", plan.title or ""]
+    selectors = {
+        TrackType.VIDEO: ("--video-tracks", "--no-video"),
+        TrackType.AUDIO: ("--audio-tracks", "--no-audio"),
+        TrackType.SUBTITLE: ("--subtitle-tracks", "--no-subtitles"),
+    }
+    for kind, (select, none) in selectors.items():
+        chosen = [str(ids.tracks[t.source_index]) for t in kept if t.type is kind]
+        argv += [select, ",".join(chosen)] if chosen else [none]
+    attachments = [str(ids.attachments[t.source_index]) for t in _kept_attachments(plan)]
+    argv += ["--attachments", ",".join(attachments)] if attachments else ["--no-attachments"]
+    for planned in kept:
+        tid = ids.tracks[planned.source_index]
+        argv += ["--language", f"{tid}:{planned.language or 'und'}"]
+        argv += ["--track-name", f"{tid}:{planned.title or ''}"]
+        argv += ["--default-track-flag", f"{tid}:{_flag(planned.default)}"]
+        argv += ["--forced-display-flag", f"{tid}:{_flag(planned.forced)}"]
+    argv.append(str(source.absolute()))
+    if kept:
+        argv += ["--track-order", ",".join(f"0:{ids.tracks[t.source_index]}" for t in kept)]
+    return argv
+
+
+# -- ffmpeg ------------------------------------------------------------------
+
+
+def _disposition(planned: PlannedTrack) -> str:
+    flags = [name for name, on in (("default", planned.default), ("forced", planned.forced)) if on]
+    return "+".join(flags) if flags else "0"
+
+
+def _transcode_args(out: int, planned: PlannedTrack, container: str, media: MediaInfo) -> list[str]:
+    spec = planned.transcode
+    if spec is None:
+        if container == "mp4" and planned.codec == "hevc":
+            return [f"-tag:{out}", "hvc1"]
+        return []
+    codec = spec.codec
+    if planned.type is TrackType.VIDEO:
+        encoder = VIDEO_ENCODERS.get(codec)
+    elif planned.type is TrackType.AUDIO:
+        encoder = AUDIO_ENCODERS.get(codec)
+    elif planned.type is TrackType.SUBTITLE:
+        encoder = SUBTITLE_ENCODERS.get(codec)
+    else:
+        encoder = None
+    if encoder is None:
+        raise PlanError(f"{media.path}: no encoder for {planned.type.value} codec {codec!r}")
+    args = [f"-c:{out}", encoder]
+    if spec.crf is not None:
+        args += [f"-crf:{out}", str(spec.crf)]
+    if spec.bitrate is not None:
+        args += [f"-b:{out}", spec.bitrate]
+    if spec.preset is not None:
+        args += [f"-preset:{out}", spec.preset]
+    if planned.type is TrackType.VIDEO:
+        if encoder == "libx265":
+            args += [f"-x265-params:{out}", "log-level=error"]
+        if encoder in ("libx264", "libx265"):
+            args += [f"-pix_fmt:{out}", "yuv420p"]
+        if codec == "hevc" and container == "mp4":
+            args += [f"-tag:{out}", "hvc1"]
+        scale = _scale_filter(planned, media)
+        if scale:
+            args += [f"-filter:{out}", scale]
+    return args
+
+
+def _scale_filter(planned: PlannedTrack, media: MediaInfo) -> str | None:
+    """Scale to the planned frame size (never up), even dimensions for the encoders."""
+    source = media.track(planned.source_index)
+    if planned.width and planned.height:
+        if (planned.width, planned.height) != (source.width, source.height):
+            return f"scale={planned.width}:{planned.height}"
+        return None
+    spec = planned.transcode
+    if spec is None or (spec.max_width is None and spec.max_height is None):
+        return None
+    w = spec.max_width or 1 << 30
+    h = spec.max_height or 1 << 30
+    fit = "force_original_aspect_ratio=decrease:force_divisible_by=2"
+    return f"scale='min({w},iw)':'min({h},ih)':{fit}"
+
+
+def ffmpeg_argv(plan: Plan, tool: str, source: Path, output: Path) -> list[str]:
+    """One ffmpeg run: explicit ``-map`` per planned track in output order, copy unless transcoded.
+
+    ``-y`` is safe because ``output`` is always our own freshly created temp file.
+    """
+    _check_pass(plan, PassKind.FFMPEG)
+    media = plan.source
+    fmt = FFMPEG_FORMATS.get(plan.container)
+    if fmt is None:
+        raise PlanError(f"{media.path}: ffmpeg pass cannot write container {plan.container!r}")
+    argv = [tool, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"]
+    argv += ["-progress", "pipe:1", "-y", "-i", f"file:{source.absolute()}"]
+    argv += ["-map_metadata", "0", "-map_chapters", "0"]
+    for planned in plan.tracks:
+        argv += ["-map", f"0:{planned.source_index}"]
+    argv += ["-c", "copy"]
+    for out, planned in enumerate(plan.tracks):
+        argv += _transcode_args(out, planned, plan.container, media)
+        if planned.type is TrackType.ATTACHMENT:
+            continue
+        argv += [f"-disposition:{out}", _disposition(planned)]
+        argv += [f"-metadata:s:{out}", f"language={planned.language or 'und'}"]
+        argv += [f"-metadata:s:{out}", f"title={planned.title or ''}"]
+    argv += ["-metadata", f"title={plan.title or ''}"]
+    if plan.container == "mp4":
+        argv += ["-movflags", "+faststart"]
+    argv += ["-f", fmt, f"file:{output.absolute()}"]
+    return argv
+
+
+def estimate_output_bytes(plan: Plan) -> int:
+    """A generous guess of the output size, for the free-space check.
+
+    A copy or remux needs about the source size (x1.1 for container overhead);
+    a transcode with a known bitrate needs bitrate x duration, otherwise the
+    source size is the budget (re-encodes rarely grow a file, and the margin
+    covers the rest).
+    """
+    size = plan.source.size
+    estimate = int(size * 1.1)
+    duration = plan.source.duration or 0.0
+    bits_per_s = 0
+    for planned in plan.tracks:
+        spec = planned.transcode
+        if spec is not None and spec.bitrate:
+            bits_per_s += _bitrate(spec.bitrate)
+    if bits_per_s and duration:
+        estimate = max(estimate, int(bits_per_s * duration / 8))
+    return estimate
+
+
+def _bitrate(text: str) -> int:
+    units = {"k": 1_000, "m": 1_000_000, "g": 1_000_000_000}
+    text = text.strip().lower()
+    try:
+        if text and text[-1] in units:
+            return int(float(text[:-1]) * units[text[-1]])
+        return int(float(text))
+    except ValueError:
+        return 0

@@ -1,0 +1,231 @@
+"""Probe a file with ffprobe into a frozen ``MediaInfo``.
+
+Every way a file can be unprobeable (empty, vanished, unreadable, not media,
+truncated, ffprobe missing) becomes a ``ProbeError`` whose message names the
+file and the cause, never a traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from vpo_tui.engine.control import FileControl
+from vpo_tui.engine.run import ToolError, run_tool
+from vpo_tui.media import MediaInfo, Track, TrackType
+
+PROBE_TIMEOUT_S = 120.0
+
+# ffprobe complaints that mean the file is cut short (reported even with exit 0)
+_TRUNCATION_MARKERS = ("ended prematurely", "truncat", "moov atom not found", "invalid data found")
+
+
+class ProbeError(Exception):
+    """The file cannot be probed; the message names the file and the cause."""
+
+
+def _tool_path_arg(path: Path) -> str:
+    """An absolute ``file:`` URL so a name like ``-x.mkv`` is never an option."""
+    return "file:" + str(path.absolute())
+
+
+def _load_normalizer() -> Callable[[str], str]:
+    """ISO 639-2/B through the policy layer's table; ``und`` for anything unknown."""
+    table: Callable[[str | None], str | None] | None
+    try:
+        from vpo_tui.policy.languages import normalize_language as table
+    except ImportError:  # the policy layer's table is not there: a safe subset
+        table = None
+
+    def normalize(raw: str) -> str:
+        code = raw.strip().lower()
+        if not code:
+            return "und"
+        if table is not None:
+            return table(code) or "und"
+        return code if len(code) == 3 and code.isalpha() else "und"
+
+    return normalize
+
+
+normalize_language_code = _load_normalizer()
+
+
+def container_name(format_name: str, path: Path) -> str:
+    """ffprobe's ``format_name`` as vpo-tui's short container name."""
+    names = set(format_name.split(","))
+    if "matroska" in names:
+        return "webm" if path.suffix.lower() == ".webm" else "mkv"
+    if "mov" in names or "mp4" in names:
+        return "mp4"
+    if "avi" in names:
+        return "avi"
+    return format_name.split(",")[0] if format_name else "unknown"
+
+
+def _tags(stream: dict[str, Any]) -> dict[str, str]:
+    tags = stream.get("tags") or {}
+    return {str(k).lower(): str(v) for k, v in tags.items()}
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value: object) -> float | None:
+    try:
+        number = float(str(value))
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+_TYPES = {
+    "video": TrackType.VIDEO,
+    "audio": TrackType.AUDIO,
+    "subtitle": TrackType.SUBTITLE,
+    "attachment": TrackType.ATTACHMENT,
+}
+
+
+def track_from_stream(stream: dict[str, Any]) -> Track:
+    """One ffprobe stream as a normalised ``Track``."""
+    tags = _tags(stream)
+    disposition = stream.get("disposition") or {}
+    kind = _TYPES.get(str(stream.get("codec_type")), TrackType.DATA)
+    attached_pic = bool(disposition.get("attached_pic"))
+    codec = str(stream.get("codec_name") or tags.get("mimetype") or "unknown")
+    title = tags.get("title") or None  # MP4 handler_name is the muxer's, not a title
+    return Track(
+        index=int(stream["index"]),
+        type=kind,
+        codec=codec,
+        language=normalize_language_code(tags.get("language", "")),
+        title=title,
+        default=bool(disposition.get("default")),
+        forced=bool(disposition.get("forced")),
+        channels=_int(stream.get("channels")) if kind is TrackType.AUDIO else None,
+        width=_int(stream.get("width")) if kind is TrackType.VIDEO else None,
+        height=_int(stream.get("height")) if kind is TrackType.VIDEO else None,
+        attached_pic=attached_pic,
+        filename=tags.get("filename") if kind is TrackType.ATTACHMENT or attached_pic else None,
+    )
+
+
+def _check_readable(path: Path) -> os.stat_result:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise ProbeError(f"{path}: file vanished (no longer exists)") from None
+    except OSError as exc:
+        raise ProbeError(f"{path}: cannot read ({exc.strerror})") from None
+    if not path.is_file():
+        raise ProbeError(f"{path}: not a regular file")
+    if st.st_size == 0:
+        raise ProbeError(f"{path}: empty file (0 bytes)")
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except FileNotFoundError:
+        raise ProbeError(f"{path}: file vanished (no longer exists)") from None
+    except PermissionError:
+        raise ProbeError(f"{path}: unreadable (permission denied)") from None
+    except OSError as exc:
+        if exc.errno == errno.EISDIR:
+            raise ProbeError(f"{path}: not a regular file") from None
+        raise ProbeError(f"{path}: cannot read ({exc.strerror})") from None
+    return st
+
+
+def _run_ffprobe(argv: list[str], path: Path, control: FileControl | None) -> tuple[bytes, str]:
+    try:
+        done = run_tool(argv, control=control, timeout_s=PROBE_TIMEOUT_S, capture_stdout=True)
+    except ToolError as exc:
+        cause = exc.stderr_tail.strip().splitlines()[-1] if exc.stderr_tail.strip() else str(exc)
+        if not path.exists():
+            raise ProbeError(f"{path}: file vanished (no longer exists)") from None
+        if "Invalid data found" in exc.stderr_tail:
+            raise ProbeError(f"{path}: not a media file (ffprobe: {cause})") from None
+        raise ProbeError(f"{path}: ffprobe could not read it ({cause})") from None
+    return done.stdout, done.stderr_tail
+
+
+def probe(path: Path | str, ffprobe: str, control: FileControl | None = None) -> MediaInfo:
+    """Probe ``path``; raise ``ProbeError`` with a clear cause when it cannot be read."""
+    path = Path(path).absolute()
+    if not ffprobe or not Path(ffprobe).exists():
+        raise ProbeError(f"{path}: ffprobe missing ({ffprobe or 'no path'})")
+    st = _check_readable(path)
+    argv = [ffprobe, "-v", "error", "-print_format", "json", "-show_streams", "-show_format"]
+    stdout, stderr = _run_ffprobe([*argv, _tool_path_arg(path)], path, control)
+    lowered = stderr.lower()
+    if any(marker in lowered for marker in _TRUNCATION_MARKERS):
+        last = stderr.strip().splitlines()[-1]
+        raise ProbeError(f"{path}: truncated or damaged file (ffprobe: {last})")
+    try:
+        data = json.loads(stdout.decode("utf-8", "replace") or "{}")
+    except json.JSONDecodeError:
+        raise ProbeError(f"{path}: ffprobe gave unreadable output") from None
+    fmt = data.get("format") or {}
+    streams = data.get("streams") or []
+    if not fmt or not streams:
+        raise ProbeError(f"{path}: not a media file (no streams found)")
+    tracks = tuple(track_from_stream(s) for s in streams)
+    if not any(t.type in (TrackType.VIDEO, TrackType.AUDIO) for t in tracks):
+        raise ProbeError(f"{path}: not a video file (no video or audio track)")
+    title = _tags(fmt).get("title") or None
+    return MediaInfo(
+        path=path,
+        container=container_name(str(fmt.get("format_name", "")), path),
+        size=st.st_size,
+        duration=_float(fmt.get("duration")),
+        tracks=tracks,
+        title=title,
+    )
+
+
+def measure_end(
+    path: Path,
+    ffprobe: str,
+    streams: frozenset[int],
+    *,
+    from_s: float = 0.0,
+    control: FileControl | None = None,
+) -> float | None:
+    """The end time of the last packet of ``streams`` actually in the file.
+
+    A truncated MKV still carries its full duration in the header, so the
+    header alone cannot prove an output is complete; reading the packets can.
+    ``from_s`` seeks first so a long file is not read whole. Returns ``None``
+    when no packet of those streams is found after ``from_s``.
+    """
+    argv = [ffprobe, "-v", "error"]
+    if from_s > 0:
+        argv += ["-read_intervals", f"{from_s:.3f}%"]
+    argv += [
+        "-show_entries",
+        "packet=stream_index,pts_time,duration_time",
+        "-of",
+        "csv=p=0",
+        _tool_path_arg(path),
+    ]
+    stdout, _ = _run_ffprobe(argv, path, control)
+    end: float | None = None
+    for line in stdout.decode("utf-8", "replace").splitlines():
+        parts = line.strip().split(",")
+        if len(parts) < 2 or _int(parts[0]) not in streams:
+            continue
+        start = _float(parts[1])
+        if start is None:
+            continue
+        length = _float(parts[2]) if len(parts) > 2 else None
+        stop = start + (length or 0.0)
+        end = stop if end is None else max(end, stop)
+    return end

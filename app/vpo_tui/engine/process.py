@@ -1,0 +1,447 @@
+"""One file end to end: lock → probe → plan → run → verify → commit.
+
+This is the safe-write protocol of DESIGN.md. The original is never touched
+before the commit step: every tool writes into an owned temp file in the same
+folder (mkvpropedit, which edits in place, edits a *copy*), the temp output is
+verified against the plan, and only then replaces the original atomically. On
+any error, timeout or cancel the temp file is removed and the original is
+byte-identical. ``process_file`` never raises for a per-file problem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import stat
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from vpo_tui.engine import commands
+from vpo_tui.engine.control import Cancelled, FileControl
+from vpo_tui.engine.job import EngineSettings, FileJob, FileResult, FileStatus, ProgressUpdate
+from vpo_tui.engine.locks import FileLock, FileLocked
+from vpo_tui.engine.probe import ProbeError, measure_end, probe
+from vpo_tui.engine.progress import FfmpegProgress, MkvmergeProgress
+from vpo_tui.engine.run import ToolError, run_tool
+from vpo_tui.engine.safety import (
+    InsufficientSpaceError,
+    backup_path_for,
+    check_free_space,
+    required_space,
+    temp_path_for,
+)
+from vpo_tui.engine.tools import MissingToolError, require_tools
+from vpo_tui.engine.verify import Timing, VerifyError, verify
+from vpo_tui.media import MediaInfo, Track, TrackType
+from vpo_tui.policy.planned import PassKind, Plan, PlanError
+
+_COPY_CHUNK = 4 * 1024 * 1024
+_END_WINDOW_S = 30.0  # how much of the end of a file is read to find its last packet
+
+
+class CommitError(Exception):
+    """The verified output could not be put in place (the original is kept)."""
+
+
+class _Failure(Exception):
+    """A per-file failure carrying the tool's stderr tail."""
+
+    def __init__(self, message: str, stderr_tail: str | None = None) -> None:
+        super().__init__(message)
+        self.stderr_tail = stderr_tail
+
+
+def summarize(track: Track) -> str:
+    """One line per track for history and the UI: label plus flags."""
+    flags = [name for name, on in (("default", track.default), ("forced", track.forced)) if on]
+    return track.describe() + (f" [{', '.join(flags)}]" if flags else "")
+
+
+def _stage(control: FileControl, stage: str, fraction: float = 0.0) -> None:
+    control.check()
+    control.progress(ProgressUpdate(stage, fraction))
+
+
+def _fingerprint(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return (st.st_size, st.st_mtime_ns)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems cannot fsync a directory
+        pass
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _copy_cancellable(source: Path, target: Path, control: FileControl) -> None:
+    """Copy bytes (for mkvpropedit's working copy), checking for cancel as we go."""
+    total = max(source.stat().st_size, 1)
+    done = 0
+    with source.open("rb") as src, target.open("wb") as dst:
+        while chunk := src.read(_COPY_CHUNK):
+            dst.write(chunk)
+            done += len(chunk)
+            _stage(control, "run", min(done / total, 1.0) * 0.5)
+
+
+@contextlib.contextmanager
+def _owned_temp(original: Path, suffix: str) -> Iterator[Path]:
+    """Create our temp file exclusively; remove it on the way out unless it was committed."""
+    temp = temp_path_for(original, suffix)
+    try:
+        fd = os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+    except PermissionError:
+        raise _Failure(
+            f"{original}: cannot write in folder {original.parent} (permission denied)"
+        ) from None
+    except OSError as exc:
+        raise _Failure(
+            f"{original}: cannot create a temp file in {original.parent} ({exc.strerror})"
+        ) from None
+    os.close(fd)
+    try:
+        yield temp
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+
+
+def _output_path(path: Path, plan: Plan) -> Path:
+    """The final name: the original's, or the same stem with the new container's suffix."""
+    if plan.container == plan.source.container:
+        return path
+    return path.with_suffix("." + plan.container)
+
+
+def _tools_for(kind: PassKind) -> tuple[str, ...]:
+    if kind is PassKind.FFMPEG:
+        return ("ffprobe", "ffmpeg")
+    if kind is PassKind.MKVMERGE:
+        return ("ffprobe", "mkvmerge")
+    if kind is PassKind.MKVPROPEDIT:
+        return ("ffprobe", "mkvmerge", "mkvpropedit")
+    return ("ffprobe",)
+
+
+def _mkv_ids(media: MediaInfo, mkvmerge: str, control: FileControl) -> commands.MkvIds:
+    done = run_tool(
+        [mkvmerge, "-J", str(media.path.absolute())],
+        control=control,
+        timeout_s=120,
+        ok_codes=(0, 1),
+        capture_stdout=True,
+    )
+    try:
+        identified = json.loads(done.stdout.decode("utf-8", "replace"))
+    except json.JSONDecodeError:
+        raise _Failure(f"{media.path}: mkvmerge -J gave unreadable output") from None
+    return commands.MkvIds.from_mkvmerge_json(media, identified)
+
+
+def _run_pass(
+    plan: Plan,
+    source: Path,
+    temp: Path,
+    tools: dict[str, str],
+    settings: EngineSettings,
+    control: FileControl,
+) -> None:
+    def emit(update: ProgressUpdate) -> None:
+        control.progress(update)
+
+    common = {
+        "control": control,
+        "timeout_s": settings.tool_timeout_s,
+        "kill_grace_s": settings.kill_grace_s,
+    }
+    if plan.pass_kind is PassKind.FFMPEG:
+        argv = commands.ffmpeg_argv(plan, tools["ffmpeg"], source, temp)
+        parser = FfmpegProgress(plan.source.duration, emit)
+        run_tool(argv, on_stdout_line=parser.feed, **common)  # type: ignore[arg-type]
+    elif plan.pass_kind is PassKind.MKVMERGE:
+        ids = _mkv_ids(plan.source, tools["mkvmerge"], control)
+        argv = commands.mkvmerge_argv(plan, tools["mkvmerge"], source, temp, ids)
+        mkv_parser = MkvmergeProgress(emit)
+        # mkvmerge: 0 ok, 1 warnings (output written), 2 error
+        run_tool(argv, on_stdout_line=mkv_parser.feed, ok_codes=(0, 1), **common)  # type: ignore[arg-type]
+    elif plan.pass_kind is PassKind.MKVPROPEDIT:
+        ids = _mkv_ids(plan.source, tools["mkvmerge"], control)
+        argv = commands.mkvpropedit_argv(plan, tools["mkvpropedit"], temp, ids)
+        _copy_cancellable(source, temp, control)
+        run_tool(argv, ok_codes=(0, 1), **common)  # type: ignore[arg-type]
+    else:
+        raise PlanError(f"{source}: the plan has changes but no tool pass ({plan.pass_kind.value})")
+
+
+def _av_streams(media: MediaInfo, indices: set[int] | None = None) -> frozenset[int]:
+    return frozenset(
+        t.index
+        for t in media.tracks
+        if t.type in (TrackType.VIDEO, TrackType.AUDIO)
+        and not t.attached_pic
+        and (indices is None or t.index in indices)
+    )
+
+
+def _verify_output(
+    plan: Plan, temp: Path, ffprobe: str, settings: EngineSettings, control: FileControl
+) -> MediaInfo:
+    try:
+        output = probe(temp, ffprobe, control)
+    except ProbeError as exc:
+        reason = str(exc).split(": ", 1)[-1]
+        raise VerifyError(
+            f"output verification failed: the tool's output is unusable ({reason})"
+        ) from None
+    # compare like with like: the source's kept audio/video vs the output's audio/video
+    kept = {t.source_index for t in plan.tracks}
+    window = max((plan.source.duration or 0.0) - _END_WINDOW_S, 0.0)
+    source_streams = _av_streams(plan.source, kept)
+    source_end = (
+        measure_end(plan.source.path, ffprobe, source_streams, from_s=window, control=control)
+        if source_streams
+        else None
+    )
+    output_end = measure_end(temp, ffprobe, _av_streams(output), from_s=window, control=control)
+    verify(plan, output, Timing(source_end, output_end), settings.duration_tolerance_s)
+    return output
+
+
+def _commit(
+    path: Path, final: Path, temp: Path, original: os.stat_result, settings: EngineSettings
+) -> None:
+    """Put the verified temp output in place; the original goes only after it is."""
+    try:
+        now = path.stat()
+    except FileNotFoundError:
+        raise CommitError(f"{path}: the original vanished while it was being processed") from None
+    if (now.st_size, now.st_mtime_ns, now.st_ino) != (
+        original.st_size,
+        original.st_mtime_ns,
+        original.st_ino,
+    ):
+        raise CommitError(
+            f"{path}: the original changed while it was being processed; left as it is"
+        )
+    _fsync_file(temp)
+    os.chmod(temp, stat.S_IMODE(original.st_mode))
+    with contextlib.suppress(PermissionError, OSError):
+        os.chown(temp, original.st_uid, original.st_gid)
+    if settings.keep_backups:
+        backup = backup_path_for(path)
+        try:
+            os.link(path, backup)
+        except OSError:  # cross-device or no hard links here: a real copy
+            _copy_plain(path, backup)
+    if final == path:
+        os.replace(temp, path)
+        _fsync_dir(path.parent)
+        return
+    try:
+        os.link(temp, final)  # never clobbers: fails if the name appeared meanwhile
+    except FileExistsError:
+        raise CommitError(
+            f"{path}: cannot write {final.name}: a file with that name already exists"
+        ) from None
+    except OSError:
+        if final.exists():
+            raise CommitError(f"{path}: cannot write {final.name}: it already exists") from None
+        os.rename(temp, final)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temp)
+    _fsync_dir(path.parent)
+    os.unlink(path)
+    _fsync_dir(path.parent)
+
+
+def _copy_plain(source: Path, target: Path) -> None:
+    with source.open("rb") as src, target.open("xb") as dst:
+        while chunk := src.read(_COPY_CHUNK):
+            dst.write(chunk)
+        dst.flush()
+        os.fsync(dst.fileno())
+
+
+def _execute(
+    path: Path, plan: Plan, settings: EngineSettings, control: FileControl, original: os.stat_result
+) -> FileResult:
+    tools = require_tools(settings.tools, _tools_for(plan.pass_kind))
+    final = _output_path(path, plan)
+    if final != path and (final.exists() or final.is_symlink()):
+        raise CommitError(f"{path}: cannot change the container: {final.name} already exists")
+    _stage(control, "space")
+    if plan.pass_kind is PassKind.MKVPROPEDIT:
+        estimate = plan.source.size
+    else:
+        estimate = commands.estimate_output_bytes(plan)
+    check_free_space(
+        path.parent, required_space(estimate, settings.space_margin, settings.min_free_bytes)
+    )
+    suffix = final.suffix or path.suffix
+    with _owned_temp(path, suffix) as temp:
+        _stage(control, "run")
+        _run_pass(plan, path, temp, tools, settings, control)
+        _stage(control, "verify")
+        output = _verify_output(plan, temp, tools["ffprobe"], settings, control)
+        _stage(control, "commit")
+        _commit(path, final, temp, original, settings)
+    control.progress(ProgressUpdate("commit", 1.0))
+    return FileResult(
+        path=path,
+        status=FileStatus.OK,
+        changes=plan.changes,
+        output_path=final,
+        before=tuple(summarize(t) for t in plan.source.tracks),
+        after=tuple(summarize(t) for t in output.tracks),
+        pass_kind=plan.pass_kind.value,
+        fingerprint=_fingerprint(final),
+    )
+
+
+def _open_lock(path: Path) -> FileLock:
+    lock = FileLock(path)
+    try:
+        lock.acquire()
+    except FileNotFoundError:
+        raise ProbeError(f"{path}: file vanished (no longer exists)") from None
+    except PermissionError:
+        raise ProbeError(f"{path}: unreadable (permission denied)") from None
+    except IsADirectoryError:
+        raise ProbeError(f"{path}: not a regular file") from None
+    return lock
+
+
+def _make_plan(job: FileJob, media: MediaInfo) -> Plan:
+    try:
+        from vpo_tui.policy.plan import plan as make_plan
+    except ImportError as exc:
+        raise PlanError(f"{job.path}: the planner is not available ({exc})") from None
+    planned: Plan = make_plan(job.policy, media)
+    return planned
+
+
+def _guarded(path: Path, started: float, work: Callable[[], FileResult]) -> FileResult:
+    """Map every per-file problem to a plain ``FileResult`` (the engine never raises)."""
+
+    def result(status: FileStatus, error: str, tail: str | None = None) -> FileResult:
+        return FileResult(
+            path,
+            status,
+            error=error,
+            stderr_tail=tail or None,
+            duration_s=time.monotonic() - started,
+        )
+
+    try:
+        final = work()
+    except Cancelled:
+        return result(FileStatus.CANCELLED, f"{path}: cancelled")
+    except FileLocked as exc:
+        return result(FileStatus.SKIPPED, str(exc))
+    except ToolError as exc:
+        return result(FileStatus.FAILED, f"{path}: {exc}", exc.stderr_tail)
+    except _Failure as exc:
+        return result(FileStatus.FAILED, str(exc), exc.stderr_tail)
+    except (ProbeError, PlanError, MissingToolError, InsufficientSpaceError, CommitError) as exc:
+        message = str(exc)
+        return result(FileStatus.FAILED, message if str(path) in message else f"{path}: {message}")
+    except VerifyError as exc:
+        return result(FileStatus.FAILED, f"{path}: {exc}")
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+        return result(FileStatus.FAILED, f"{path}: {exc.strerror or exc}{where}")
+    except Exception as exc:  # a bug must still be one failed file, not a dead batch
+        return result(FileStatus.FAILED, f"{path}: internal error: {exc!r}")
+    return dataclasses.replace(final, duration_s=time.monotonic() - started)
+
+
+def process_file(job: FileJob, control: FileControl | None = None) -> FileResult:
+    """Bring one file into line with ``job.policy``; never raises for a per-file problem."""
+    started = time.monotonic()
+    control = control or FileControl()
+    path = Path(job.path).absolute()
+
+    def work() -> FileResult:
+        _stage(control, "lock")
+        tools = require_tools(job.settings.tools, ("ffprobe",))
+        lock = _open_lock(path)
+        try:
+            original = path.stat()
+            _stage(control, "probe")
+            media = probe(path, tools["ffprobe"], control)
+            _stage(control, "plan")
+            plan = _make_plan(job, media)
+            before = tuple(summarize(t) for t in media.tracks)
+            if plan.skip_reason is not None:
+                return FileResult(
+                    path,
+                    FileStatus.SKIPPED,
+                    plan.changes,
+                    error=f"{path}: {plan.skip_reason}",
+                    before=before,
+                )
+            elif plan.compliant:
+                return FileResult(
+                    path,
+                    FileStatus.UNCHANGED,
+                    before=before,
+                    after=before,
+                    output_path=path,
+                    fingerprint=(original.st_size, original.st_mtime_ns),
+                )
+            elif job.dry_run:
+                return FileResult(
+                    path,
+                    FileStatus.PLANNED,
+                    plan.changes,
+                    before=before,
+                    pass_kind=plan.pass_kind.value,
+                )
+            else:
+                return _execute(path, plan, job.settings, control, original)
+        finally:
+            lock.release()
+
+    return _guarded(path, started, work)
+
+
+def apply_plan(
+    plan: Plan, settings: EngineSettings | None = None, control: FileControl | None = None
+) -> FileResult:
+    """Carry out an already-made plan on ``plan.source.path`` with the same protocol.
+
+    For callers (tests, a preview that was confirmed) that hold a ``Plan``; the
+    file must still be the one that was probed (same size), else nothing happens.
+    """
+    started = time.monotonic()
+    settings = settings or EngineSettings()
+    control = control or FileControl()
+    path = Path(plan.source.path).absolute()
+
+    def work() -> FileResult:
+        _stage(control, "lock")
+        lock = _open_lock(path)
+        try:
+            original = path.stat()
+            if original.st_size != plan.source.size:
+                raise CommitError(f"{path}: changed since it was probed; plan again")
+            return _execute(path, plan, settings, control, original)
+        finally:
+            lock.release()
+
+    return _guarded(path, started, work)

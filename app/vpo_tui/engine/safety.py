@@ -1,0 +1,138 @@
+"""Guard rails around writing: owned temp names, free space, stale-temp sweep.
+
+A temp file is always in the *same folder* as the original (so the final
+``os.replace`` is atomic) and is named ``.{name}.vpo-tmp-{pid}-{rand}{suffix}``:
+hidden, recognisable, and owned by a process id, so a later start-up can tell a
+leftover of a dead process from the work of a live one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+NAME_MAX = 255
+TEMP_MARKER = ".vpo-tmp-"
+BACKUP_MARKER = ".vpo-backup"
+_TEMP_RE = re.compile(r"^\..*\.vpo-tmp-(\d+)-[0-9a-f]+(\.[^.]*)?$", re.DOTALL)
+
+
+class InsufficientSpaceError(Exception):
+    """Not enough free space in the target folder for the output."""
+
+
+def _shorten(text: str, max_bytes: int) -> str:
+    """Cut ``text`` to at most ``max_bytes`` UTF-8 bytes without splitting a character."""
+    data = text.encode("utf-8", "surrogateescape")
+    if len(data) <= max_bytes:
+        return text
+    return data[:max_bytes].decode("utf-8", "ignore")
+
+
+def temp_path_for(original: Path, suffix: str) -> Path:
+    """A fresh owned temp name next to ``original`` that fits ``NAME_MAX``."""
+    tag = f"{TEMP_MARKER}{os.getpid()}-{secrets.token_hex(4)}{suffix}"
+    room = NAME_MAX - 1 - len(tag.encode("utf-8"))
+    name = _shorten(original.name, room)
+    return original.with_name(f".{name}{tag}")
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` looks like one of our temp files (any owner)."""
+    return _TEMP_RE.match(name) is not None
+
+
+def temp_owner(name: str) -> int | None:
+    match = _TEMP_RE.match(name)
+    return int(match.group(1)) if match else None
+
+
+def backup_path_for(original: Path) -> Path:
+    """A visible backup name no media scan picks up: ``movie.mkv.vpo-backup[-N]``."""
+    room = NAME_MAX - len(BACKUP_MARKER) - 8
+    base = _shorten(original.name, room)
+    candidate = original.with_name(f"{base}{BACKUP_MARKER}")
+    counter = 2
+    while candidate.exists() or candidate.is_symlink():
+        candidate = original.with_name(f"{base}{BACKUP_MARKER}-{counter}")
+        counter += 1
+    return candidate
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def sweep_stale_temp_files(roots: Iterable[Path], *, recursive: bool = False) -> list[Path]:
+    """Remove our temp files whose owning process is gone; return what was removed.
+
+    Files of live processes (including this one) are left alone. Folders that
+    cannot be read are skipped: the sweep is a best-effort clean-up.
+    """
+    removed: list[Path] = []
+    for root in roots:
+        root = Path(root)
+        folders = [root] if root.is_dir() else [root.parent]
+        if recursive and root.is_dir():
+            folders = [Path(dirpath) for dirpath, _dirs, _files in os.walk(root)]
+        for folder in folders:
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                owner = temp_owner(entry.name)
+                if owner is None or _pid_alive(owner):
+                    continue
+                try:
+                    if entry.is_file(follow_symlinks=False):
+                        os.unlink(entry.path)
+                        removed.append(Path(entry.path))
+                except OSError:
+                    continue
+    return removed
+
+
+@dataclass(frozen=True)
+class SpaceNeed:
+    """How much the output needs, and how much is free, in bytes."""
+
+    needed: int
+    free: int
+
+    @property
+    def enough(self) -> bool:
+        return self.free >= self.needed
+
+
+def required_space(estimate: int, margin: float, min_free: int) -> int:
+    """The estimate plus the configured margin and floor."""
+    return int(estimate * (1 + margin)) + min_free
+
+
+def check_free_space(folder: Path, needed: int) -> SpaceNeed:
+    """Raise ``InsufficientSpaceError`` naming the folder and the numbers."""
+    free = shutil.disk_usage(folder).free
+    need = SpaceNeed(needed, free)
+    if not need.enough:
+        raise InsufficientSpaceError(
+            f"not enough free space in {folder}: need {_mib(needed)}, {_mib(free)} free"
+        )
+    return need
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MiB"

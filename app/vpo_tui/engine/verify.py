@@ -1,0 +1,137 @@
+"""Refuse any tool output that is not exactly what the plan predicted.
+
+A tool that exits 0 is not proof of anything: other tools in this field have
+replaced originals with empty or truncated files. The output is probed and
+compared track by track with the plan (type, codec, language, flags, title,
+order, frame size of transcoded video), its real end time is measured from the
+packets (a truncated MKV keeps its full header duration), and its size must be
+plausible. Only then may it replace the original.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vpo_tui.media import MediaInfo, Track, TrackType
+from vpo_tui.policy.planned import Plan, PlannedTrack
+
+# ffprobe may name a codec differently from the name a plan uses for it
+_CODEC_ALIASES = {"srt": "subrip", "h265": "hevc", "x264": "h264"}
+
+
+class VerifyError(Exception):
+    """The output does not match the plan; the message lists every difference."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Measured end times (seconds) of the source and output audio/video packets."""
+
+    source_end: float | None
+    output_end: float | None
+
+
+def _codec(name: str) -> str:
+    name = name.lower()
+    return _CODEC_ALIASES.get(name, name)
+
+
+def duration_tolerance(duration: float | None, configured: float) -> float:
+    """The configured tolerance, tightened for short files so a cut is still caught."""
+    if not duration:
+        return configured
+    return min(configured, max(0.1, 0.05 * duration))
+
+
+def _mp4_implied_defaults(plan: Plan) -> set[int]:
+    """Output positions the MP4 muxer will mark default on its own.
+
+    The MP4 muxer marks the first track of a type default when no track of that
+    type is default; that is the muxer's rule, not a wrong output.
+    """
+    implied: set[int] = set()
+    if plan.container != "mp4":
+        return implied
+    for kind in (TrackType.VIDEO, TrackType.AUDIO, TrackType.SUBTITLE):
+        positions = [i for i, t in enumerate(plan.tracks) if t.type is kind]
+        if positions and not any(plan.tracks[i].default for i in positions):
+            implied.add(positions[0])
+    return implied
+
+
+def _compare_track(pos: int, want: PlannedTrack, got: Track, implied_default: bool) -> list[str]:
+    problems: list[str] = []
+    label = f"track {pos} (from source {want.source_index})"
+    if got.type is not want.type:
+        return [f"{label}: expected {want.type.value}, found {got.type.value}"]
+    if want.type is TrackType.ATTACHMENT:
+        return problems
+    if _codec(got.codec) != _codec(want.codec):
+        problems.append(f"{label}: codec {got.codec}, expected {want.codec}")
+    if got.language != (want.language or "und"):
+        problems.append(f"{label}: language {got.language}, expected {want.language}")
+    if got.default != want.default and not (implied_default and got.default):
+        problems.append(f"{label}: default={got.default}, expected {want.default}")
+    if got.forced != want.forced:
+        problems.append(f"{label}: forced={got.forced}, expected {want.forced}")
+    if (got.title or None) != (want.title or None):
+        problems.append(f"{label}: title {got.title!r}, expected {want.title!r}")
+    sized = want.type is TrackType.VIDEO and want.width and want.height
+    if sized and (got.width, got.height) != (want.width, want.height):
+        problems.append(
+            f"{label}: frame {got.width}x{got.height}, expected {want.width}x{want.height}"
+        )
+    return problems
+
+
+def compare(plan: Plan, output: MediaInfo) -> list[str]:
+    """Every difference between the predicted and the probed track lists."""
+    problems: list[str] = []
+    if output.container != plan.container:
+        problems.append(f"container {output.container}, expected {plan.container}")
+    if len(output.tracks) != len(plan.tracks):
+        got = ", ".join(t.type.value for t in output.tracks) or "none"
+        want = ", ".join(t.type.value for t in plan.tracks) or "none"
+        problems.append(
+            f"{len(output.tracks)} tracks ({got}), expected {len(plan.tracks)} ({want})"
+        )
+    implied = _mp4_implied_defaults(plan)
+    for pos, (wanted, found) in enumerate(zip(plan.tracks, output.tracks, strict=False)):
+        problems += _compare_track(pos, wanted, found, pos in implied)
+    if (output.title or None) != (plan.title or None):
+        problems.append(f"container title {output.title!r}, expected {plan.title!r}")
+    return problems
+
+
+def check_timing(plan: Plan, timing: Timing, tolerance_s: float) -> list[str]:
+    """The output must end where the source ends (within tolerance)."""
+    if timing.source_end is None:
+        return []
+    if timing.output_end is None:
+        return ["output has no audio/video packets"]
+    tolerance = duration_tolerance(timing.source_end, tolerance_s)
+    if abs(timing.output_end - timing.source_end) > tolerance:
+        return [
+            f"output ends at {timing.output_end:.3f} s, source at {timing.source_end:.3f} s "
+            f"(tolerance {tolerance:.3f} s): truncated or wrong output"
+        ]
+    return []
+
+
+def check_size(plan: Plan, output_size: int) -> list[str]:
+    """An empty file is never valid; a pure copy must stay close to the source size."""
+    if output_size <= 0:
+        return ["output is empty"]
+    copies_everything = not plan.dropped and not any(t.transcode for t in plan.tracks)
+    source = plan.source.size
+    if copies_everything and source > 0 and not 0.5 * source <= output_size <= 2.0 * source:
+        return [f"output is {output_size} bytes for a {source}-byte source that was only copied"]
+    return []
+
+
+def verify(plan: Plan, output: MediaInfo, timing: Timing, tolerance_s: float) -> None:
+    """Raise ``VerifyError`` listing every way ``output`` differs from ``plan``."""
+    problems = compare(plan, output) + check_timing(plan, timing, tolerance_s)
+    problems += check_size(plan, output.size)
+    if problems:
+        raise VerifyError("output verification failed: " + "; ".join(problems))
