@@ -1,0 +1,543 @@
+"""The planner: a policy's target state diffed against a probed file. Pure.
+
+``plan(policy, media)`` decides which tracks the output carries, in which order,
+with which flags, languages, titles and codecs, predicts what ffprobe will
+report once the file is written (``policy/containers.py`` holds the container
+facts), and lists the differences as human-readable changes. No changes means
+the file already complies and nothing is written; the engine runs exactly the
+one tool pass named by ``Plan.pass_kind``.
+
+Idempotence is the design rule: applying ``predicted_media(plan)`` and planning
+again must give no changes, so every comparison is made on *effective* values
+(what the output container can actually hold) and every choice depends only on
+values that survive the pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from vpo_tui.media import MediaInfo, Track, TrackType
+from vpo_tui.policy.containers import (
+    IMAGE_SUBTITLE_CODECS,
+    TEXT_SUBTITLE_CODECS,
+    ContainerRules,
+    effective_tracks,
+    rules_for,
+)
+from vpo_tui.policy.model import (
+    AudioDefault,
+    AudioFallback,
+    ContainerFormat,
+    OnIncompatible,
+    Policy,
+    SubtitleDefault,
+)
+from vpo_tui.policy.planned import PassKind, Plan, PlanError, PlannedTrack, Transcode
+
+MKV = "mkv"
+
+
+class _SkipFile(Exception):
+    """Internal: the policy says to leave this file alone (on_incompatible = "skip")."""
+
+
+def scaled_size(
+    width: int, height: int, max_width: int | None, max_height: int | None
+) -> tuple[int, int]:
+    """Frame size after fitting into max_width x max_height: aspect kept, never upscaled, even.
+
+    The engine builds its ``scale=W:H`` filter from this same function, so the
+    prediction and the real output agree. Even sizes because 4:2:0 encoders need them.
+    """
+    factor = 1.0
+    if max_width is not None and width > max_width:
+        factor = min(factor, max_width / width)
+    if max_height is not None and height > max_height:
+        factor = min(factor, max_height / height)
+    new_width = max(2, int(width * factor) // 2 * 2)
+    new_height = max(2, int(height * factor) // 2 * 2)
+    return new_width, new_height
+
+
+def output_container(policy: Policy, media: MediaInfo) -> str:
+    """The container the output will be: the policy's format, or the source's own."""
+    if policy.container.format is ContainerFormat.KEEP:
+        return media.container
+    return str(policy.container.format.value)
+
+
+def is_commentary(policy: Policy, track: Track) -> bool:
+    """A commentary track: its title contains one of the policy's patterns (any case)."""
+    if not track.title:
+        return False
+    title = track.title.lower()
+    return any(pattern.lower() in title for pattern in policy.commentary_patterns)
+
+
+def _label(track: Track, language: str | None = None) -> str:
+    lang = language or track.language
+    bits = [lang]
+    if track.title:
+        bits.append(f'"{track.title}"')
+    elif track.filename:
+        bits.append(track.filename)
+    return f"{track.type.value} {track.index} ({', '.join(bits)})"
+
+
+@dataclass
+class _Planner:
+    """One planning run: the policy, the file, and what has been decided so far."""
+
+    policy: Policy
+    media: MediaInfo
+    container: str
+    rules: ContainerRules
+
+    def __post_init__(self) -> None:
+        self.language: dict[int, str] = {}
+        self.removed: dict[int, str] = {}  # source index -> reason
+        self.changes_removed: dict[int, str] = {}  # source index -> change line
+
+    # -- helpers
+
+    def commentary(self, track: Track) -> bool:
+        """Commentary as far as ordering/defaults may use it.
+
+        A container that drops titles (MP4) forgets which track was commentary, so
+        ordering or defaults based on it would change again on the next run; there
+        only ``drop_commentary`` (applied once, on the source titles) uses it.
+        """
+        return self.rules.keeps_titles and is_commentary(self.policy, track)
+
+    def remove(self, track: Track, reason: str) -> None:
+        self.removed[track.index] = reason
+        label = _label(track, self.language[track.index])
+        self.changes_removed[track.index] = f"remove {label}: {reason}"
+
+    # -- 1. languages
+
+    def assign_languages(self) -> None:
+        und = self.policy.metadata.und_language
+        titled_types = (TrackType.VIDEO, TrackType.AUDIO, TrackType.SUBTITLE)
+        for track in self.media.tracks:
+            lang = track.language
+            if und and lang == "und" and track.type in titled_types:
+                lang = und
+            self.language[track.index] = lang
+
+    # -- 2-6. selection
+
+    def select(self) -> None:
+        policy = self.policy
+        for track in self.media.tracks:
+            if track.type is TrackType.VIDEO and track.attached_pic and policy.attachments.drop:
+                self.remove(track, "cover art (attachments.drop)")
+            elif track.type is TrackType.ATTACHMENT:
+                if policy.attachments.drop:
+                    self.remove(track, "attachment (attachments.drop)")
+                elif not self.rules.carries_attachments:
+                    self.remove(track, f"{self.container} cannot carry attachments")
+            elif track.type is TrackType.DATA and not self.rules.carries_data:
+                self.remove(track, f"{self.container} cannot carry data streams")
+        self.select_audio()
+        self.select_subtitles()
+
+    def select_audio(self) -> None:
+        policy, audio = self.policy, self.media.of_type(TrackType.AUDIO)
+        if not audio:
+            return
+        commentary = {t.index for t in audio if is_commentary(policy, t)}
+        candidates = [
+            t for t in audio if not (policy.audio.drop_commentary and t.index in commentary)
+        ]
+        keep = policy.audio.keep
+        kept = [t for t in candidates if keep is None or self.language[t.index] in keep]
+        if not kept:
+            fallback = policy.audio.fallback
+            pool = candidates or list(audio)
+            if fallback is AudioFallback.ERROR:
+                present = ", ".join(self.language[t.index] for t in audio)
+                wanted = ", ".join(keep or ())
+                raise PlanError(
+                    f"{self.media.path}: no audio track in a kept language ({wanted});"
+                    f' the file has: {present} (audio.fallback = "error")'
+                )
+            if fallback is AudioFallback.KEEP_ALL:
+                kept = list(pool)
+            else:
+                firsts = [t for t in pool if t.index not in commentary] or pool
+                kept = [firsts[0]]
+        if len(kept) < policy.audio.min_tracks:
+            rest = [t for t in audio if t not in kept]
+            rest.sort(key=lambda t: (t.index in commentary, self.media.tracks.index(t)))
+            kept += rest[: policy.audio.min_tracks - len(kept)]
+        kept_ids = {t.index for t in kept}
+        for track in audio:
+            if track.index in kept_ids:
+                continue
+            if policy.audio.drop_commentary and track.index in commentary:
+                self.remove(track, "commentary")
+            else:
+                self.remove(track, "language not in audio.keep")
+
+    def select_subtitles(self) -> None:
+        policy = self.policy
+        for track in self.media.of_type(TrackType.SUBTITLE):
+            lang = self.language[track.index]
+            if policy.subtitles.remove_all:
+                self.remove(track, "subtitles.remove_all")
+            elif policy.subtitles.drop_commentary and is_commentary(policy, track):
+                self.remove(track, "commentary")
+            elif not self.subtitle_wanted(track, lang):
+                self.remove(track, "language not in subtitles.keep")
+
+    def subtitle_wanted(self, track: Track, lang: str) -> bool:
+        keep = self.policy.subtitles.keep
+        forced_kept = track.forced and self.policy.subtitles.keep_forced
+        return keep is None or lang in keep or forced_kept
+
+    # -- 7. order
+
+    def order(self, kept: list[Track]) -> list[Track]:
+        position = {t.index: n for n, t in enumerate(self.media.tracks)}
+        attachment_rank = TrackType.ATTACHMENT.order
+
+        def type_rank(track: Track) -> float:
+            if track.type is TrackType.VIDEO and track.attached_pic:
+                # cover art is an attachment in MKV, a (second) video stream elsewhere
+                return attachment_rank if self.container == MKV else TrackType.VIDEO.order + 0.5
+            return track.type.order
+
+        langs = self.policy.languages
+        if not (langs.reorder and (langs.audio or langs.subtitle)):
+            # file order; MKV always stores attachments after the tracks
+            return sorted(kept, key=lambda t: (type_rank(t) >= attachment_rank, position[t.index]))
+
+        def preference(track: Track) -> int:
+            order = {TrackType.AUDIO: langs.audio, TrackType.SUBTITLE: langs.subtitle}.get(
+                track.type, ()
+            )
+            lang = self.language[track.index]
+            return order.index(lang) if lang in order else len(order)
+
+        return sorted(
+            kept,
+            key=lambda t: (type_rank(t), preference(t), self.commentary(t), position[t.index]),
+        )
+
+    # -- 10-12. codecs
+
+    def incompatible(self, track: Track) -> Transcode:
+        what = f"{_label(track)}: codec {track.codec} cannot go into {self.container}"
+        choice = self.policy.container.on_incompatible
+        if choice is OnIncompatible.SKIP:
+            raise _SkipFile(what + ' (container.on_incompatible = "skip")')
+        if choice is OnIncompatible.TRANSCODE:
+            if track.type is TrackType.VIDEO:
+                return Transcode(codec=self.rules.default_video)
+            if track.type is TrackType.AUDIO:
+                return Transcode(codec=self.rules.default_audio)
+            what += " (image subtitles cannot be converted to text)"
+        raise PlanError(f"{self.media.path}: {what}")
+
+    def transcode_for(self, track: Track) -> Transcode | None:
+        policy, rules = self.policy, self.rules
+        if track.type is TrackType.VIDEO and not track.attached_pic:
+            return self.video_transcode(track)
+        if track.type is TrackType.AUDIO:
+            target = policy.audio_transcode
+            if target is not None and not (
+                track.codec in target.keep_codecs or track.codec == target.codec
+            ):
+                if not rules.accepts(TrackType.AUDIO, target.codec):
+                    raise PlanError(
+                        f"{self.media.path}: transcode.audio.codec {target.codec}"
+                        f" cannot go into {self.container}"
+                    )
+                return Transcode(codec=target.codec, bitrate=target.bitrate)
+            if not rules.accepts(TrackType.AUDIO, track.codec):
+                return self.incompatible(track)
+            return None
+        if track.type is TrackType.SUBTITLE and not rules.accepts(TrackType.SUBTITLE, track.codec):
+            if track.codec in TEXT_SUBTITLE_CODECS and rules.text_subtitle_codec:
+                return Transcode(codec=rules.text_subtitle_codec)
+            if track.codec in IMAGE_SUBTITLE_CODECS or rules.subtitle is not None:
+                return self.incompatible(track)
+        return None
+
+    def video_transcode(self, track: Track) -> Transcode | None:
+        target = self.policy.video_transcode
+        rules = self.rules
+        if target is None:
+            return None if rules.accepts(TrackType.VIDEO, track.codec) else self.incompatible(track)
+        fits = (
+            track.width is None
+            or track.height is None
+            or (
+                (target.max_width is None or track.width <= target.max_width)
+                and (target.max_height is None or track.height <= target.max_height)
+            )
+        )
+        accepted_codec = track.codec in target.skip_codecs or track.codec == target.codec
+        if accepted_codec and fits and rules.accepts(TrackType.VIDEO, track.codec):
+            return None
+        if not rules.accepts(TrackType.VIDEO, target.codec):
+            raise PlanError(
+                f"{self.media.path}: transcode.video.codec {target.codec}"
+                f" cannot go into {self.container}"
+            )
+        return Transcode(
+            codec=target.codec,
+            crf=target.crf,
+            bitrate=target.bitrate,
+            preset=target.preset,
+            max_width=target.max_width,
+            max_height=target.max_height,
+        )
+
+    # -- 8-9. flags and titles
+
+    def flags(self, ordered: list[Track]) -> dict[int, bool]:
+        policy = self.policy
+        default = {t.index: t.default for t in ordered}
+        videos = [t for t in ordered if t.type is TrackType.VIDEO and not t.attached_pic]
+        for n, track in enumerate(videos):
+            default[track.index] = n == 0
+
+        audio = [t for t in ordered if t.type is TrackType.AUDIO]
+        if audio and policy.audio.default is AudioDefault.PREFERRED and policy.languages.audio:
+            prefs = policy.languages.audio
+            plain = [t for t in audio if not self.commentary(t)] or audio
+            chosen = plain[0]
+            for lang in prefs:
+                matches = [t for t in plain if self.language[t.index] == lang]
+                if matches:
+                    chosen = matches[0]
+                    break
+            for track in audio:
+                default[track.index] = track is chosen
+
+        subs = [t for t in ordered if t.type is TrackType.SUBTITLE]
+        mode = policy.subtitles.default
+        if subs and mode is not SubtitleDefault.KEEP:
+            chosen_sub: Track | None = None
+            if mode in (SubtitleDefault.PREFERRED, SubtitleDefault.FOREIGN_AUDIO):
+                chosen_sub = self.preferred_subtitle(subs)
+            if mode is SubtitleDefault.FOREIGN_AUDIO and chosen_sub is not None:
+                default_audio = next((t for t in audio if default[t.index]), None)
+                reads = policy.languages.subtitle[0]
+                if default_audio is None or self.language[default_audio.index] == reads:
+                    chosen_sub = None
+            for track in subs:
+                default[track.index] = track is chosen_sub
+        return default
+
+    def preferred_subtitle(self, subs: list[Track]) -> Track | None:
+        prefs = self.policy.languages.subtitle
+        for lang in prefs:
+            matches = [t for t in subs if self.language[t.index] == lang]
+            if matches:
+                return min(matches, key=lambda t: (t.forced, self.commentary(t), subs.index(t)))
+        return None
+
+    def title(self, track: Track) -> str | None:
+        if track.type in self.policy.metadata.clear_titles:
+            return None
+        return track.title
+
+    def container_title(self) -> str | None:
+        wanted = self.policy.metadata.container_title
+        if wanted is None:
+            return self.media.title
+        text = wanted.replace("{stem}", self.media.path.stem).strip()
+        return text or None
+
+    # -- putting it together
+
+    def run(self) -> Plan:
+        self.assign_languages()
+        self.select()
+        kept = [t for t in self.media.tracks if t.index not in self.removed]
+        ordered = self.order(kept)
+        transcodes = {t.index: self.transcode_for(t) for t in ordered}
+        default = self.flags(ordered)
+        target: list[PlannedTrack] = []
+        for track in ordered:
+            transcode = transcodes[track.index]
+            width, height = track.width, track.height
+            if transcode is not None and width is not None and height is not None:
+                width, height = scaled_size(
+                    width, height, transcode.max_width, transcode.max_height
+                )
+            target.append(
+                PlannedTrack(
+                    source_index=track.index,
+                    type=track.type,
+                    codec=transcode.codec if transcode else track.codec,
+                    language=self.language[track.index],
+                    title=self.title(track),
+                    default=default[track.index],
+                    forced=track.forced,
+                    transcode=transcode,
+                    width=width,
+                    height=height,
+                )
+            )
+        predicted = effective_tracks(self.container, tuple(target))
+        title = self.container_title()
+        changes = self.describe(ordered, predicted, title)
+        return Plan(
+            source=self.media,
+            container=self.container,
+            tracks=predicted,
+            title=title,
+            changes=tuple(changes),
+            pass_kind=self.pass_kind(changes, ordered, predicted),
+        )
+
+    def describe(
+        self, ordered: list[Track], predicted: tuple[PlannedTrack, ...], title: str | None
+    ) -> list[str]:
+        media = self.media
+        changes: list[str] = []
+        if self.container != media.container:
+            changes.append(f"remux {media.container} → {self.container}")
+            if not self.rules.keeps_titles and any(t.title for t in ordered):
+                changes.append(f"track titles are not kept by {self.container}")
+        changes += [self.changes_removed[i] for i in sorted(self.changes_removed)]
+        source = {t.index: t for t in effective_tracks(self.container, media.tracks)}
+        for planned in predicted:
+            transcode = planned.transcode
+            if transcode is None:
+                continue
+            src = source[planned.source_index]
+            line = f"{src.codec} → {transcode.codec}"
+            if planned.type is TrackType.SUBTITLE:
+                changes.append(f"convert subtitle {src.index} {line}")
+                continue
+            if transcode.crf is not None:
+                line += f" crf {transcode.crf}"
+            if transcode.bitrate is not None:
+                line += f" {transcode.bitrate}"
+            if (planned.width, planned.height) != (src.width, src.height):
+                line += f", scale {src.width}x{src.height} → {planned.width}x{planned.height}"
+            changes.append(f"transcode {planned.type.value} {src.index} {line}")
+        kept_in_file_order = [t.index for t in media.tracks if t.index not in self.removed]
+        output_order = [t.source_index for t in predicted]
+        if output_order != kept_in_file_order:
+            changes.append("reorder tracks: " + ", ".join(_order_label(media, predicted)))
+        for planned in predicted:
+            src = source[planned.source_index]
+            where = f"{planned.type.value} {src.index}"
+            if planned.language != src.language:
+                changes.append(f"set language of {where}: {src.language} → {planned.language}")
+            if planned.title != src.title:
+                if planned.title is None:
+                    changes.append(f"clear title of {where}")
+                else:
+                    changes.append(f'set title of {where} → "{planned.title}"')
+            if planned.default and not src.default:
+                changes.append(f"default {planned.type.value} → {src.index} ({planned.language})")
+            elif src.default and not planned.default:
+                changes.append(f"unset default of {where} ({planned.language})")
+            if planned.forced != src.forced:
+                changes.append(f"{'set' if planned.forced else 'unset'} forced on {where}")
+        if title != media.title:
+            changes.append(
+                "clear container title" if title is None else f'container title → "{title}"'
+            )
+        return changes
+
+    def pass_kind(
+        self, changes: list[str], ordered: list[Track], predicted: tuple[PlannedTrack, ...]
+    ) -> PassKind:
+        if not changes:
+            return PassKind.NONE
+        if any(t.transcode is not None for t in predicted) or self.container != MKV:
+            return PassKind.FFMPEG
+        same_tracks = [t.index for t in ordered] == [t.index for t in self.media.tracks]
+        if self.media.container != MKV or not same_tracks:
+            return PassKind.MKVMERGE
+        return PassKind.MKVPROPEDIT
+
+
+def _order_label(media: MediaInfo, predicted: Iterable[PlannedTrack]) -> list[str]:
+    labels = []
+    for planned in predicted:
+        track = media.track(planned.source_index)
+        labels.append(f"{track.type.value} {track.index} ({planned.language})")
+    return labels
+
+
+def plan(policy: Policy, media: MediaInfo) -> Plan:
+    """What ``policy`` would change in ``media`` and how (raises ``PlanError`` naming the file)."""
+    container = output_container(policy, media)
+    planner = _Planner(policy, media, container, rules_for(container))
+    try:
+        return planner.run()
+    except _SkipFile as skip:
+        unchanged = tuple(
+            PlannedTrack(
+                source_index=t.index,
+                type=t.type,
+                codec=t.codec,
+                language=t.language,
+                title=t.title,
+                default=t.default,
+                forced=t.forced,
+                width=t.width,
+                height=t.height,
+            )
+            for t in media.tracks
+        )
+        return Plan(
+            source=media,
+            container=media.container,
+            tracks=unchanged,
+            title=media.title,
+            changes=(),
+            pass_kind=PassKind.NONE,
+            skip_reason=f"{media.path}: {skip}",
+        )
+
+
+def predicted_media(plan: Plan) -> MediaInfo:
+    """The ``MediaInfo`` a probe of the output should return, if the pass does what was planned.
+
+    Used to verify real outputs (engine) and to test idempotence (plan it again: no changes).
+    """
+    source = plan.source
+    path = source.path
+    if plan.container != source.container and plan.container in ("mkv", "mp4"):
+        path = path.with_suffix(f".{plan.container}")
+    tracks = []
+    for position, planned in enumerate(plan.tracks):
+        original = source.track(planned.source_index)
+        tracks.append(
+            dataclasses.replace(
+                original,
+                index=position,
+                codec=planned.codec,
+                language=planned.language,
+                title=planned.title,
+                default=planned.default,
+                forced=planned.forced,
+                width=planned.width,
+                height=planned.height,
+            )
+        )
+    return dataclasses.replace(
+        source, path=path, container=plan.container, tracks=tuple(tracks), title=plan.title
+    )
+
+
+__all__ = [
+    "is_commentary",
+    "output_container",
+    "plan",
+    "predicted_media",
+    "scaled_size",
+]
