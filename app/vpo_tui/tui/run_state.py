@@ -1,0 +1,234 @@
+"""What the run screen shows, as plain state updated from batch events.
+
+Kept apart from the widgets so that the arithmetic (counts, ETA, per-file
+speed) is testable without a terminal, and so that one drained burst of
+events costs one dictionary update each, however many files there are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vpo_tui.batch.events import (
+    BatchEvent,
+    BatchFinished,
+    BatchResult,
+    BatchStarted,
+    BatchWarning,
+    FileFinished,
+    FileProgress,
+    FileStarted,
+)
+from vpo_tui.engine.job import FileResult, FileStatus
+
+QUEUED = "queued"
+RUNNING = "running"
+FINISHED_STATUSES = frozenset(s.value for s in FileStatus)
+
+
+def format_duration(seconds: float | None) -> str:
+    """``1:05`` / ``1:02:03``; an empty string when unknown."""
+    if seconds is None or seconds < 0:
+        return ""
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def display_name(path: Path, root: Path | None) -> str:
+    """The path relative to the folder the user picked, so names stay short and stable."""
+    if root is not None:
+        try:
+            return str(path.relative_to(root))
+        except ValueError:
+            pass
+    return str(path)
+
+
+@dataclass
+class FileRow:
+    """One file's line in the run table (mutable: updated in place)."""
+
+    path: Path
+    name: str
+    status: str = QUEUED
+    stage: str = ""
+    fraction: float = 0.0
+    fps: float | None = None
+    speed: float | None = None
+    eta_s: float | None = None
+    result: FileResult | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def percent_text(self) -> str:
+        if self.status == QUEUED:
+            return ""
+        if self.finished:
+            return "100%" if self.status in ("ok", "unchanged", "planned") else ""
+        return f"{int(self.fraction * 100):3d}%"
+
+    @property
+    def rate_text(self) -> str:
+        if self.status != RUNNING:
+            return ""
+        if self.fps is not None:
+            return f"{self.fps:.0f} fps"
+        if self.speed is not None:
+            return f"{self.speed:.1f}x"
+        return self.stage
+
+    @property
+    def eta_text(self) -> str:
+        return format_duration(self.eta_s) if self.status == RUNNING else ""
+
+    @property
+    def result_text(self) -> str:
+        """One line: the first change, the cause of a failure, or why it was skipped."""
+        result = self.result
+        if result is None:
+            return ""
+        if result.error:
+            return result.error.splitlines()[0]
+        if result.status is FileStatus.UNCHANGED:
+            return "already compliant"
+        if result.changes:
+            more = len(result.changes) - 1
+            return result.changes[0] + (f" (+{more} more)" if more else "")
+        return ""
+
+
+@dataclass
+class RunModel:
+    """Every file of one batch plus the aggregate line, fed by batch events."""
+
+    root: Path | None
+    rows: list[FileRow] = field(default_factory=list)
+    by_path: dict[Path, FileRow] = field(default_factory=dict)
+    total: int = 0
+    done: int = 0
+    active: int = 0
+    workers: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    result: BatchResult | None = None
+    warnings: list[str] = field(default_factory=list)
+    failures: list[FileRow] = field(default_factory=list)
+    _finished_seconds: float = 0.0
+
+    @classmethod
+    def for_paths(cls, paths: Iterable[Path], root: Path | None) -> RunModel:
+        model = cls(root=root)
+        for path in paths:
+            row = FileRow(path=path, name=display_name(path, root))
+            model.rows.append(row)
+            model.by_path[path] = row
+        model.total = len(model.rows)
+        return model
+
+    def apply(self, event: BatchEvent, now: float) -> FileRow | None:
+        """Update the state; return the row that changed (if one did)."""
+        if isinstance(event, BatchStarted):
+            self.total = max(self.total, event.total)
+            self.workers = event.workers
+            self.started_at = now
+            return None
+        if isinstance(event, FileStarted):
+            row = self._row(event.path)
+            row.status = RUNNING
+            self.active += 1
+            return row
+        if isinstance(event, FileProgress):
+            row = self._row(event.path)
+            if row.finished:
+                return None  # a late progress update must not resurrect a file
+            update = event.progress
+            row.stage = update.stage
+            row.fraction = update.fraction
+            row.fps = update.fps
+            row.speed = update.speed
+            row.eta_s = update.eta_s
+            return row
+        if isinstance(event, FileFinished):
+            return self._finish(event.result)
+        if isinstance(event, BatchWarning):
+            where = f"{event.path}: " if event.path else ""
+            self.warnings.append(where + event.message)
+            return None
+        if isinstance(event, BatchFinished):
+            self.result = event.result
+            self.finished_at = now
+            self.active = 0
+            # Anything the runner never reported (a crash between events) is not left "running".
+            for file_result in event.result.files:
+                row = self.by_path.get(file_result.path)
+                if row is not None and not row.finished:
+                    self._finish(file_result)
+            return None
+        return None
+
+    def _row(self, path: Path) -> FileRow:
+        row = self.by_path.get(path)
+        if row is None:  # a file the runner added (should not happen, but never crash on it)
+            row = FileRow(path=path, name=display_name(path, self.root))
+            self.rows.append(row)
+            self.by_path[path] = row
+            self.total = max(self.total, len(self.rows))
+        return row
+
+    def _finish(self, result: FileResult) -> FileRow:
+        row = self._row(result.path)
+        if row.status == RUNNING:
+            self.active = max(0, self.active - 1)
+        if not row.finished:
+            self.done += 1
+            self._finished_seconds += result.duration_s
+        row.status = result.status.value
+        row.result = result
+        row.fraction = 1.0
+        if result.status is FileStatus.FAILED:
+            self.failures.append(row)
+        return row
+
+    @property
+    def running(self) -> bool:
+        return self.started_at is not None and self.result is None
+
+    def elapsed(self, now: float) -> float:
+        if self.started_at is None:
+            return 0.0
+        return (self.finished_at or now) - self.started_at
+
+    def eta(self, now: float) -> float | None:
+        """Remaining time from the average pace so far (None until a file finishes)."""
+        if self.result is not None or self.done == 0 or self.started_at is None:
+            return None
+        pace = self.elapsed(now) / self.done
+        return pace * (self.total - self.done)
+
+    def counts(self) -> dict[str, int]:
+        tally: dict[str, int] = {}
+        for row in self.rows:
+            tally[row.status] = tally.get(row.status, 0) + 1
+        return tally
+
+    def aggregate_text(self, now: float, *, paused: bool = False, stopping: str = "") -> str:
+        """``Processing: 3/10 files [2 active]  elapsed 0:12  ETA 0:30``."""
+        verb = "Finished" if self.result is not None else "Processing"
+        parts = [f"{verb}: {self.done}/{self.total} files [{self.active} active]"]
+        parts.append(f"workers {self.workers}")
+        parts.append(f"elapsed {format_duration(self.elapsed(now))}")
+        eta = self.eta(now)
+        if eta is not None:
+            parts.append(f"ETA {format_duration(eta)}")
+        if paused:
+            parts.append("PAUSED")
+        if stopping:
+            parts.append(stopping)
+        return "  ".join(parts)

@@ -1,0 +1,74 @@
+"""Small modal questions: quit while files run, and confirm a kill."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+
+class QuitWhileRunning(ModalScreen[str]):
+    """Returns ``"finish"``, ``"kill"`` or ``"cancel"``."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "choose('cancel')", "Cancel"),
+        Binding("f", "choose('finish')", "Finish running files"),
+        Binding("k", "choose('kill')", "Kill now"),
+    ]
+
+    def __init__(self, running: int) -> None:
+        super().__init__()
+        self.running = running
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(
+                f"{self.running} file(s) are still being processed.\n"
+                "Finish them first (no new file starts), kill them now "
+                "(their originals stay untouched), or keep going?",
+                classes="dialog-text",
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Finish running files [f]", id="finish", variant="primary")
+                yield Button("Kill now [k]", id="kill", variant="error")
+                yield Button("Cancel [esc]", id="cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id or "cancel")
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)
+
+
+class ConfirmKill(ModalScreen[bool]):
+    """Kill stops running tools at once; ask first because their work is lost."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,n", "answer(False)", "No"),
+        Binding("y", "answer(True)", "Yes, kill"),
+    ]
+
+    def __init__(self, running: int) -> None:
+        super().__init__()
+        self.running = running
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(
+                f"Kill the {self.running} running file(s) now? Their partial output is "
+                "deleted and the originals stay as they were; queued files are cancelled.",
+                classes="dialog-text",
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Kill [y]", id="yes", variant="error")
+                yield Button("Keep running [n]", id="no", variant="primary")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)

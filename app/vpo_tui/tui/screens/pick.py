@@ -1,0 +1,236 @@
+"""Pick: mark folders and files, choose the policy, the worker count and dry-run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, OptionList, Select, Static, Switch
+from textual.widgets.option_list import Option
+
+from vpo_tui.policy.model import Policy
+from vpo_tui.tui.run_state import display_name
+from vpo_tui.tui.widgets.marking_tree import MarkingTree
+from vpo_tui.tui.widgets.path_input import PathSuggester
+
+if TYPE_CHECKING:
+    from vpo_tui.tui.app import VpoApp
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """What the user picked: the input of the preview and of the run."""
+
+    paths: tuple[Path, ...]
+    policy: Policy
+    workers: int
+    dry_run: bool
+    display_root: Path | None
+
+
+def common_root(paths: tuple[Path, ...]) -> Path | None:
+    """The deepest folder containing every path, used to show short file names."""
+    if not paths:
+        return None
+    folders = [p if p.is_dir() else p.parent for p in paths]
+    root = folders[0]
+    for folder in folders[1:]:
+        while root not in (folder, *folder.parents):
+            root = root.parent
+    return root
+
+
+class PickScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "preview", "Preview"),
+        Binding("h", "history", "History"),
+        Binding("escape", "focus_tree", "Tree", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._policy: Policy | None = None
+
+    @property
+    def vpo(self) -> VpoApp:
+        from vpo_tui.tui.app import VpoApp
+
+        assert isinstance(self.app, VpoApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        app = self.vpo
+        yield Static("vpo-tui — pick folders and a policy", id="title")
+        with Horizontal(id="pick-body"):
+            with Vertical(id="pick-left"):
+                tree = MarkingTree(app.browse_root, marked=app.start_paths, id="tree")
+                tree.root.label = display_name(app.browse_root, app.display_root) or "."
+                tree.border_title = "Folders  (space marks, enter opens)"
+                yield tree
+                yield Input(
+                    placeholder="Type a path and press enter to mark it (tab completes)",
+                    suggester=PathSuggester(),
+                    id="path-input",
+                )
+            with Vertical(id="pick-right"):
+                marked = OptionList(id="marked")
+                marked.border_title = "Marked  (enter unmarks)"
+                yield marked
+                recent = OptionList(id="recent")
+                recent.border_title = "Recent folders  (enter marks)"
+                yield recent
+                yield Label("Policy", classes="field-label")
+                names = app.policy_choices()
+                yield Select(
+                    [(name, name) for name in names],
+                    value=app.start_policy if app.start_policy in names else Select.BLANK,
+                    prompt="Choose a policy",
+                    id="policy",
+                )
+                yield Static("", id="policy-description")
+                yield Input(placeholder="…or a policy file (enter loads it)", id="policy-file")
+                with Horizontal(classes="field-row"):
+                    yield Label("Workers", classes="field-label")
+                    yield Button("-", id="workers-less", classes="stepper")
+                    yield Static(str(app.start_workers), id="workers-value")
+                    yield Button("+", id="workers-more", classes="stepper")
+                yield Static(app.services.worker_cap[1], id="workers-cap")
+                with Horizontal(classes="field-row"):
+                    yield Label("Dry run (change nothing)", classes="field-label")
+                    yield Switch(value=app.start_dry_run, id="dry-run")
+                yield Button("Preview  [n]", id="go", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._workers = self.vpo.start_workers
+        self._refresh_marked()
+        self._fill_recent()
+        policy = self.query_one("#policy", Select)
+        if policy.value is not Select.BLANK:
+            self._load_policy(str(policy.value))
+        self.query_one("#tree", MarkingTree).focus()
+
+    # -- marks ------------------------------------------------------------------
+    @property
+    def tree(self) -> MarkingTree:
+        return self.query_one("#tree", MarkingTree)
+
+    def _refresh_marked(self) -> None:
+        marked = self.query_one("#marked", OptionList)
+        marked.clear_options()
+        for path in sorted(self.tree.marked):
+            label = display_name(path, self.vpo.display_root)
+            marked.add_option(Option(label, id=str(path)))
+
+    def _fill_recent(self) -> None:
+        recent = self.query_one("#recent", OptionList)
+        for path in self.vpo.recent_folders():
+            recent.add_option(Option(str(path), id=str(path)))
+        if not recent.option_count:
+            recent.add_option(Option("(none yet)", disabled=True))
+
+    @on(MarkingTree.MarksChanged)
+    def _marks_changed(self) -> None:
+        self._refresh_marked()
+
+    @on(OptionList.OptionSelected, "#marked")
+    def _unmark(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.tree.toggle(Path(event.option.id))
+
+    @on(OptionList.OptionSelected, "#recent")
+    def _mark_recent(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self._mark_typed(event.option.id)
+
+    @on(Input.Submitted, "#path-input")
+    def _path_typed(self, event: Input.Submitted) -> None:
+        if self._mark_typed(event.value):
+            event.input.value = ""
+
+    def _mark_typed(self, text: str) -> bool:
+        path = Path(text.strip()).expanduser()
+        if not text.strip():
+            return False
+        if not path.exists():
+            self.notify(f"{path}: no such file or folder", severity="error")
+            return False
+        path = path.absolute()
+        if path not in self.tree.marked:
+            self.tree.toggle(path)
+        return True
+
+    # -- policy -------------------------------------------------------------------
+    @on(Select.Changed, "#policy")
+    def _policy_changed(self, event: Select.Changed) -> None:
+        if event.value is not Select.BLANK:
+            self._load_policy(str(event.value))
+
+    @on(Input.Submitted, "#policy-file")
+    def _policy_file(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            return
+        if self._load_policy(text):
+            select = self.query_one("#policy", Select)
+            names = self.vpo.add_policy_choice(text)
+            select.set_options([(n, n) for n in names])
+            select.value = text
+            event.input.value = ""
+
+    def _load_policy(self, name: str) -> bool:
+        description = self.query_one("#policy-description", Static)
+        try:
+            policy = self.vpo.services.load_policy(name)
+        except Exception as exc:  # PolicyError and friends: shown, never a crash
+            self._policy = None
+            description.update(f"[b red]Invalid policy[/]: {exc}")
+            return False
+        self._policy = policy
+        description.update(policy.description or "(no description)")
+        return True
+
+    # -- workers / go -------------------------------------------------------------------
+    @on(Button.Pressed, "#workers-less")
+    def _less(self) -> None:
+        self._set_workers(self._workers - 1)
+
+    @on(Button.Pressed, "#workers-more")
+    def _more(self) -> None:
+        self._set_workers(self._workers + 1)
+
+    def _set_workers(self, n: int) -> None:
+        cap = self.vpo.services.worker_cap[0]
+        self._workers = max(1, min(cap, n))
+        self.query_one("#workers-value", Static).update(str(self._workers))
+
+    @on(Button.Pressed, "#go")
+    def action_preview(self) -> None:
+        if not self.tree.marked:
+            self.notify("Mark at least one folder or file (space in the tree).", severity="warning")
+            return
+        if self._policy is None:
+            self.notify("Choose a valid policy first.", severity="warning")
+            return
+        paths = tuple(sorted(self.tree.marked))
+        request = BatchRequest(
+            paths=paths,
+            policy=self._policy,
+            workers=self._workers,
+            dry_run=self.query_one("#dry-run", Switch).value,
+            display_root=self.vpo.display_root or common_root(paths),
+        )
+        self.vpo.remember_folders(paths)
+        self.vpo.open_preview(request)
+
+    def action_history(self) -> None:
+        self.vpo.open_history()
+
+    def action_focus_tree(self) -> None:
+        self.tree.focus()

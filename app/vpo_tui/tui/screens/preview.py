@@ -1,0 +1,327 @@
+"""Preview: find the files, dry-run each one in the background, let the user exclude some."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.markup import escape
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from vpo_tui.batch.events import BatchFinished, FileFinished
+from vpo_tui.engine.job import FileJob, FileResult, FileStatus
+from vpo_tui.policy.model import OnError
+from vpo_tui.tui.messages import BatchCrashed, EventPipe, EventsReady
+from vpo_tui.tui.run_state import display_name
+from vpo_tui.tui.screens.pick import BatchRequest
+from vpo_tui.tui.services import Runner
+from vpo_tui.tui.widgets.file_table import Column, FileTable
+from vpo_tui.tui.widgets.filter_input import FilterInput
+
+if TYPE_CHECKING:
+    from vpo_tui.tui.app import VpoApp
+
+DISCOVERY_CHUNK = 200
+
+STATE_STYLE = {
+    "probing": "dim",
+    "will change": "bold yellow",
+    "already compliant": "green",
+    "skipped": "magenta",
+    "error": "bold red",
+}
+
+
+@dataclass
+class PreviewRow:
+    path: Path
+    name: str
+    included: bool = True
+    result: FileResult | None = None
+    state: str = "probing"
+
+    def take(self, result: FileResult) -> None:
+        self.result = result
+        if result.status is FileStatus.FAILED:
+            self.state = "error"
+        elif result.status is FileStatus.SKIPPED:
+            self.state = "skipped"
+        elif result.status is FileStatus.UNCHANGED or not (
+            result.changes or result.status is FileStatus.PLANNED
+        ):
+            self.state = "already compliant"
+        else:
+            self.state = "will change"
+
+    @property
+    def summary(self) -> str:
+        result = self.result
+        if result is None:
+            return ""
+        if result.error:
+            return result.error.splitlines()[0]
+        if result.changes:
+            more = len(result.changes) - 1
+            return result.changes[0] + (f" (+{more} more)" if more else "")
+        return ""
+
+
+def preview_cells(row: PreviewRow) -> Sequence[str | Text]:
+    return (
+        Text("run", style="green") if row.included else Text("excl", style="dim"),
+        row.name,
+        Text(row.state, style=STATE_STYLE.get(row.state, "")),
+        row.summary,
+    )
+
+
+@dataclass
+class Tally:
+    found: int = 0
+    probed: int = 0
+    by_state: dict[str, int] = field(default_factory=dict)
+
+
+class FilesFound(Message):
+    def __init__(self, paths: list[Path], done: bool) -> None:
+        super().__init__()
+        self.paths = paths
+        self.done = done
+
+
+class DiscoveryFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class PreviewScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("x,space", "toggle_exclude", "Exclude/include"),
+        Binding("r", "run", "Run"),
+        Binding("slash", "filter", "Filter"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, request: BatchRequest) -> None:
+        super().__init__()
+        self.request = request
+        self.rows: list[PreviewRow] = []
+        self._by_path: dict[Path, PreviewRow] = {}
+        self.discovery_done = False
+        self.probing_done = False
+        self._runner: Runner | None = None
+        self._pipe = EventPipe(self)
+        self._error: str | None = None
+
+    @property
+    def vpo(self) -> VpoApp:
+        from vpo_tui.tui.app import VpoApp
+
+        assert isinstance(self.app, VpoApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        mode = "dry run" if self.request.dry_run else "will modify files"
+        yield Static(
+            f"Preview — policy [b]{escape(self.request.policy.name)}[/b], "
+            f"{self.request.workers} worker(s), {mode}",
+            id="title",
+        )
+        yield Static("Finding files…", id="preview-count")
+        table: FileTable[PreviewRow] = FileTable(
+            [
+                Column("", 4),
+                Column("File", None, 3),
+                Column("Plan", 17),
+                Column("Changes", None, 4),
+            ],
+            preview_cells,
+            search_key=lambda row: row.name,
+            empty_text="Looking for video files…",
+            id="preview-table",
+        )
+        yield table
+        yield FilterInput(table, id="filter")  # type: ignore[arg-type]
+        yield Static("", id="preview-detail")
+        yield Footer()
+
+    @property
+    def table(self) -> FileTable[PreviewRow]:
+        return self.query_one("#preview-table", FileTable)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self._find_and_probe()
+
+    def on_unmount(self) -> None:
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        self._pipe.close()
+        runner = self._runner
+        if runner is not None:
+            runner.kill()
+
+    # -- background work (thread): discovery, then a dry-run batch ---------------
+    @work(thread=True, exit_on_error=False, group="preview")
+    def _find_and_probe(self) -> None:
+        services = self.vpo.services
+        found: list[Path] = []
+        chunk: list[Path] = []
+        try:
+            for path in services.discover(list(self.request.paths)):
+                if self._pipe.closed:
+                    return
+                found.append(path)
+                chunk.append(path)
+                if len(chunk) >= DISCOVERY_CHUNK:
+                    self.post_message(FilesFound(chunk, done=False))
+                    chunk = []
+        except Exception as exc:  # an unreadable folder: say which and why
+            self.post_message(DiscoveryFailed(str(exc)))
+        self.post_message(FilesFound(chunk, done=True))
+        if not found or self._pipe.closed:
+            return
+        jobs = [
+            FileJob(path=p, policy=self.request.policy, settings=services.settings, dry_run=True)
+            for p in found
+        ]
+        runner = services.runner_factory(
+            jobs,
+            workers=self.request.workers,
+            listener=self._pipe,
+            on_error=OnError.SKIP,
+            dry_run=True,
+            process=services.process,
+            store=None,
+            max_workers=services.worker_cap[0],
+        )
+        self._runner = runner
+        if self._pipe.closed:
+            return
+        try:
+            runner.run()
+        except Exception as exc:
+            self.post_message(BatchCrashed(self._pipe, exc))
+
+    # -- UI thread ------------------------------------------------------------------
+    def on_files_found(self, message: FilesFound) -> None:
+        new_rows = []
+        for path in message.paths:
+            if path in self._by_path:
+                continue
+            row = PreviewRow(path=path, name=display_name(path, self.request.display_root))
+            self._by_path[path] = row
+            new_rows.append(row)
+        self.rows.extend(new_rows)
+        self.table.add_rows(new_rows)
+        if message.done:
+            self.discovery_done = True
+            if not self.rows:
+                self.table.empty_text = "No video files found in the marked paths."
+                self.table.refresh()
+                self.probing_done = True
+        self._update_count()
+
+    def on_discovery_failed(self, message: DiscoveryFailed) -> None:
+        self._error = message.error
+        self.notify(message.error, severity="error", timeout=10)
+        self._update_count()
+
+    def on_events_ready(self, message: EventsReady) -> None:
+        if message.pipe is not self._pipe:
+            return
+        for event in message.pipe.drain():
+            if isinstance(event, FileFinished):
+                row = self._by_path.get(event.result.path)
+                if row is not None:
+                    row.take(event.result)
+                    self.table.refresh_row(row)
+            elif isinstance(event, BatchFinished):
+                self.probing_done = True
+        self._update_count()
+        self._show_detail(self.table.current_row)
+
+    def on_batch_crashed(self, message: BatchCrashed) -> None:
+        self.probing_done = True
+        self.notify(f"Preview stopped: {message.error}", severity="error", timeout=10)
+        self._update_count()
+
+    def _update_count(self) -> None:
+        tally: dict[str, int] = {}
+        excluded = 0
+        for row in self.rows:
+            tally[row.state] = tally.get(row.state, 0) + 1
+            excluded += not row.included
+        probed = len(self.rows) - tally.get("probing", 0)
+        finding = "" if self.discovery_done else " (still looking)"
+        parts = [f"Found {len(self.rows)} files{finding}", f"probed {probed}/{len(self.rows)}"]
+        parts += [
+            f"{tally[s]} {s}"
+            for s in ("will change", "already compliant", "skipped", "error")
+            if tally.get(s)
+        ]
+        if excluded:
+            parts.append(f"{excluded} excluded")
+        if self.discovery_done and self.probing_done:
+            parts.append("— press r to run")
+        self.query_one("#preview-count", Static).update(" · ".join(parts))
+
+    @on(FileTable.Highlighted, "#preview-table")
+    def _highlighted(self, event: FileTable.Highlighted) -> None:
+        self._show_detail(event.row)  # type: ignore[arg-type]
+
+    def _show_detail(self, row: PreviewRow | None) -> None:
+        detail = self.query_one("#preview-detail", Static)
+        if row is None:
+            detail.update("")
+            return
+        text = Text(row.name, style="bold")
+        if not row.included:
+            text.append("  (excluded)", style="dim")
+        result = row.result
+        if result is None:
+            text.append("\nprobing…", style="dim")
+        elif result.error:
+            text.append("\n" + result.error, style="red")
+        elif result.changes:
+            text.append("".join(f"\n  • {change}" for change in result.changes))
+        else:
+            text.append("\nalready compliant: nothing will be written", style="green")
+        detail.update(text)
+
+    # -- actions ---------------------------------------------------------------------------
+    def action_toggle_exclude(self) -> None:
+        row = self.table.current_row
+        if row is None:
+            return
+        row.included = not row.included
+        self.table.refresh_row(row)
+        self._update_count()
+        self._show_detail(row)
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", FilterInput).open()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_run(self) -> None:
+        if not self.discovery_done:
+            self.notify("Still looking for files; run when the count stops growing.")
+            return
+        chosen = [row.path for row in self.rows if row.included]
+        if not chosen:
+            self.notify("Nothing to run: every file is excluded.", severity="warning")
+            return
+        self._shutdown()
+        self.vpo.open_run(self.request, chosen)

@@ -1,0 +1,324 @@
+"""Run: one row per file, the aggregate line, the error log, Stop / Kill / Pause / workers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.markup import escape
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, ProgressBar, RichLog, Static
+from textual.worker import Worker, WorkerState
+
+from vpo_tui.batch.events import BatchFinished, FileFinished
+from vpo_tui.engine.job import FileJob, FileStatus
+from vpo_tui.tui.messages import BatchCrashed, EventPipe, EventsReady
+from vpo_tui.tui.run_state import FileRow, RunModel
+from vpo_tui.tui.screens.dialogs import ConfirmKill
+from vpo_tui.tui.screens.pick import BatchRequest
+from vpo_tui.tui.services import Runner
+from vpo_tui.tui.widgets.file_table import Column, FileTable
+from vpo_tui.tui.widgets.filter_input import FilterInput
+
+if TYPE_CHECKING:
+    from vpo_tui.tui.app import VpoApp
+
+STATUS_STYLE = {
+    "queued": "dim",
+    "running": "bold cyan",
+    "ok": "bold green",
+    "unchanged": "green",
+    "planned": "yellow",
+    "failed": "bold red",
+    "skipped": "magenta",
+    "cancelled": "dim yellow",
+}
+
+TICK_S = 0.5
+
+
+def run_cells(row: FileRow) -> Sequence[str | Text]:
+    return (
+        row.name,
+        Text(row.status, style=STATUS_STYLE.get(row.status, "")),
+        row.percent_text,
+        row.rate_text,
+        row.eta_text,
+        row.result_text,
+    )
+
+
+def error_text(row: FileRow) -> Text:
+    """The whole error of one file: cause, then the tool's stderr tail."""
+    text = Text(row.name, style="bold")
+    result = row.result
+    if result is None:
+        text.append(f"\n{row.status}", style="dim")
+        return text
+    text.append(f"  {result.status.value}", style=STATUS_STYLE.get(result.status.value, ""))
+    if result.error:
+        text.append("\n" + result.error, style="red")
+    if result.stderr_tail:
+        text.append("\n--- tool stderr (last lines) ---\n", style="dim")
+        text.append(result.stderr_tail.rstrip())
+    if not result.error and result.changes:
+        text.append("".join(f"\n  • {c}" for c in result.changes))
+    return text
+
+
+class RunScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "stop", "Stop"),
+        Binding("k", "kill", "Kill"),
+        Binding("p", "pause", "Pause/Resume"),
+        Binding("plus,equals_sign", "more_workers", "+Worker"),
+        Binding("minus", "fewer_workers", "-Worker"),
+        Binding("l", "toggle_log", "Error log"),
+        Binding("slash", "filter", "Filter"),
+        Binding("enter", "summary", "Summary", show=False),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, request: BatchRequest, paths: Sequence[Path]) -> None:
+        super().__init__()
+        self.request = request
+        self.paths = list(paths)
+        self.model = RunModel.for_paths(self.paths, request.display_root)
+        self.model.workers = request.workers
+        self.pipe = EventPipe(self)
+        self.runner: Runner | None = None
+        self.paused = False
+        self.stopping = ""
+        self.worker_count = request.workers
+        self.crashed: str | None = None
+
+    @property
+    def vpo(self) -> VpoApp:
+        from vpo_tui.tui.app import VpoApp
+
+        assert isinstance(self.app, VpoApp)
+        return self.app
+
+    @property
+    def running(self) -> bool:
+        return self.runner is not None and self.model.result is None and self.crashed is None
+
+    def compose(self) -> ComposeResult:
+        mode = "  [yellow]DRY RUN: nothing is written[/]" if self.request.dry_run else ""
+        yield Static(f"Run — policy [b]{escape(self.request.policy.name)}[/b]{mode}", id="title")
+        yield Static("", id="aggregate")
+        yield ProgressBar(total=max(1, len(self.paths)), show_eta=False, id="overall")
+        table: FileTable[FileRow] = FileTable(
+            [
+                Column("File", None, 3),
+                Column("Status", 9),
+                Column("%", 4, align="right"),
+                Column("Speed", 8),
+                Column("ETA", 7),
+                Column("Result", None, 3),
+            ],
+            run_cells,
+            search_key=lambda row: row.name,
+            id="run-table",
+        )
+        table.set_rows(self.model.rows)
+        yield table
+        yield FilterInput(table, id="filter")  # type: ignore[arg-type]
+        with Vertical(id="error-panel"):
+            yield Static("", id="error-detail")
+            log = RichLog(id="error-log", wrap=True, markup=False, max_lines=2000)
+            log.border_title = "Error log"
+            yield log
+        yield Footer()
+
+    @property
+    def table(self) -> FileTable[FileRow]:
+        return self.query_one("#run-table", FileTable)
+
+    def on_mount(self) -> None:
+        services = self.vpo.services
+        jobs = [
+            FileJob(
+                path=p,
+                policy=self.request.policy,
+                settings=services.settings,
+                dry_run=self.request.dry_run,
+            )
+            for p in self.paths
+        ]
+        self.runner = services.runner_factory(
+            jobs,
+            workers=self.request.workers,
+            listener=self.pipe,
+            on_error=self.request.policy.on_error,
+            dry_run=self.request.dry_run,
+            process=services.process,
+            store=services.store,
+            max_workers=services.worker_cap[0],
+        )
+        self.vpo.runner_started(self.runner)
+        self.table.focus()
+        self._refresh_aggregate()
+        self.set_interval(TICK_S, self._refresh_aggregate)
+        self._run_batch(self.runner)
+
+    def on_unmount(self) -> None:
+        self.pipe.close()
+        if self.running and self.runner is not None:
+            self.runner.kill()
+
+    @work(thread=True, exit_on_error=False, group="batch", name="batch")
+    def _run_batch(self, runner: Runner) -> None:
+        """The only thread the TUI starts; the runner owns its own executor."""
+        try:
+            runner.run()
+        except Exception as exc:
+            self.post_message(BatchCrashed(self.pipe, exc))
+
+    # -- events from the runner -------------------------------------------------------
+    def on_events_ready(self, message: EventsReady) -> None:
+        if message.pipe is not self.pipe:
+            return
+        now = self.vpo.services.clock()
+        log = self.query_one("#error-log", RichLog)
+        finished = False
+        for event in message.pipe.drain():
+            row = self.model.apply(event, now)
+            if row is not None:
+                self.table.refresh_row(row)
+            if isinstance(event, FileFinished) and row is not None:
+                if event.result.status is FileStatus.FAILED:
+                    log.write(error_text(row))
+                    self.query_one("#error-panel").add_class("-has-errors")
+            elif isinstance(event, BatchFinished):
+                finished = True
+        self.query_one("#overall", ProgressBar).update(progress=self.model.done)
+        self._refresh_aggregate()
+        self._refresh_detail()
+        if finished:
+            self._finished()
+
+    def on_batch_crashed(self, message: BatchCrashed) -> None:
+        if message.pipe is not self.pipe:
+            return
+        self.crashed = f"The batch stopped unexpectedly: {message.error}"
+        self.query_one("#error-log", RichLog).write(Text(self.crashed, style="bold red"))
+        self.query_one("#error-panel").add_class("-has-errors")
+        self._refresh_aggregate()
+        self.vpo.runner_finished(self.runner)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name == "batch" and event.state is WorkerState.ERROR:
+            self.crashed = f"The batch stopped unexpectedly: {event.worker.error}"
+            self._refresh_aggregate()
+            self.vpo.runner_finished(self.runner)
+
+    def _finished(self) -> None:
+        self.stopping = ""
+        self.paused = False
+        self._refresh_aggregate()
+        self.vpo.runner_finished(self.runner)
+        if self.model.result is not None:
+            self.vpo.batch_done(self, self.model.result)
+
+    def _refresh_aggregate(self) -> None:
+        now = self.vpo.services.clock()
+        text = self.model.aggregate_text(now, paused=self.paused, stopping=self.stopping)
+        if self.crashed:
+            text = f"{text}  {self.crashed}"
+        if self.model.warnings:
+            text += f"  ({len(self.model.warnings)} warning(s): see the error log)"
+        self.query_one("#aggregate", Static).update(Text(text))
+
+    @on(FileTable.Highlighted, "#run-table")
+    def _highlighted(self) -> None:
+        self._refresh_detail()
+
+    def _refresh_detail(self) -> None:
+        row = self.table.current_row
+        detail = self.query_one("#error-detail", Static)
+        if row is None or row.result is None or not (row.result.error or row.result.stderr_tail):
+            detail.update("")
+            detail.remove_class("-shown")
+            return
+        detail.update(error_text(row))
+        detail.add_class("-shown")
+
+    @on(FileTable.Selected, "#run-table")
+    def _selected(self) -> None:
+        self.query_one("#error-panel").add_class("-open")
+        self._refresh_detail()
+
+    # -- commands ------------------------------------------------------------------------
+    def action_stop(self) -> None:
+        if not self.running or self.runner is None:
+            return
+        self.runner.stop()
+        self.stopping = "STOPPING: running files finish, the rest are cancelled"
+        self._refresh_aggregate()
+
+    def action_kill(self) -> None:
+        if not self.running:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.kill_now()
+
+        self.app.push_screen(ConfirmKill(self.model.active), answered)
+
+    def kill_now(self) -> None:
+        if self.runner is not None and self.running:
+            self.runner.kill()
+            self.stopping = "KILLING: running files are stopped, originals untouched"
+            self._refresh_aggregate()
+
+    def action_pause(self) -> None:
+        if not self.running or self.runner is None:
+            return
+        if self.paused:
+            self.runner.resume()
+        else:
+            self.runner.pause()
+        self.paused = not self.paused
+        self._refresh_aggregate()
+
+    def _set_workers(self, n: int) -> None:
+        cap, why = self.vpo.services.worker_cap
+        wanted = max(1, min(cap, n))
+        if wanted != n:
+            self.notify(f"Workers stay between 1 and {cap} ({why})")
+        if self.runner is None or not self.running or wanted == self.worker_count:
+            return
+        self.worker_count = wanted
+        self.model.workers = wanted
+        self.runner.set_workers(wanted)
+        self._refresh_aggregate()
+
+    def action_more_workers(self) -> None:
+        self._set_workers(self.worker_count + 1)
+
+    def action_fewer_workers(self) -> None:
+        self._set_workers(self.worker_count - 1)
+
+    def action_toggle_log(self) -> None:
+        self.query_one("#error-panel").toggle_class("-open")
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", FilterInput).open()
+
+    def action_summary(self) -> None:
+        if self.model.result is not None:
+            self.vpo.batch_done(self, self.model.result)
+
+    def action_back(self) -> None:
+        if self.running:
+            self.notify("The batch is running: s stops it, k kills it.")
+            return
+        self.vpo.back_to_pick()

@@ -1,0 +1,114 @@
+"""Summary: totals, failed files with their causes, where the history is, retry."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from vpo_tui.batch.events import BatchResult
+from vpo_tui.engine.job import FileStatus
+from vpo_tui.tui.run_state import display_name, format_duration
+
+if TYPE_CHECKING:
+    from vpo_tui.tui.app import VpoApp
+    from vpo_tui.tui.screens.run import RunScreen
+
+TOTAL_ORDER = ("ok", "unchanged", "planned", "failed", "skipped", "cancelled")
+
+
+class SummaryScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "retry", "Retry failed"),
+        Binding("n", "new", "New batch"),
+        Binding("h", "history", "History"),
+        Binding("escape", "back", "Back to the table"),
+    ]
+
+    def __init__(self, run: RunScreen, result: BatchResult) -> None:
+        super().__init__()
+        self.run = run
+        self.result = result
+
+    @property
+    def vpo(self) -> VpoApp:
+        from vpo_tui.tui.app import VpoApp
+
+        assert isinstance(self.app, VpoApp)
+        return self.app
+
+    @property
+    def failed(self) -> list[tuple[str, str]]:
+        root = self.run.request.display_root
+        return [
+            (display_name(f.path, root), f.error or "failed")
+            for f in self.result.files
+            if f.status is FileStatus.FAILED
+        ]
+
+    def compose(self) -> ComposeResult:
+        result = self.result
+        how = "stopped early" if result.stopped_early else "finished"
+        dry = " (dry run: nothing was written)" if result.dry_run else ""
+        yield Static(
+            Text(
+                f"Summary — {len(result.files)} files {how} in "
+                f"{format_duration(result.duration_s)} with {result.workers} worker(s){dry}"
+            ),
+            id="title",
+        )
+        with VerticalScroll(id="summary-body"):
+            totals = Table(title="Totals", show_header=False, expand=False)
+            totals.add_column("status")
+            totals.add_column("files", justify="right")
+            for status in TOTAL_ORDER:
+                count = result.totals.get(status, 0)
+                if count or status in ("ok", "unchanged", "failed"):
+                    totals.add_row(status, str(count))
+            totals.add_row(Text("total", style="bold"), Text(str(len(result.files)), style="bold"))
+            yield Static(totals, id="totals")
+            failed = self.failed
+            if failed:
+                table = Table(title=f"Failed files ({len(failed)})", expand=True)
+                table.add_column("file", ratio=1)
+                table.add_column("cause", ratio=2)
+                for name, cause in failed:
+                    table.add_row(name, Text(cause, style="red"))
+                yield Static(table, id="failed")
+                yield Static("r retries only the failed files.", classes="hint")
+            else:
+                yield Static(Text("No file failed.", style="green"), id="failed")
+            yield Static(Text(self._where()), id="where")
+        yield Footer()
+
+    def _where(self) -> str:
+        db = self.vpo.services.db_path
+        batch = f" as batch #{self.result.batch_id}" if self.result.batch_id is not None else ""
+        if db is None:
+            return "History is off (no database): results are only shown here."
+        return (
+            f"Every file's status, error and tool output is recorded{batch} in the "
+            f"history database: {db}  (h shows it)"
+        )
+
+    def action_retry(self) -> None:
+        failed = [f.path for f in self.result.files if f.status is FileStatus.FAILED]
+        if not failed:
+            self.notify("No failed files to retry.")
+            return
+        self.vpo.retry(self.run.request, failed)
+
+    def action_new(self) -> None:
+        self.vpo.back_to_pick()
+
+    def action_history(self) -> None:
+        self.vpo.open_history()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
