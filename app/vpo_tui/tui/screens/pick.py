@@ -89,7 +89,7 @@ class PickScreen(Screen[None]):
                 names = app.policy_choices()
                 yield Select(
                     [(name, name) for name in names],
-                    value=app.start_policy if app.start_policy in names else Select.BLANK,
+                    value=app.start_policy if app.start_policy in names else Select.NULL,
                     prompt="Choose a policy",
                     id="policy",
                 )
@@ -112,7 +112,7 @@ class PickScreen(Screen[None]):
         self._refresh_marked()
         self._fill_recent()
         policy = self.query_one("#policy", Select)
-        if policy.value is not Select.BLANK:
+        if policy.value is not Select.NULL:
             self._load_policy(str(policy.value))
         self.query_one("#tree", MarkingTree).focus()
 
@@ -169,7 +169,7 @@ class PickScreen(Screen[None]):
     # -- policy -------------------------------------------------------------------
     @on(Select.Changed, "#policy")
     def _policy_changed(self, event: Select.Changed) -> None:
-        if event.value is not Select.BLANK:
+        if event.value is not Select.NULL:
             self._load_policy(str(event.value))
 
     @on(Input.Submitted, "#policy-file")
