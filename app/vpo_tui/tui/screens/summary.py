@@ -31,9 +31,9 @@ class SummaryScreen(Screen[None]):
         Binding("escape", "back", "Back to the table"),
     ]
 
-    def __init__(self, run: RunScreen, result: BatchResult) -> None:
+    def __init__(self, run_screen: RunScreen, result: BatchResult) -> None:
         super().__init__()
-        self.run = run
+        self.run_screen = run_screen
         self.result = result
 
     @property
@@ -45,7 +45,7 @@ class SummaryScreen(Screen[None]):
 
     @property
     def failed(self) -> list[tuple[str, str]]:
-        root = self.run.request.display_root
+        root = self.run_screen.request.display_root
         return [
             (display_name(f.path, root), f.error or "failed")
             for f in self.result.files
@@ -102,7 +102,7 @@ class SummaryScreen(Screen[None]):
         if not failed:
             self.notify("No failed files to retry.")
             return
-        self.vpo.retry(self.run.request, failed)
+        self.vpo.retry(self.run_screen.request, failed)
 
     def action_new(self) -> None:
         self.vpo.back_to_pick()

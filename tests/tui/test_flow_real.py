@@ -1,0 +1,85 @@
+"""The whole flow on real tiny media with the real engine, driven by keys."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from textual.widgets import RichLog
+
+from tests.conftest import MakeMedia, sha256
+from tests.tui.helpers import list_videos, wait_for
+from vpo_tui.engine.probe import probe
+from vpo_tui.samples import AudioSpec, SubtitleSpec, make_garbage
+from vpo_tui.tui.app import VpoApp
+from vpo_tui.tui.screens.preview import PreviewScreen
+from vpo_tui.tui.screens.summary import SummaryScreen
+from vpo_tui.tui.services import Services
+
+SIZE = (120, 40)
+
+
+async def test_mark_preview_run_summary_on_real_media(tmp_path: Path, make_file: MakeMedia) -> None:
+    lib = tmp_path / "library"
+    lib.mkdir()
+    make_file(
+        "needs work.mkv",
+        folder=lib,
+        audio=(AudioSpec("fre", default=True), AudioSpec("eng"), AudioSpec("eng", "Commentary")),
+        subtitles=(SubtitleSpec("eng"), SubtitleSpec("ger")),
+    )
+    make_file(
+        "fine.mkv",
+        folder=lib,
+        video_language="eng",
+        audio=(AudioSpec("eng", default=True),),
+        subtitles=(SubtitleSpec("eng"),),
+    )
+    broken = make_garbage(lib / "broken.mkv")
+    broken_hash = sha256(broken)
+
+    services = Services(discover=list_videos, worker_cap=(2, "max 2: test"))
+    app = VpoApp(services=services, policy="normalize", browse_root=tmp_path, display_root=lib)
+    async with app.run_test(size=SIZE) as pilot:
+        # The tree starts at tmp_path: "library" is its first child. Mark it with space.
+        await pilot.press("down", "space")
+        assert app.screen.query_one("#tree").marked == {lib}  # type: ignore[attr-defined]
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen), what="preview")
+        preview = app.screen
+        assert isinstance(preview, PreviewScreen)
+        await wait_for(pilot, lambda: preview.probing_done, timeout=30, what="probing")
+        states = {row.name: row.state for row in preview.rows}
+        assert states == {
+            "broken.mkv": "error",
+            "fine.mkv": "already compliant",
+            "needs work.mkv": "will change",
+        }
+        work = next(r for r in preview.rows if r.name == "needs work.mkv")
+        assert work.result is not None and work.result.changes
+        assert any("commentary" in c.lower() for c in work.result.changes), work.result.changes
+
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), 60, "summary")
+        summary = app.screen
+        assert isinstance(summary, SummaryScreen)
+        statuses = {row.name: row.status for row in summary.run_screen.model.rows}
+        assert statuses == {"broken.mkv": "failed", "fine.mkv": "unchanged", "needs work.mkv": "ok"}
+        await pilot.press("escape", "l")  # back to the table, open the error log
+        await pilot.pause(0.2)
+        log = summary.run_screen.query_one("#error-log", RichLog)
+        logged = "\n".join(line.text for line in log.lines)
+        assert "broken.mkv" in logged
+        failed_row = next(r for r in summary.run_screen.model.rows if r.name == "broken.mkv")
+        assert failed_row.result is not None and failed_row.result.error
+        assert failed_row.result.error.splitlines()[0] in logged.replace("\n", "")
+
+        on_disk = sorted(p.name for p in lib.iterdir())
+        assert on_disk == ["broken.mkv", "fine.mkv", "needs work.mkv"]  # no temp file left
+        totals = summary.result.totals
+        assert totals["ok"] + totals["unchanged"] + totals["failed"] == len(on_disk)
+        assert sha256(broken) == broken_hash
+        after = probe(lib / "needs work.mkv", shutil.which("ffprobe") or "ffprobe")
+        audio = [t for t in after.tracks if t.type.value == "audio"]
+        assert [t.language for t in audio] == ["eng"]  # French dropped, commentary dropped
+        assert not any(t.title and "commentary" in t.title.lower() for t in after.tracks)
