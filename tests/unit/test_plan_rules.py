@@ -465,3 +465,24 @@ def test_plan_is_deterministic() -> None:
     policy = load_policy("normalize")
     m = media(*SUBS)
     assert plan(policy, m) == plan(policy, m)
+
+
+# -- regressions found by the property tests ------------------------------------------
+
+
+def test_commentary_whose_title_is_cleared_is_not_treated_as_commentary() -> None:
+    # the next run cannot see the title, so the default must not depend on it
+    policy = pol(
+        '[languages]\naudio = ["eng"]\nreorder = false\n[metadata]\nclear_titles = ["audio"]\n'
+    )
+    m = media(audio(0, "eng", "Director's Commentary"), audio(1, "eng"))
+    p = plan(policy, m)
+    assert defaults(p, A) == [0]
+    assert_idempotent(policy, p)
+
+
+def test_audio_transcode_target_must_fit_the_container() -> None:
+    policy = pol('[container]\non_incompatible = "transcode"\n[transcode.audio]\ncodec = "aac"\n')
+    m = media(audio(0, "eng", codec="aac"), container="webm")
+    with pytest.raises(PlanError, match=r"transcode\.audio\.codec aac cannot go into webm"):
+        plan(policy, m)

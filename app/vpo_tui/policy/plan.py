@@ -106,11 +106,13 @@ class _Planner:
     def commentary(self, track: Track) -> bool:
         """Commentary as far as ordering/defaults may use it.
 
-        A container that drops titles (MP4) forgets which track was commentary, so
-        ordering or defaults based on it would change again on the next run; there
+        Judged on the title the OUTPUT will carry: a container that drops titles
+        (MP4) or ``metadata.clear_titles`` forgets which track was commentary, so
+        ordering or defaults based on it would change again on the next run. There
         only ``drop_commentary`` (applied once, on the source titles) uses it.
         """
-        return self.rules.keeps_titles and is_commentary(self.policy, track)
+        survives = self.rules.keeps_titles and track.type not in self.policy.metadata.clear_titles
+        return survives and is_commentary(self.policy, track)
 
     def remove(self, track: Track, reason: str) -> None:
         self.removed[track.index] = reason
@@ -249,14 +251,15 @@ class _Planner:
             return self.video_transcode(track)
         if track.type is TrackType.AUDIO:
             target = policy.audio_transcode
+            if target is not None and not rules.accepts(TrackType.AUDIO, target.codec):
+                # checked for every audio track, so that a second run agrees with the first
+                raise PlanError(
+                    f"{self.media.path}: transcode.audio.codec {target.codec}"
+                    f" cannot go into {self.container}"
+                )
             if target is not None and not (
                 track.codec in target.keep_codecs or track.codec == target.codec
             ):
-                if not rules.accepts(TrackType.AUDIO, target.codec):
-                    raise PlanError(
-                        f"{self.media.path}: transcode.audio.codec {target.codec}"
-                        f" cannot go into {self.container}"
-                    )
                 return Transcode(codec=target.codec, bitrate=target.bitrate)
             if not rules.accepts(TrackType.AUDIO, track.codec):
                 return self.incompatible(track)
@@ -273,6 +276,11 @@ class _Planner:
         rules = self.rules
         if target is None:
             return None if rules.accepts(TrackType.VIDEO, track.codec) else self.incompatible(track)
+        if not rules.accepts(TrackType.VIDEO, target.codec):
+            raise PlanError(
+                f"{self.media.path}: transcode.video.codec {target.codec}"
+                f" cannot go into {self.container}"
+            )
         fits = (
             track.width is None
             or track.height is None
@@ -284,11 +292,6 @@ class _Planner:
         accepted_codec = track.codec in target.skip_codecs or track.codec == target.codec
         if accepted_codec and fits and rules.accepts(TrackType.VIDEO, track.codec):
             return None
-        if not rules.accepts(TrackType.VIDEO, target.codec):
-            raise PlanError(
-                f"{self.media.path}: transcode.video.codec {target.codec}"
-                f" cannot go into {self.container}"
-            )
         return Transcode(
             codec=target.codec,
             crf=target.crf,

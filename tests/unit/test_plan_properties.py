@@ -1,0 +1,212 @@
+"""Properties of the planner on generated files and policies.
+
+* deterministic: the same input gives the same plan;
+* idempotent: build the MediaInfo the plan predicts, plan again: no changes,
+  for every output container;
+* the plan never drops a track without listing it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vpo_tui.media import MediaInfo, Track, TrackType
+from vpo_tui.policy.model import (
+    AttachmentPolicy,
+    AudioDefault,
+    AudioFallback,
+    AudioPolicy,
+    AudioTranscodePolicy,
+    ContainerFormat,
+    ContainerPolicy,
+    Languages,
+    MetadataPolicy,
+    OnIncompatible,
+    Policy,
+    SubtitleDefault,
+    SubtitlePolicy,
+    VideoTranscodePolicy,
+)
+from vpo_tui.policy.plan import plan, predicted_media
+from vpo_tui.policy.planned import PassKind, PlanError
+
+LANGS = ["eng", "jpn", "fre", "ger", "und"]
+TITLES = [None, None, "Main", "Director's Commentary", "Forced", "commentary track"]
+langs = st.sampled_from(LANGS)
+lang_lists = st.lists(st.sampled_from(LANGS[:4]), unique=True, max_size=3).map(tuple)
+
+
+@st.composite
+def tracks(draw: st.DrawFn) -> tuple[Track, ...]:
+    specs: list[tuple[TrackType, dict[str, object]]] = []
+    for _ in range(draw(st.integers(0, 2))):
+        w = draw(st.integers(16, 4000))
+        h = draw(st.integers(16, 2200))
+        specs.append(
+            (
+                TrackType.VIDEO,
+                {
+                    "codec": draw(st.sampled_from(["h264", "hevc", "av1", "mpeg2video", "vp9"])),
+                    "width": w,
+                    "height": h,
+                    "attached_pic": draw(st.booleans()) and draw(st.booleans()),
+                },
+            )
+        )
+    for _ in range(draw(st.integers(0, 4))):
+        specs.append(
+            (
+                TrackType.AUDIO,
+                {
+                    "codec": draw(st.sampled_from(["aac", "ac3", "dts", "flac", "opus", "truehd"])),
+                    "channels": draw(st.sampled_from([1, 2, 6])),
+                },
+            )
+        )
+    for _ in range(draw(st.integers(0, 4))):
+        specs.append(
+            (
+                TrackType.SUBTITLE,
+                {
+                    "codec": draw(
+                        st.sampled_from(
+                            ["subrip", "ass", "mov_text", "webvtt", "hdmv_pgs_subtitle"]
+                        )
+                    ),
+                    "forced": draw(st.booleans()),
+                },
+            )
+        )
+    for _ in range(draw(st.integers(0, 1))):
+        specs.append((TrackType.ATTACHMENT, {"codec": "ttf", "filename": "f.ttf"}))
+    for _ in range(draw(st.integers(0, 1))):
+        specs.append((TrackType.DATA, {"codec": "bin_data"}))
+    specs = draw(st.permutations(specs)) if draw(st.booleans()) else specs
+    out = []
+    for index, (kind, extra) in enumerate(specs):
+        has_lang = kind in (TrackType.VIDEO, TrackType.AUDIO, TrackType.SUBTITLE)
+        out.append(
+            Track(
+                index=index,
+                type=kind,
+                language=draw(langs) if has_lang else "und",
+                title=draw(st.sampled_from(TITLES)) if has_lang else None,
+                default=draw(st.booleans()),
+                **extra,  # type: ignore[arg-type]
+            )
+        )
+    return tuple(out)
+
+
+@st.composite
+def media_infos(draw: st.DrawFn) -> MediaInfo:
+    container = draw(st.sampled_from(["mkv", "mp4", "avi", "webm"]))
+    return MediaInfo(
+        path=Path(f"/lib/Some Movie.{container}"),
+        container=container,
+        size=draw(st.integers(1, 10**9)),
+        duration=2.0,
+        tracks=draw(tracks()),
+        title=draw(st.sampled_from([None, "Old Title", "Some Movie"])),
+    )
+
+
+@st.composite
+def policies(draw: st.DrawFn) -> Policy:
+    video = None
+    if draw(st.booleans()):
+        codec = draw(st.sampled_from(["h264", "hevc", "av1", "vp9"]))
+        video = VideoTranscodePolicy(
+            codec=codec,
+            crf=draw(st.sampled_from([None, 22])),
+            max_height=draw(st.sampled_from([None, 1080, 720, 99])),
+            max_width=draw(st.sampled_from([None, 1920, 1280, 101])),
+            skip_codecs=draw(
+                st.lists(st.sampled_from(["hevc", "av1", "h264"]), unique=True).map(tuple)
+            ),
+        )
+    audio_tc = None
+    if draw(st.booleans()):
+        audio_tc = AudioTranscodePolicy(
+            codec=draw(st.sampled_from(["aac", "opus", "flac", "ac3"])),
+            bitrate=draw(st.sampled_from([None, "192k"])),
+            keep_codecs=draw(
+                st.lists(st.sampled_from(["flac", "dts", "aac"]), unique=True).map(tuple)
+            ),
+        )
+    return Policy(
+        name="random",
+        languages=Languages(
+            audio=draw(lang_lists), subtitle=draw(lang_lists), reorder=draw(st.booleans())
+        ),
+        audio=AudioPolicy(
+            keep=draw(st.one_of(st.none(), lang_lists)),
+            drop_commentary=draw(st.booleans()),
+            min_tracks=draw(st.integers(0, 3)),
+            fallback=draw(st.sampled_from([AudioFallback.KEEP_FIRST, AudioFallback.KEEP_ALL])),
+            default=draw(st.sampled_from(AudioDefault)),
+        ),
+        subtitles=SubtitlePolicy(
+            keep=draw(st.one_of(st.none(), lang_lists)),
+            keep_forced=draw(st.booleans()),
+            drop_commentary=draw(st.booleans()),
+            remove_all=draw(st.booleans()) and draw(st.booleans()),
+            default=draw(st.sampled_from(SubtitleDefault)),
+        ),
+        attachments=AttachmentPolicy(drop=draw(st.booleans())),
+        metadata=MetadataPolicy(
+            und_language=draw(st.sampled_from([None, "eng", "jpn"])),
+            clear_titles=draw(
+                st.lists(st.sampled_from(list(TrackType)[:4]), unique=True).map(tuple)
+            ),
+            container_title=draw(st.sampled_from([None, "", "{stem}", "Fixed {stem} title"])),
+        ),
+        container=ContainerPolicy(
+            format=draw(st.sampled_from(ContainerFormat)),
+            on_incompatible=draw(st.sampled_from(OnIncompatible)),
+        ),
+        video_transcode=video,
+        audio_transcode=audio_tc,
+    )
+
+
+SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(policies(), media_infos())
+def test_plan_is_deterministic_and_idempotent(policy: Policy, media: MediaInfo) -> None:
+    try:
+        first = plan(policy, media)
+    except PlanError as error:
+        assert str(error).startswith(str(media.path))
+        return
+    assert plan(policy, media) == first
+    if first.skip_reason is not None:
+        assert first.changes == () and first.pass_kind is PassKind.NONE
+        return
+    assert (first.changes == ()) == (first.pass_kind is PassKind.NONE)
+    output = predicted_media(first)
+    again = plan(policy, output)
+    assert again.changes == (), (first.changes, again.changes)
+    assert again.pass_kind is PassKind.NONE
+    # what the second plan predicts is exactly what the first one produced
+    assert predicted_media(again).tracks == output.tracks
+
+
+@SETTINGS
+@given(policies(), media_infos())
+def test_every_dropped_track_is_listed(policy: Policy, media: MediaInfo) -> None:
+    try:
+        result = plan(policy, media)
+    except PlanError:
+        return
+    for index in result.dropped:
+        assert any(line.startswith("remove ") and f" {index} (" in line for line in result.changes)
+    for planned in result.tracks:
+        if planned.transcode is not None:
+            assert planned.codec == planned.transcode.codec
+            assert result.pass_kind is PassKind.FFMPEG

@@ -1,0 +1,166 @@
+"""Property: the loader returns a Policy or raises PolicyError, whatever TOML it is fed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vpo_tui.policy.load import PolicyError, parse_policy
+from vpo_tui.policy.model import Policy
+
+KEYS: dict[str, list[str]] = {
+    "": ["name", "description", "on_error", "commentary_patterns", "bogus"],
+    "languages": ["audio", "subtitle", "reorder"],
+    "audio": ["keep", "drop_commentary", "min_tracks", "fallback", "default", "keeep"],
+    "subtitles": ["keep", "keep_forced", "drop_commentary", "remove_all", "default"],
+    "attachments": ["drop"],
+    "metadata": ["und_language", "clear_titles", "container_title"],
+    "container": ["format", "on_incompatible"],
+    "transcode.video": [
+        "codec",
+        "crf",
+        "bitrate",
+        "preset",
+        "max_height",
+        "max_width",
+        "skip_codecs",
+    ],
+    "transcode.audio": ["codec", "bitrate", "keep_codecs"],
+    "transcode": ["video", "audio", "x"],
+}
+WORDS = [
+    "eng",
+    "jpn",
+    "und",
+    "xx",
+    "en",
+    "skip",
+    "fail",
+    "mkv",
+    "mp4",
+    "keep",
+    "error",
+    "transcode",
+    "hevc",
+    "h264",
+    "av1",
+    "vp9",
+    "aac",
+    "opus",
+    "medium",
+    "good",
+    "192k",
+    "4M",
+    "none",
+    "preferred",
+    "foreign_audio",
+    "keep_first",
+    "keep_all",
+    "audio",
+    "subtitle",
+    "{stem}",
+    "{x}",
+    "",
+    " ",
+    "ünï",
+    "-1",
+]
+
+scalars = st.one_of(
+    st.sampled_from(WORDS),
+    st.text(max_size=8),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.dates(),
+    st.datetimes(),
+    st.times(),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.sampled_from(["a", "codec", "keep", "audio"]), inner, max_size=3),
+    ),
+    max_leaves=6,
+)
+
+
+def toml_value(value: object) -> str:
+    """A TOML literal for a Python value (tomllib only reads; we write by hand)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:
+            return "nan"
+        if value in (float("inf"), float("-inf")):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return (
+            '"'
+            + "".join(
+                c if c not in '"\\' and c.isprintable() else f"\\u{ord(c):04x}" for c in value
+            )
+            + '"'
+        )
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f'"{k}" = {toml_value(v)}' for k, v in value.items()) + "}"
+    raise AssertionError(type(value))
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> str:
+    lines: list[str] = []
+    sections = draw(st.lists(st.sampled_from(sorted(KEYS)), unique=True, max_size=6))
+    if "" in sections:
+        sections.remove("")
+        sections.insert(0, "")
+    for section in sections:
+        if section:
+            lines.append(f"[{section}]")
+        for key in draw(st.lists(st.sampled_from(KEYS[section]), unique=True, max_size=4)):
+            lines.append(f"{key} = {toml_value(draw(values))}")
+    return "\n".join(lines) + "\n"
+
+
+def check(text: str) -> None:
+    try:
+        policy = parse_policy(text, "random.toml")
+    except PolicyError as error:
+        assert str(error).startswith("random.toml")
+        assert error.message
+    else:
+        assert isinstance(policy, Policy)
+        assert len(policy.digest) == 64
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents())
+def test_structured_random_policies(text: str) -> None:
+    check(text)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=string.printable + "[]=\"'{}ü", max_size=80))
+def test_random_text(text: str) -> None:
+    check(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(WORDS[:20]), st.sampled_from(sorted(k for k in KEYS if k)))
+def test_valid_looking_values_everywhere(word: str, section: str) -> None:
+    for key in KEYS[section]:
+        check(f'[{section}]\n{key} = "{word}"\n')
+        check(f'[{section}]\n{key} = ["{word}"]\n')
