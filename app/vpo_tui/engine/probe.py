@@ -146,7 +146,9 @@ def _check_readable(path: Path) -> os.stat_result:
 
 def _run_ffprobe(argv: list[str], path: Path, control: FileControl | None) -> tuple[bytes, str]:
     try:
-        done = run_tool(argv, control=control, timeout_s=PROBE_TIMEOUT_S, capture_stdout=True)
+        done = run_tool(
+            argv, control=control, timeout_s=PROBE_TIMEOUT_S, capture_stdout=True, name="ffprobe"
+        )
     except ToolError as exc:
         cause = exc.stderr_tail.strip().splitlines()[-1] if exc.stderr_tail.strip() else str(exc)
         if not path.exists():

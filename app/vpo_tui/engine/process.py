@@ -38,6 +38,7 @@ from vpo_tui.engine.verify import Timing, VerifyError, verify
 from vpo_tui.media import MediaInfo, Track, TrackType
 from vpo_tui.policy.planned import PassKind, Plan, PlanError
 
+_Feed = Callable[[str], None]
 _COPY_CHUNK = 4 * 1024 * 1024
 _END_WINDOW_S = 30.0  # how much of the end of a file is read to find its last packet
 
@@ -143,8 +144,8 @@ def _mkv_ids(media: MediaInfo, mkvmerge: str, control: FileControl) -> commands.
         [mkvmerge, "-J", str(media.path.absolute())],
         control=control,
         timeout_s=120,
-        ok_codes=(0, 1),
         capture_stdout=True,
+        name="mkvmerge",
     )
     try:
         identified = json.loads(done.stdout.decode("utf-8", "replace"))
@@ -164,26 +165,30 @@ def _run_pass(
     def emit(update: ProgressUpdate) -> None:
         control.progress(update)
 
-    common = {
-        "control": control,
-        "timeout_s": settings.tool_timeout_s,
-        "kill_grace_s": settings.kill_grace_s,
-    }
+    def run(argv: list[str], name: str, ok_codes: tuple[int, ...], feed: _Feed | None) -> None:
+        run_tool(
+            argv,
+            control=control,
+            timeout_s=settings.tool_timeout_s,
+            kill_grace_s=settings.kill_grace_s,
+            ok_codes=ok_codes,
+            on_stdout_line=feed,
+            name=name,
+        )
+
     if plan.pass_kind is PassKind.FFMPEG:
         argv = commands.ffmpeg_argv(plan, tools["ffmpeg"], source, temp)
-        parser = FfmpegProgress(plan.source.duration, emit)
-        run_tool(argv, on_stdout_line=parser.feed, **common)  # type: ignore[arg-type]
+        run(argv, "ffmpeg", (0,), FfmpegProgress(plan.source.duration, emit).feed)
     elif plan.pass_kind is PassKind.MKVMERGE:
         ids = _mkv_ids(plan.source, tools["mkvmerge"], control)
         argv = commands.mkvmerge_argv(plan, tools["mkvmerge"], source, temp, ids)
-        mkv_parser = MkvmergeProgress(emit)
         # mkvmerge: 0 ok, 1 warnings (output written), 2 error
-        run_tool(argv, on_stdout_line=mkv_parser.feed, ok_codes=(0, 1), **common)  # type: ignore[arg-type]
+        run(argv, "mkvmerge", (0, 1), MkvmergeProgress(emit).feed)
     elif plan.pass_kind is PassKind.MKVPROPEDIT:
         ids = _mkv_ids(plan.source, tools["mkvmerge"], control)
         argv = commands.mkvpropedit_argv(plan, tools["mkvpropedit"], temp, ids)
         _copy_cancellable(source, temp, control)
-        run_tool(argv, ok_codes=(0, 1), **common)  # type: ignore[arg-type]
+        run(argv, "mkvpropedit", (0, 1), None)
     else:
         raise PlanError(f"{source}: the plan has changes but no tool pass ({plan.pass_kind.value})")
 

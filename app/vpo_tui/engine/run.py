@@ -111,13 +111,15 @@ def run_tool(
     ok_codes: tuple[int, ...] = (0,),
     on_stdout_line: Callable[[str], None] | None = None,
     capture_stdout: bool = False,
+    name: str | None = None,
 ) -> ToolRun:
     """Run ``argv`` to completion; raise ``ToolError`` or ``Cancelled`` otherwise.
 
     ``on_stdout_line`` receives each decoded stdout line (progress parsing);
     ``capture_stdout`` keeps all of stdout instead (``ffprobe`` JSON).
+    ``name`` is the tool's role in messages (default: the program's file name).
     """
-    name = os.path.basename(argv[0])
+    name = name or os.path.basename(argv[0])
     if control is not None:
         control.check()
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
