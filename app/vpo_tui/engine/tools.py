@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from vpo_tui.engine.job import ToolPaths
+from vpo_tui.engine.run import ToolError, run_tool
 
 TOOL_NAMES: tuple[str, ...] = ("ffprobe", "ffmpeg", "mkvmerge", "mkvpropedit")
 
@@ -88,14 +88,8 @@ def tool_version(path: str) -> str | None:
     name = Path(path).name
     args = _VERSION_ARGS.get(name, ["-version"])
     try:
-        done = subprocess.run(
-            [path, *args],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        done = run_tool([path, *args], timeout_s=10, capture_stdout=True, name=name)
+    except ToolError:
         return None
     first = done.stdout.decode("utf-8", "replace").strip().splitlines()
     if not first:

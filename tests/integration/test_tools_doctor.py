@@ -1,0 +1,64 @@
+"""Finding the tools, their versions, and the clear error when one is missing."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from vpo_tui.engine.job import ToolPaths
+from vpo_tui.engine.tools import (
+    TOOL_NAMES,
+    MissingToolError,
+    doctor_report,
+    find_tools,
+    require_tools,
+)
+
+
+def test_doctor_finds_the_real_tools_with_versions() -> None:
+    report = {info.name: info for info in doctor_report(ToolPaths())}
+    assert set(report) == set(TOOL_NAMES)
+    for name, info in report.items():
+        assert info.found, info.problem
+        assert info.path == str(Path(shutil.which(name) or "").absolute())
+        assert info.version and info.version[0].isdigit()
+
+
+def test_configured_path_wins_over_path(tmp_path: Path) -> None:
+    link = tmp_path / "my-ffmpeg"
+    link.symlink_to(shutil.which("ffmpeg") or "/usr/bin/ffmpeg")
+    assert find_tools(ToolPaths(ffmpeg=str(link)))["ffmpeg"] == str(link)
+
+
+def test_missing_configured_tool_is_named_with_install_hint() -> None:
+    report = {i.name: i for i in doctor_report(ToolPaths(mkvmerge="/nonexistent/mkvmerge"))}
+    assert not report["mkvmerge"].found
+    assert "/nonexistent/mkvmerge" in (report["mkvmerge"].problem or "")
+    with pytest.raises(MissingToolError) as caught:
+        require_tools(ToolPaths(mkvmerge="/nonexistent/mkvmerge"), ["ffprobe", "mkvmerge"])
+    message = str(caught.value)
+    assert "mkvmerge" in message and "sudo apt-get install ffmpeg mkvtoolnix" in message
+
+
+def test_tool_missing_from_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(MissingToolError, match="ffprobe not found on PATH"):
+        require_tools(ToolPaths(), ["ffprobe"])
+
+
+def test_not_executable_configured_tool(tmp_path: Path) -> None:
+    fake = tmp_path / "ffmpeg"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o644)
+    with pytest.raises(MissingToolError, match="not executable"):
+        require_tools(ToolPaths(ffmpeg=str(fake)), ["ffmpeg"])
+
+
+def test_tool_that_prints_no_version_is_not_usable(tmp_path: Path) -> None:
+    fake = tmp_path / "ffprobe"
+    fake.write_text("#!/bin/sh\nexit 3\n")
+    fake.chmod(0o755)
+    info = next(i for i in doctor_report(ToolPaths(ffprobe=str(fake))) if i.name == "ffprobe")
+    assert not info.found and "did not report a version" in (info.problem or "")
