@@ -1,0 +1,69 @@
+"""Temp names, backup names and the start-up sweep of stale temp files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from vpo_tui.engine.safety import (
+    NAME_MAX,
+    backup_path_for,
+    is_temp_name,
+    sweep_stale_temp_files,
+    temp_owner,
+    temp_path_for,
+)
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_temp_name_is_hidden_owned_and_keeps_the_suffix(tmp_path: Path) -> None:
+    temp = temp_path_for(tmp_path / "My Movie.mkv", ".mp4")
+    assert temp.parent == tmp_path and temp.name.startswith(".My Movie.mkv.vpo-tmp-")
+    assert temp.suffix == ".mp4" and temp_owner(temp.name) == os.getpid()
+
+
+def test_temp_name_of_a_250_byte_name_fits_name_max(tmp_path: Path) -> None:
+    name = "ü" * 122 + "xy.mkv"
+    assert len(name.encode()) == 250
+    temp = temp_path_for(tmp_path / name, ".mkv")
+    assert len(temp.name.encode()) <= NAME_MAX
+    temp.write_bytes(b"x")  # the filesystem accepts it
+    assert is_temp_name(temp.name)
+
+
+def test_backup_name_is_visible_and_never_clobbers(tmp_path: Path) -> None:
+    original = tmp_path / "film.mkv"
+    first = backup_path_for(original)
+    assert first.name == "film.mkv.vpo-backup"
+    first.write_bytes(b"old")
+    assert backup_path_for(original).name == "film.mkv.vpo-backup-2"
+
+
+def test_sweep_removes_only_dead_owners_temp_files(tmp_path: Path) -> None:
+    dead = _dead_pid()
+    stale = tmp_path / f".film.mkv.vpo-tmp-{dead}-deadbeef.mkv"
+    live = tmp_path / f".film.mkv.vpo-tmp-{os.getpid()}-cafe1234.mkv"
+    media = tmp_path / "film.mkv"
+    lookalike = tmp_path / "vpo-tmp-notours.mkv"
+    for p in (stale, live, media, lookalike):
+        p.write_bytes(b"x")
+    removed = sweep_stale_temp_files([tmp_path])
+    assert removed == [stale]
+    assert not stale.exists() and live.exists() and media.exists() and lookalike.exists()
+
+
+def test_sweep_recursive_and_unreadable_roots(tmp_path: Path) -> None:
+    dead = _dead_pid()
+    nested = tmp_path / "a" / "b"
+    nested.mkdir(parents=True)
+    stale = nested / f".x.mkv.vpo-tmp-{dead}-0a0b0c0d.mkv"
+    stale.write_bytes(b"x")
+    assert sweep_stale_temp_files([tmp_path]) == []  # non-recursive by default
+    assert sweep_stale_temp_files([tmp_path, tmp_path / "missing"], recursive=True) == [stale]
