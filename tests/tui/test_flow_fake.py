@@ -33,12 +33,13 @@ async def test_pick_preview_run_summary(tmp_path: Path) -> None:
         summary = app.screen
         assert isinstance(summary, SummaryScreen)
         assert summary.result.totals["ok"] == 2
-        assert sorted(p.name for p in (c.path for c in engine.calls) if True) == [
+        # dry-run probes for all three, then the real run without the excluded file
+        assert sorted(c.path.name for c in engine.calls) == [
             "a.mkv",
             "a.mkv",
             "b.mkv",
             "c.mp4",
             "c.mp4",
         ]
-        run = summary.run
+        run = summary.run_screen
         assert [r.status for r in run.model.rows] == ["ok", "ok"]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from textual.widgets import RichLog
-
 from tests.conftest import MakeMedia, sha256
 from tests.tui.helpers import list_videos, wait_for
 from vpo_tui.engine.probe import probe
@@ -15,6 +13,7 @@ from vpo_tui.tui.app import VpoApp
 from vpo_tui.tui.screens.preview import PreviewScreen
 from vpo_tui.tui.screens.summary import SummaryScreen
 from vpo_tui.tui.services import Services
+from vpo_tui.tui.widgets.error_log import ErrorLog
 
 SIZE = (120, 40)
 
@@ -67,8 +66,7 @@ async def test_mark_preview_run_summary_on_real_media(tmp_path: Path, make_file:
         assert statuses == {"broken.mkv": "failed", "fine.mkv": "unchanged", "needs work.mkv": "ok"}
         await pilot.press("escape", "l")  # back to the table, open the error log
         await pilot.pause(0.2)
-        log = summary.run_screen.query_one("#error-log", RichLog)
-        logged = "\n".join(line.text for line in log.lines)
+        logged = summary.run_screen.query_one("#error-log", ErrorLog).plain
         assert "broken.mkv" in logged
         failed_row = next(r for r in summary.run_screen.model.rows if r.name == "broken.mkv")
         assert failed_row.result is not None and failed_row.result.error

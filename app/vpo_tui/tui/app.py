@@ -39,7 +39,6 @@ class VpoApp(App[int]):
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help"),
-        Binding("ctrl+p", "command_palette", "Palette", show=True),
     ]
 
     def __init__(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -100,7 +101,7 @@ class PickScreen(Screen[None]):
                     yield Button("-", id="workers-less", classes="stepper")
                     yield Static(str(app.start_workers), id="workers-value")
                     yield Button("+", id="workers-more", classes="stepper")
-                yield Static(app.services.worker_cap[1], id="workers-cap")
+                yield Static(Text(app.services.worker_cap[1]), id="workers-cap")
                 with Horizontal(classes="field-row"):
                     yield Label("Dry run (change nothing)", classes="field-label")
                     yield Switch(value=app.start_dry_run, id="dry-run")
@@ -190,10 +191,10 @@ class PickScreen(Screen[None]):
             policy = self.vpo.services.load_policy(name)
         except Exception as exc:  # PolicyError and friends: shown, never a crash
             self._policy = None
-            description.update(f"[b red]Invalid policy[/]: {exc}")
+            description.update(Text.assemble(("Invalid policy: ", "bold red"), str(exc)))
             return False
         self._policy = policy
-        description.update(policy.description or "(no description)")
+        description.update(Text(policy.description or "(no description)"))
         return True
 
     # -- workers / go -------------------------------------------------------------------

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, ProgressBar, RichLog, Static
+from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from vpo_tui.batch.events import BatchFinished, FileFinished
@@ -23,6 +23,7 @@ from vpo_tui.tui.run_state import FileRow, RunModel
 from vpo_tui.tui.screens.dialogs import ConfirmKill
 from vpo_tui.tui.screens.pick import BatchRequest
 from vpo_tui.tui.services import Runner
+from vpo_tui.tui.widgets.error_log import ErrorLog
 from vpo_tui.tui.widgets.file_table import Column, FileTable
 from vpo_tui.tui.widgets.filter_input import FilterInput
 
@@ -76,9 +77,9 @@ class RunScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "stop", "Stop"),
         Binding("k", "kill", "Kill"),
-        Binding("p", "pause", "Pause/Resume"),
-        Binding("plus,equals_sign", "more_workers", "+Worker"),
-        Binding("minus", "fewer_workers", "-Worker"),
+        Binding("p", "pause", "Pause"),
+        Binding("plus,equals_sign", "more_workers", "Workers", key_display="+/-"),
+        Binding("minus", "fewer_workers", "Fewer workers", show=False),
         Binding("l", "toggle_log", "Error log"),
         Binding("slash", "filter", "Filter"),
         Binding("enter", "summary", "Summary", show=False),
@@ -132,8 +133,8 @@ class RunScreen(Screen[None]):
         yield FilterInput(table, id="filter")  # type: ignore[arg-type]
         with Vertical(id="error-panel"):
             yield Static("", id="error-detail")
-            log = RichLog(id="error-log", wrap=True, markup=False, max_lines=2000)
-            log.border_title = "Error log"
+            log = ErrorLog(id="error-log")
+            log.border_title = "Error log  (l hides it; select a row for its whole error)"
             yield log
         yield Footer()
 
@@ -186,7 +187,7 @@ class RunScreen(Screen[None]):
         if message.pipe is not self.pipe:
             return
         now = self.vpo.services.clock()
-        log = self.query_one("#error-log", RichLog)
+        log = self.query_one("#error-log", ErrorLog)
         finished = False
         for event in message.pipe.drain():
             row = self.model.apply(event, now)
@@ -194,7 +195,7 @@ class RunScreen(Screen[None]):
                 self.table.refresh_row(row)
             if isinstance(event, FileFinished) and row is not None:
                 if event.result.status is FileStatus.FAILED:
-                    log.write(error_text(row))
+                    log.add(error_text(row))
                     self.query_one("#error-panel").add_class("-has-errors")
             elif isinstance(event, BatchFinished):
                 finished = True
@@ -208,7 +209,7 @@ class RunScreen(Screen[None]):
         if message.pipe is not self.pipe:
             return
         self.crashed = f"The batch stopped unexpectedly: {message.error}"
-        self.query_one("#error-log", RichLog).write(Text(self.crashed, style="bold red"))
+        self.query_one("#error-log", ErrorLog).add(Text(self.crashed, style="bold red"))
         self.query_one("#error-panel").add_class("-has-errors")
         self._refresh_aggregate()
         self.vpo.runner_finished(self.runner)
