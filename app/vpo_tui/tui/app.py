@@ -34,7 +34,7 @@ QUIT_GRACE_S = 1.5  # after "kill now", exit even if a tool is slow to die (goal
 
 class VpoApp(App[int]):
     TITLE = "vpo-tui"
-    CSS_PATH: ClassVar[list[str | Path]] = list(stylesheet_paths())  # type: ignore[misc]
+    CSS_PATH = [str(p) for p in stylesheet_paths()]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
@@ -128,7 +128,8 @@ class VpoApp(App[int]):
         self.active_runners.add(runner)
 
     def runner_finished(self, runner: Runner | None) -> None:
-        self.active_runners.discard(runner)  # type: ignore[arg-type]
+        if runner is not None:
+            self.active_runners.discard(runner)
         if self.exit_when_idle and not self.active_runners:
             self.exit(self._exit_code())
 

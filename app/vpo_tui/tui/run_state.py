@@ -167,8 +167,8 @@ class RunModel:
             self.active = 0
             # Anything the runner never reported (a crash between events) is not left "running".
             for file_result in event.result.files:
-                row = self.by_path.get(file_result.path)
-                if row is not None and not row.finished:
+                known = self.by_path.get(file_result.path)
+                if known is not None and not known.finished:
                     self._finish(file_result)
             return None
         return None

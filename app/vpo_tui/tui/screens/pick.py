@@ -119,13 +119,13 @@ class PickScreen(Screen[None]):
 
     # -- marks ------------------------------------------------------------------
     @property
-    def tree(self) -> MarkingTree:
+    def marking_tree(self) -> MarkingTree:
         return self.query_one("#tree", MarkingTree)
 
     def _refresh_marked(self) -> None:
         marked = self.query_one("#marked", OptionList)
         marked.clear_options()
-        for path in sorted(self.tree.marked):
+        for path in sorted(self.marking_tree.marked):
             label = display_name(path, self.vpo.display_root)
             marked.add_option(Option(label, id=str(path)))
 
@@ -143,7 +143,7 @@ class PickScreen(Screen[None]):
     @on(OptionList.OptionSelected, "#marked")
     def _unmark(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:
-            self.tree.toggle(Path(event.option.id))
+            self.marking_tree.toggle(Path(event.option.id))
 
     @on(OptionList.OptionSelected, "#recent")
     def _mark_recent(self, event: OptionList.OptionSelected) -> None:
@@ -163,8 +163,8 @@ class PickScreen(Screen[None]):
             self.notify(f"{path}: no such file or folder", severity="error")
             return False
         path = path.absolute()
-        if path not in self.tree.marked:
-            self.tree.toggle(path)
+        if path not in self.marking_tree.marked:
+            self.marking_tree.toggle(path)
         return True
 
     # -- policy -------------------------------------------------------------------
@@ -213,13 +213,13 @@ class PickScreen(Screen[None]):
 
     @on(Button.Pressed, "#go")
     def action_preview(self) -> None:
-        if not self.tree.marked:
+        if not self.marking_tree.marked:
             self.notify("Mark at least one folder or file (space in the tree).", severity="warning")
             return
         if self._policy is None:
             self.notify("Choose a valid policy first.", severity="warning")
             return
-        paths = tuple(sorted(self.tree.marked))
+        paths = tuple(sorted(self.marking_tree.marked))
         request = BatchRequest(
             paths=paths,
             policy=self._policy,
@@ -234,4 +234,4 @@ class PickScreen(Screen[None]):
         self.vpo.open_history()
 
     def action_focus_tree(self) -> None:
-        self.tree.focus()
+        self.marking_tree.focus()
