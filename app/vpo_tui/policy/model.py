@@ -102,7 +102,7 @@ class AttachmentPolicy:
 
 @dataclass(frozen=True)
 class MetadataPolicy:
-    und_language: str | None = None  # language given to tracks that have none
+    und_language: str | None = None  # language given to audio/subtitle tracks that have none
     clear_titles: tuple[TrackType, ...] = ()  # track types whose titles are cleared
     container_title: str | None = None  # None = keep; "" = clear; "{stem}" = file name stem
 

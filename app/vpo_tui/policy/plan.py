@@ -122,11 +122,13 @@ class _Planner:
     # -- 1. languages
 
     def assign_languages(self) -> None:
+        # Only tracks a viewer chooses between by language: giving the picture a
+        # language would rewrite almost every file for no visible benefit.
         und = self.policy.metadata.und_language
-        titled_types = (TrackType.VIDEO, TrackType.AUDIO, TrackType.SUBTITLE)
+        spoken_types = (TrackType.AUDIO, TrackType.SUBTITLE)
         for track in self.media.tracks:
             lang = track.language
-            if und and lang == "und" and track.type in titled_types:
+            if und and lang == "und" and track.type in spoken_types:
                 lang = und
             self.language[track.index] = lang
 
@@ -241,6 +243,12 @@ class _Planner:
             if track.type is TrackType.VIDEO:
                 return Transcode(codec=self.rules.default_video)
             if track.type is TrackType.AUDIO:
+                # The policy's own audio target (already checked against the
+                # container) wins over the container default: otherwise the next
+                # run would transcode the result a second time.
+                target = self.policy.audio_transcode
+                if target is not None:
+                    return Transcode(codec=target.codec, bitrate=target.bitrate)
                 return Transcode(codec=self.rules.default_audio)
             what += " (image subtitles cannot be converted to text)"
         raise PlanError(f"{self.media.path}: {what}")
