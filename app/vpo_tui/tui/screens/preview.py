@@ -281,7 +281,10 @@ class PreviewScreen(Screen[None]):
         self._show_detail(event.row)  # type: ignore[arg-type]
 
     def _show_detail(self, row: PreviewRow | None) -> None:
-        detail = self.query_one("#preview-detail", Static)
+        found = self.query("#preview-detail")
+        if not found:  # a highlight posted while the screen was still being composed
+            return
+        detail = found.first(Static)
         if row is None:
             detail.update("")
             return

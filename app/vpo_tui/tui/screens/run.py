@@ -12,7 +12,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.reactive import reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
@@ -41,7 +43,19 @@ STATUS_STYLE = {
     "cancelled": "dim yellow",
 }
 
-TICK_S = 0.5
+TICK_S = 0.5  # the elapsed clock ticks even when no event arrives
+REPAINT_S = 0.1  # rows and the aggregate line repaint at most ten times a second
+
+
+class AggregateLine(Widget):
+    """One line of text that repaints without a re-layout (``Static.update`` re-lays out)."""
+
+    DEFAULT_CSS = "AggregateLine { height: 1; padding: 0 1; }"
+
+    text: reactive[str] = reactive("", layout=False)
+
+    def render(self) -> Text:
+        return Text(self.text, no_wrap=True, overflow="ellipsis")
 
 
 def run_cells(row: FileRow) -> Sequence[str | Text]:
@@ -98,6 +112,10 @@ class RunScreen(Screen[None]):
         self.stopping = ""
         self.worker_count = request.workers
         self.crashed: str | None = None
+        self._dirty = False
+        self._new_errors: list[Text] = []
+        self._aggregate_text = ""
+        self._detail_for: object = None
 
     @property
     def vpo(self) -> VpoApp:
@@ -113,7 +131,7 @@ class RunScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         mode = "  [yellow]DRY RUN: nothing is written[/]" if self.request.dry_run else ""
         yield Static(f"Run — policy [b]{escape(self.request.policy.name)}[/b]{mode}", id="title")
-        yield Static("", id="aggregate")
+        yield AggregateLine(id="aggregate")
         yield ProgressBar(total=max(1, len(self.paths)), show_eta=False, id="overall")
         table: FileTable[FileRow] = FileTable(
             [
@@ -167,6 +185,7 @@ class RunScreen(Screen[None]):
         self.table.focus()
         self._refresh_aggregate()
         self.set_interval(TICK_S, self._refresh_aggregate)
+        self.set_interval(REPAINT_S, self._repaint)
         self._run_batch(self.runner)
 
     def on_unmount(self) -> None:
@@ -184,26 +203,42 @@ class RunScreen(Screen[None]):
 
     # -- events from the runner -------------------------------------------------------
     def on_events_ready(self, message: EventsReady) -> None:
+        """Apply everything queued; painting waits for the next ``_repaint`` tick.
+
+        Repainting per event would redraw the screen for every file of a fast
+        batch and starve the keyboard; a 10 Hz repaint keeps both cheap.
+        """
         if message.pipe is not self.pipe:
             return
         now = self.vpo.services.clock()
-        log = self.query_one("#error-log", ErrorLog)
         finished = False
         for event in message.pipe.drain():
             row = self.model.apply(event, now)
             if row is not None:
-                self.table.refresh_row(row)
+                self._dirty = True
             if isinstance(event, FileFinished) and row is not None:
                 if event.result.status is FileStatus.FAILED:
-                    log.add(error_text(row))
-                    self.query_one("#error-panel").add_class("-has-errors")
+                    self._new_errors.append(error_text(row))
             elif isinstance(event, BatchFinished):
                 finished = True
+        if finished:
+            self._repaint()
+            self._finished()
+
+    def _repaint(self) -> None:
+        if self._new_errors:
+            log = self.query_one("#error-log", ErrorLog)
+            for entry in self._new_errors:
+                log.add(entry)
+            self._new_errors.clear()
+            self.query_one("#error-panel").add_class("-has-errors")
+        if not self._dirty:
+            return
+        self._dirty = False
+        self.table.refresh()
         self.query_one("#overall", ProgressBar).update(progress=self.model.done)
         self._refresh_aggregate()
         self._refresh_detail()
-        if finished:
-            self._finished()
 
     def on_batch_crashed(self, message: BatchCrashed) -> None:
         if message.pipe is not self.pipe:
@@ -235,15 +270,24 @@ class RunScreen(Screen[None]):
             text = f"{text}  {self.crashed}"
         if self.model.warnings:
             text += f"  ({len(self.model.warnings)} warning(s): see the error log)"
-        self.query_one("#aggregate", Static).update(Text(text))
+        if text != self._aggregate_text:  # Static.update re-lays out the screen: only on change
+            self._aggregate_text = text
+            self.query_one("#aggregate", AggregateLine).text = text
 
     @on(FileTable.Highlighted, "#run-table")
     def _highlighted(self) -> None:
         self._refresh_detail()
 
     def _refresh_detail(self) -> None:
+        found = self.query("#error-detail")
+        if not found:  # a highlight posted while the screen was still being composed
+            return
+        detail = found.first(Static)
         row = self.table.current_row
-        detail = self.query_one("#error-detail", Static)
+        key = (id(row), row.status if row is not None else None)
+        if key == self._detail_for:
+            return
+        self._detail_for = key
         if row is None or row.result is None or not (row.result.error or row.result.stderr_tail):
             detail.update("")
             detail.remove_class("-shown")
