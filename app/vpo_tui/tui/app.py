@@ -34,7 +34,7 @@ QUIT_GRACE_S = 1.5  # after "kill now", exit even if a tool is slow to die (goal
 
 class VpoApp(App[int]):
     TITLE = "vpo-tui"
-    CSS_PATH = [str(p) for p in stylesheet_paths()]
+    CSS_PATH = tuple(str(p) for p in stylesheet_paths())  # type: ignore[assignment]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
