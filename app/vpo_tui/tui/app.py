@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
@@ -34,7 +34,7 @@ QUIT_GRACE_S = 1.5  # after "kill now", exit even if a tool is slow to die (goal
 
 class VpoApp(App[int]):
     TITLE = "vpo-tui"
-    CSS_PATH = tuple(str(p) for p in stylesheet_paths())  # type: ignore[assignment]
+    CSS_PATH: ClassVar[list[str | PurePath]] = list(stylesheet_paths())
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
