@@ -110,14 +110,7 @@ def test_disk_fills_during_the_write(small_fs: Path, tally: Tally, tool: str) ->
 @pytest.mark.parametrize(
     "tool",
     [
-        pytest.param(
-            "mkvmerge",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG-1: mkvmerge --gui-mode prints its error (#GUI#error ... No space "
-                "left) on stdout; the engine keeps only stderr, so the cause is lost",
-            ),
-        ),
+        "mkvmerge",
         "ffmpeg",
     ],
 )

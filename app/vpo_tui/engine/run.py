@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from vpo_tui.engine.control import Cancelled, FileControl
 
 STDERR_TAIL_LINES = 40
+_GUI_DIAGNOSTICS = (b"#GUI#error", b"#GUI#warning")
 _PR_SET_PDEATHSIG = 1
 _POLL_S = 0.1
 
@@ -102,6 +103,14 @@ def _describe_exit(name: str, returncode: int) -> str:
     return f"{name} failed with exit code {returncode}"
 
 
+def _with_cause(message: str, tail: deque[str]) -> str:
+    """Append the tool's last diagnostic line: usually the actual cause."""
+    if not tail:
+        return message
+    last = tail[-1].strip()
+    return f"{message}: {last[:200]}" if last else message
+
+
 def run_tool(
     argv: list[str],
     *,
@@ -147,6 +156,9 @@ def run_tool(
     def on_out(raw: bytes) -> None:
         if capture_stdout:
             captured.append(raw)
+        if raw.startswith(_GUI_DIAGNOSTICS):
+            # mkvmerge --gui-mode prints its errors (e.g. "No space left") on stdout
+            on_err(raw[len(b"#GUI#") :])
         if on_stdout_line is not None:
             # a progress listener must never kill the tool run
             with contextlib.suppress(Exception):
@@ -204,5 +216,5 @@ def run_tool(
     if timed_out:
         raise ToolError(f"{name} timed out after {timeout_s:g} s", stderr_tail, timed_out=True)
     if returncode < 0 or returncode not in ok_codes:
-        raise ToolError(_describe_exit(name, returncode), stderr_tail)
+        raise ToolError(_with_cause(_describe_exit(name, returncode), tail), stderr_tail)
     return ToolRun(returncode, b"".join(captured), stderr_tail, time.monotonic() - started)
