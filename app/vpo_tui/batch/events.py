@@ -23,6 +23,8 @@ class BatchResult:
     workers: int
     dry_run: bool
     batch_id: int | None = None
+    # Why the batch ended early: "failure" (on_error = fail), "stop" or "kill" (the user).
+    stop_reason: str | None = None
 
     def count(self, status: FileStatus) -> int:
         return sum(1 for f in self.files if f.status is status)

@@ -60,6 +60,11 @@ class FileControl:
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
 
+    @property
+    def paused(self) -> bool:
+        """True between ``pause()`` and ``resume()`` (work without a tool process polls it)."""
+        return self._paused
+
     def cancel(self) -> None:
         """Kill: terminate the running tool now; the engine then cleans up."""
         with self._lock:

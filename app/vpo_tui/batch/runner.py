@@ -1,0 +1,506 @@
+"""Run many files through the engine, a few at a time, with stop / kill / pause.
+
+Why it is shaped like this:
+
+* The queue can be huge (100,000 files), so the runner never creates a future per
+  file up front. It keeps at most ``workers`` futures in flight and submits the next
+  file only when one finishes (back-pressure), so memory stays flat and ``workers=1``
+  processes files strictly in queue order.
+* Completion is signalled by each future's done-callback into one wake-up queue,
+  which ``stop()``/``kill()``/``pause()``/``set_workers()`` also poke. That is
+  ``wait(FIRST_COMPLETED)`` without re-scanning futures, and it lets a control call
+  from any thread wake the dispatcher at once.
+* The executor is a parameter and the per-file work is ``process(job, control)``:
+  a plain function of a picklable ``FileJob`` returning a plain ``FileResult``.
+* The runner never prints and never imports a UI: everything goes to the listener.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vpo_tui.batch.events import (
+    BatchEvent,
+    BatchFinished,
+    BatchListener,
+    BatchResult,
+    BatchStarted,
+    BatchWarning,
+    FileFinished,
+    FileProgress,
+    FileStarted,
+)
+from vpo_tui.engine.control import Cancelled, FileControl
+from vpo_tui.engine.job import FileJob, FileResult, FileStatus, ProgressUpdate
+from vpo_tui.policy.model import OnError
+
+if TYPE_CHECKING:
+    from vpo_tui.store.history import HistoryStore
+
+ProcessFn = Callable[[FileJob, FileControl], FileResult]
+
+log = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL_S = 0.1  # at most ~10 progress events per second per file
+STOP_FAILURE = "failure"  # on_error = fail and a file failed
+STOP_USER = "stop"  # stop() was called
+STOP_KILL = "kill"  # kill() was called
+
+
+def _engine_process_file(job: FileJob, control: FileControl) -> FileResult:
+    """Imported lazily so that importing the runner does not import the engine."""
+    from vpo_tui.engine.process import process_file
+
+    return process_file(job, control)
+
+
+class _ThrottledProgress:
+    """Turns engine progress into ``FileProgress`` events, at most ~10/s per file.
+
+    A stage change and the final 100 % are always sent, so a front end never shows
+    a file stuck at 97 %.
+    """
+
+    def __init__(self, path: Path, emit: Callable[[BatchEvent], None]) -> None:
+        self._path = path
+        self._emit = emit
+        self._last_time = 0.0
+        self._last_stage = ""
+
+    def __call__(self, update: ProgressUpdate) -> None:
+        now = time.monotonic()
+        final = update.fraction >= 1.0
+        if (
+            final
+            or update.stage != self._last_stage
+            or now - self._last_time >= PROGRESS_INTERVAL_S
+        ):
+            self._last_time = now
+            self._last_stage = update.stage
+            self._emit(FileProgress(self._path, update))
+
+
+@dataclass
+class _InFlight:
+    position: int
+    job: FileJob
+    control: FileControl
+
+
+class BatchRunner:
+    """Processes ``jobs`` with at most ``workers`` files at once; see the module doc."""
+
+    def __init__(
+        self,
+        jobs: Sequence[FileJob],
+        *,
+        workers: int,
+        listener: BatchListener,
+        on_error: OnError | str,
+        dry_run: bool = False,
+        process: ProcessFn | None = None,
+        executor: Executor | None = None,
+        store: HistoryStore | None = None,
+        max_workers: int | None = None,
+        kill_grace_s: float | None = None,
+        policy_name: str | None = None,
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self._jobs = jobs
+        self._cap = max(max_workers if max_workers is not None else workers, workers)
+        self._workers = workers
+        self._listener = listener
+        self._on_error = OnError(on_error)
+        self._dry_run = dry_run
+        self._process: ProcessFn = process if process is not None else _engine_process_file
+        self._executor = executor
+        self._store = store
+        first = jobs[0] if len(jobs) else None
+        self._kill_grace_s = (
+            kill_grace_s
+            if kill_grace_s is not None
+            else (first.settings.kill_grace_s if first is not None else 3.0)
+        )
+        self._policy_name = policy_name or (first.policy.name if first is not None else "")
+
+        self._lock = threading.Lock()
+        self._wake: queue.SimpleQueue[Future[FileResult] | None] = queue.SimpleQueue()
+        self._running: dict[int, FileControl] = {}
+        self._started = False
+        self._finished = False
+        self._stop_reason: str | None = None
+        self._killed = False
+        self._paused = False
+        self._batch_id: int | None = None
+
+    # -- control, from any thread -------------------------------------------
+    @property
+    def workers(self) -> int:
+        return self._workers
+
+    @property
+    def cap(self) -> int:
+        """The largest value ``set_workers`` accepts."""
+        return self._cap
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop_reason is not None
+
+    @property
+    def active(self) -> int:
+        """How many files are running right now."""
+        with self._lock:
+            return len(self._running)
+
+    def stop(self) -> None:
+        """Drain: no new file starts, queued files are cancelled, running ones finish."""
+        with self._lock:
+            if self._stop_reason is None:
+                self._stop_reason = STOP_USER
+        self._wake.put(None)
+
+    def kill(self) -> None:
+        """Stop, and also terminate the running tools (TERM now, KILL after the grace)."""
+        with self._lock:
+            if self._stop_reason in (None, STOP_USER, STOP_FAILURE):
+                self._stop_reason = STOP_KILL
+            self._killed = True
+            self._paused = False
+            controls = list(self._running.values())
+        for control in controls:
+            control.cancel()
+        self._wake.put(None)
+
+    def pause(self) -> None:
+        """Start no new file and suspend the running tool process groups."""
+        with self._lock:
+            if self._paused or self._finished:
+                return
+            self._paused = True
+            controls = list(self._running.values())
+        for control in controls:
+            control.pause()
+        self._wake.put(None)
+
+    def resume(self) -> None:
+        with self._lock:
+            if not self._paused:
+                return
+            self._paused = False
+            controls = list(self._running.values())
+        for control in controls:
+            control.resume()
+        self._wake.put(None)
+
+    def set_workers(self, n: int) -> int:
+        """Change how many files run at once (clamped to 1..cap); returns the new value.
+
+        Lowering it never interrupts a running file: the extra ones just finish.
+        """
+        n = max(1, min(int(n), self._cap))
+        with self._lock:
+            self._workers = n
+        self._wake.put(None)
+        return n
+
+    # -- the batch ------------------------------------------------------------
+    def run(self) -> BatchResult:
+        """Process every job; blocks until the batch is over. Call it once."""
+        with self._lock:
+            if self._started:
+                raise RuntimeError("BatchRunner.run() may only be called once")
+            self._started = True
+        start = time.monotonic()
+        batch_id = self._store_call(
+            "begin the batch",
+            lambda s: s.begin_batch(
+                policy_name=self._policy_name,
+                policy_digest=self._jobs[0].policy.digest if len(self._jobs) else "",
+                policy_source=self._jobs[0].policy.source if len(self._jobs) else "",
+                workers=self._workers,
+                dry_run=self._dry_run,
+                total=len(self._jobs),
+            ),
+        )
+        self._batch_id = batch_id if isinstance(batch_id, int) else None
+        self._emit(
+            BatchStarted(
+                total=len(self._jobs),
+                workers=self._workers,
+                dry_run=self._dry_run,
+                policy_name=self._policy_name,
+                batch_id=self._batch_id,
+            )
+        )
+        results: list[FileResult | None] = [None] * len(self._jobs)
+        own_executor = self._executor is None
+        executor = self._executor or ThreadPoolExecutor(
+            max_workers=self._cap, thread_name_prefix="vpo-worker"
+        )
+        try:
+            self._dispatch(executor, results)
+        finally:
+            if own_executor:
+                executor.shutdown(wait=True, cancel_futures=True)
+            with self._lock:
+                self._finished = True
+        files = tuple(r for r in results if r is not None)
+        result = BatchResult(
+            files=files,
+            duration_s=time.monotonic() - start,
+            stopped_early=self._stop_reason is not None,
+            workers=self._workers,
+            dry_run=self._dry_run,
+            batch_id=self._batch_id,
+            stop_reason=self._stop_reason,
+        )
+        if self._batch_id is not None:
+            batch_id = self._batch_id
+            self._store_call("finish the batch", lambda s: s.finish_batch(batch_id, result))
+        self._emit(BatchFinished(result))
+        return result
+
+    def _dispatch(self, executor: Executor, results: list[FileResult | None]) -> None:
+        jobs = self._jobs
+        total = len(jobs)
+        next_pos = 0
+        in_flight: dict[Future[FileResult], _InFlight] = {}
+        kill_deadline: float | None = None
+        force_killed = False
+        while True:
+            # Start files while there is room, unless stopping or paused.
+            while next_pos < total and not self.stopping and not self._paused:
+                if len(in_flight) >= self._workers:
+                    break
+                position = next_pos
+                next_pos += 1
+                job = self._prepare(jobs[position])
+                cached = self._cached_result(job)
+                if cached is not None:
+                    self._emit(FileStarted(job.path, position))
+                    self._finish(position, job, None, cached, results)
+                    continue
+                control = FileControl(on_progress=_ThrottledProgress(job.path, self._emit))
+                with self._lock:
+                    self._running[position] = control
+                    paused = self._paused
+                if paused:
+                    control.pause()
+                future = executor.submit(self._work, position, job, control)
+                in_flight[future] = _InFlight(position, job, control)
+                future.add_done_callback(self._wake.put)
+
+            if self.stopping:
+                # Queued files never start: report them cancelled, untouched.
+                if next_pos < total:
+                    self._cancel_unstarted(range(next_pos, total), results)
+                    next_pos = total
+                for future in list(in_flight):
+                    future.cancel()  # only succeeds for work the executor has not begun
+                if self._killed and kill_deadline is None:
+                    kill_deadline = time.monotonic() + self._kill_grace_s
+
+            if not in_flight and (next_pos >= total or self.stopping):
+                return
+
+            timeout = None
+            if kill_deadline is not None and not force_killed:
+                timeout = max(0.0, kill_deadline - time.monotonic())
+            try:
+                item: Future[FileResult] | None = self._wake.get(timeout=timeout)
+            except queue.Empty:
+                item = None
+            items = [item]
+            while True:
+                try:
+                    items.append(self._wake.get_nowait())
+                except queue.Empty:
+                    break
+            for done in items:
+                if done is None or done not in in_flight:
+                    continue
+                entry = in_flight.pop(done)
+                with self._lock:
+                    self._running.pop(entry.position, None)
+                if done.cancelled():
+                    self._finish(
+                        entry.position,
+                        entry.job,
+                        None,
+                        FileResult(entry.job.path, FileStatus.CANCELLED, error="cancelled"),
+                        results,
+                    )
+                    continue
+                result = done.result()  # _work never raises
+                results[entry.position] = result
+                if (
+                    result.status is FileStatus.FAILED
+                    and self._on_error is OnError.FAIL
+                    and not self.stopping
+                ):
+                    with self._lock:
+                        if self._stop_reason is None:
+                            self._stop_reason = STOP_FAILURE
+            if kill_deadline is not None and not force_killed and time.monotonic() >= kill_deadline:
+                force_killed = True
+                for entry in in_flight.values():
+                    entry.control.force_kill()
+
+    def _prepare(self, job: FileJob) -> FileJob:
+        if self._dry_run and not job.dry_run:
+            return dataclasses.replace(job, dry_run=True)
+        return job
+
+    def _work(self, position: int, job: FileJob, control: FileControl) -> FileResult:
+        """One file on a worker thread: never raises, always ends with FileFinished."""
+        self._emit(FileStarted(job.path, position))
+        job_id: int | None = None
+        if self._batch_id is not None:
+            batch_id = self._batch_id
+            started = self._store_call(
+                "record a started file",
+                lambda s: s.job_started(batch_id, position, job.path),
+            )
+            job_id = started if isinstance(started, int) else None
+        began = time.monotonic()
+        try:
+            if control.cancelled:
+                raise Cancelled()
+            result = self._process(job, control)
+        except Cancelled:
+            result = FileResult(job.path, FileStatus.CANCELLED, error="cancelled by the user")
+        except Exception as exc:  # a bug in the engine must not end the batch
+            log.exception("unexpected error processing %s", job.path)
+            result = FileResult(
+                job.path,
+                FileStatus.FAILED,
+                error=f"{job.path}: unexpected error: {type(exc).__name__}: {exc}",
+            )
+        if control.cancelled and result.status is FileStatus.FAILED:
+            # Killed by the user: the tool died of our signal, which is not a file failure.
+            result = dataclasses.replace(result, status=FileStatus.CANCELLED)
+        if result.duration_s == 0.0:
+            result = dataclasses.replace(result, duration_s=time.monotonic() - began)
+        self._finish(position, job, job_id, result, None)
+        return result
+
+    def _finish(
+        self,
+        position: int,
+        job: FileJob,
+        job_id: int | None,
+        result: FileResult,
+        results: list[FileResult | None] | None,
+    ) -> None:
+        """Record one file's result (store, cache) and emit its FileFinished."""
+        if results is not None:
+            results[position] = result
+        if self._store is not None:
+            if job_id is not None:
+                self._store_call("record a finished file", lambda s: s.job_finished(job_id, result))
+            elif self._batch_id is not None:
+                batch_id = self._batch_id
+                self._store_call(
+                    "record a file",
+                    lambda s: s.job_recorded(batch_id, position, result),
+                )
+            self._remember_compliant(job, result)
+        self._emit(FileFinished(result, position))
+
+    def _cancel_unstarted(self, positions: range, results: list[FileResult | None]) -> None:
+        cancelled = []
+        for position in positions:
+            result = FileResult(
+                self._jobs[position].path, FileStatus.CANCELLED, error="not started"
+            )
+            results[position] = result
+            cancelled.append((position, result))
+        if self._batch_id is not None:
+            batch_id = self._batch_id
+            self._store_call(
+                "record cancelled files", lambda s: s.jobs_recorded(batch_id, cancelled)
+            )
+        for position, result in cancelled:
+            self._emit(FileFinished(result, position))
+
+    # -- probe cache ----------------------------------------------------------
+    def _cached_result(self, job: FileJob) -> FileResult | None:
+        """UNCHANGED without calling the engine, if the store knows the file complies."""
+        store = self._store
+        digest = job.policy.digest
+        if store is None or not digest:
+            return None
+        try:
+            real = os.path.realpath(job.path)
+            st = os.stat(real)
+        except OSError:
+            return None  # let the engine report the problem properly
+        hit = self._store_call(
+            "read the probe cache",
+            lambda s: s.is_compliant(real, st.st_size, st.st_mtime_ns, digest),
+        )
+        if hit is not True:
+            return None
+        return FileResult(
+            job.path,
+            FileStatus.UNCHANGED,
+            changes=(),
+            output_path=job.path,
+            fingerprint=(st.st_size, st.st_mtime_ns),
+            pass_kind="cached",
+        )
+
+    def _remember_compliant(self, job: FileJob, result: FileResult) -> None:
+        if result.status not in (FileStatus.OK, FileStatus.UNCHANGED):
+            return
+        if result.fingerprint is None or result.pass_kind == "cached":
+            return
+        digest = job.policy.digest
+        if not digest:
+            return
+        target = os.path.realpath(result.output_path or result.path)
+        size, mtime_ns = result.fingerprint
+        self._store_call(
+            "update the probe cache",
+            lambda s: s.mark_compliant(target, size, mtime_ns, digest),
+        )
+
+    # -- helpers ---------------------------------------------------------------
+    def _store_call(
+        self,
+        what: str,
+        call: Callable[[HistoryStore], object],
+    ) -> object:
+        """Run one store operation; a database problem is a warning, never a lost batch."""
+        store = self._store
+        if store is None:
+            return None
+        try:
+            value = call(store)
+        except Exception as exc:
+            log.exception("history store failed to %s", what)
+            self._emit(BatchWarning(f"history database: could not {what}: {exc}"))
+            return None
+        return value
+
+    def _emit(self, event: BatchEvent) -> None:
+        try:
+            self._listener.on_event(event)
+        except Exception:  # a broken front end must not break the batch
+            log.exception("batch listener failed on %s", type(event).__name__)
