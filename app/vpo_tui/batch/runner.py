@@ -114,6 +114,7 @@ class BatchRunner:
         max_workers: int | None = None,
         kill_grace_s: float | None = None,
         policy_name: str | None = None,
+        roots: Sequence[Path] = (),
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
@@ -126,6 +127,7 @@ class BatchRunner:
         self._process: ProcessFn = process if process is not None else _engine_process_file
         self._executor = executor
         self._store = store
+        self._roots = tuple(roots)  # what the user asked for, for history "recent folders"
         first = jobs[0] if len(jobs) else None
         self._kill_grace_s = (
             kill_grace_s
@@ -236,6 +238,7 @@ class BatchRunner:
                 workers=self._workers,
                 dry_run=self._dry_run,
                 total=len(self._jobs),
+                roots=self._roots,
             ),
         )
         self._batch_id = batch_id if isinstance(batch_id, int) else None

@@ -1,0 +1,319 @@
+"""Batch history, per-file jobs and the probe cache: the only code that speaks SQL.
+
+The runner records a batch, a job row per file (``running`` with our pid when it
+starts, its result when it ends) and, for files known to comply with a policy, a
+probe-cache row keyed by real path + size + mtime + policy digest, so a re-run
+over a compliant library starts no tool at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import platformdirs
+
+from vpo_tui.engine.job import FileResult
+from vpo_tui.store.pool import ConnectionPool
+from vpo_tui.store.schema import migrate
+
+if TYPE_CHECKING:  # the store sits below the batch layer: no runtime import
+    from vpo_tui.batch.events import BatchResult
+
+INTERRUPTED = "interrupted"
+RUNNING = "running"
+
+
+def default_db_path() -> Path:
+    return Path(platformdirs.user_data_dir("vpo-tui")) / "history.sqlite3"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    id: int
+    started_at: float
+    finished_at: float | None
+    policy_name: str
+    policy_digest: str
+    policy_source: str
+    workers: int
+    dry_run: bool
+    total: int
+    status: str  # running | finished | interrupted
+    roots: tuple[str, ...]
+    totals: dict[str, int]
+    stopped_early: bool
+    stop_reason: str | None
+    duration_s: float | None
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: int
+    batch_id: int
+    position: int
+    path: str
+    status: str
+    started_at: float | None
+    finished_at: float | None
+    duration_s: float | None
+    changes: tuple[str, ...]
+    error: str | None
+    stderr_tail: str | None
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    output_path: str | None
+
+
+_STATUSES = ("ok", "unchanged", "planned", "failed", "skipped", "cancelled")
+
+
+class HistoryStore:
+    """History and probe cache in one SQLite file (thread-safe, multi-process safe)."""
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        self._pool = ConnectionPool(self.path)
+        migrate(self._pool)
+
+    @property
+    def pool(self) -> ConnectionPool:
+        return self._pool
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- start-up recovery ------------------------------------------------------
+    def mark_interrupted(self) -> list[JobRecord]:
+        """Jobs and batches still ``running`` whose process is gone become ``interrupted``.
+
+        Returns the jobs that were marked, so the caller can tell the user and
+        sweep their folders for stale temp files.
+        """
+        rows = self._pool.execute_read(
+            "SELECT * FROM jobs WHERE status = ? AND pid IS NOT NULL", (RUNNING,)
+        )
+        dead = [r for r in rows if not _pid_alive(int(r["pid"]))]
+        now = time.time()
+        if dead:
+            self._pool.execute_many(
+                "UPDATE jobs SET status = ?, finished_at = ?, error = ?"
+                " WHERE id = ? AND status = ?",
+                [
+                    (
+                        INTERRUPTED,
+                        now,
+                        "interrupted: vpo-tui stopped while this file ran",
+                        r["id"],
+                        RUNNING,
+                    )
+                    for r in dead
+                ],
+            )
+        batches = self._pool.execute_read(
+            "SELECT id, pid FROM batches WHERE status = ?", (RUNNING,)
+        )
+        gone = [
+            (INTERRUPTED, now, b["id"], RUNNING) for b in batches if not _pid_alive(int(b["pid"]))
+        ]
+        if gone:
+            self._pool.execute_many(
+                "UPDATE batches SET status = ?, finished_at = ? WHERE id = ? AND status = ?", gone
+            )
+        return [self._job(r) for r in dead]
+
+    # -- recording (called by the runner, from worker threads) -----------------
+    def begin_batch(
+        self,
+        *,
+        policy_name: str,
+        policy_digest: str,
+        policy_source: str = "",
+        workers: int,
+        dry_run: bool,
+        total: int,
+        roots: Sequence[Path | str] = (),
+    ) -> int:
+        return self._pool.execute_write(
+            "INSERT INTO batches (started_at, policy_name, policy_digest, policy_source, workers,"
+            " dry_run, total, status, pid, roots) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                time.time(),
+                policy_name,
+                policy_digest,
+                policy_source,
+                workers,
+                int(dry_run),
+                total,
+                RUNNING,
+                os.getpid(),
+                json.dumps([str(r) for r in roots]),
+            ),
+        )
+
+    def job_started(self, batch_id: int, position: int, path: Path | str) -> int:
+        return self._pool.execute_write(
+            "INSERT INTO jobs (batch_id, position, path, status, pid, started_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (batch_id, position, str(path), RUNNING, os.getpid(), time.time()),
+        )
+
+    def job_finished(self, job_id: int, result: FileResult) -> None:
+        self._pool.execute_write(
+            "UPDATE jobs SET status = ?, finished_at = ?, duration_s = ?, changes = ?, error = ?,"
+            " stderr_tail = ?, before = ?, after = ?, output_path = ? WHERE id = ?",
+            (*self._result_columns(result), job_id),
+        )
+
+    def job_recorded(self, batch_id: int, position: int, result: FileResult) -> None:
+        """A file that finished without running (cache hit, never started)."""
+        self.jobs_recorded(batch_id, [(position, result)])
+
+    def jobs_recorded(self, batch_id: int, items: Iterable[tuple[int, FileResult]]) -> None:
+        self._pool.execute_many(
+            "INSERT INTO jobs (batch_id, position, path, status, finished_at, duration_s, changes,"
+            " error, stderr_tail, before, after, output_path)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (batch_id, pos, str(result.path), *self._result_columns(result))
+                for pos, result in items
+            ],
+        )
+
+    def finish_batch(self, batch_id: int, result: BatchResult) -> None:
+        totals = result.totals
+        self._pool.execute_write(
+            "UPDATE batches SET finished_at = ?, status = 'finished', ok = ?, unchanged = ?,"
+            " planned = ?, failed = ?, skipped = ?, cancelled = ?, stopped_early = ?,"
+            " stop_reason = ?, duration_s = ? WHERE id = ?",
+            (
+                time.time(),
+                *(totals.get(s, 0) for s in _STATUSES),
+                int(result.stopped_early),
+                result.stop_reason,
+                result.duration_s,
+                batch_id,
+            ),
+        )
+
+    @staticmethod
+    def _result_columns(result: FileResult) -> tuple[object, ...]:
+        return (
+            result.status.value,
+            time.time(),
+            result.duration_s,
+            json.dumps(list(result.changes)),
+            result.error,
+            result.stderr_tail,
+            json.dumps(list(result.before)),
+            json.dumps(list(result.after)),
+            str(result.output_path) if result.output_path is not None else None,
+        )
+
+    # -- probe cache -------------------------------------------------------------
+    def is_compliant(self, path: Path | str, size: int, mtime_ns: int, digest: str) -> bool:
+        rows = self._pool.execute_read(
+            "SELECT size, mtime_ns FROM probe_cache WHERE path = ? AND policy_digest = ?",
+            (str(path), digest),
+        )
+        return bool(rows) and rows[0]["size"] == size and rows[0]["mtime_ns"] == mtime_ns
+
+    def mark_compliant(self, path: Path | str, size: int, mtime_ns: int, digest: str) -> None:
+        self._pool.execute_write(
+            "INSERT INTO probe_cache (path, policy_digest, size, mtime_ns, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (path, policy_digest) DO UPDATE SET"
+            " size = excluded.size, mtime_ns = excluded.mtime_ns,"
+            " recorded_at = excluded.recorded_at",
+            (str(path), digest, size, mtime_ns, time.time()),
+        )
+
+    # -- queries (history command, TUI) ------------------------------------------
+    def list_batches(self, limit: int = 20) -> list[BatchRecord]:
+        rows = self._pool.execute_read(
+            "SELECT * FROM batches ORDER BY id DESC LIMIT ?", (max(0, limit),)
+        )
+        return [self._batch(r) for r in rows]
+
+    def get_batch(self, batch_id: int) -> BatchRecord | None:
+        rows = self._pool.execute_read("SELECT * FROM batches WHERE id = ?", (batch_id,))
+        return self._batch(rows[0]) if rows else None
+
+    def batch_jobs(self, batch_id: int) -> list[JobRecord]:
+        rows = self._pool.execute_read(
+            "SELECT * FROM jobs WHERE batch_id = ? ORDER BY position, id", (batch_id,)
+        )
+        return [self._job(r) for r in rows]
+
+    def recent_folders(self, limit: int = 10) -> list[str]:
+        """The folders/files most recently given to a batch, newest first, no repeats."""
+        seen: list[str] = []
+        for row in self._pool.execute_read("SELECT roots FROM batches ORDER BY id DESC LIMIT 200"):
+            for root in json.loads(row["roots"] or "[]"):
+                if root not in seen:
+                    seen.append(root)
+                if len(seen) >= limit:
+                    return seen
+        return seen
+
+    @staticmethod
+    def _batch(r: sqlite3.Row) -> BatchRecord:
+        return BatchRecord(
+            id=r["id"],
+            started_at=r["started_at"],
+            finished_at=r["finished_at"],
+            policy_name=r["policy_name"],
+            policy_digest=r["policy_digest"],
+            policy_source=r["policy_source"],
+            workers=r["workers"],
+            dry_run=bool(r["dry_run"]),
+            total=r["total"],
+            status=r["status"],
+            roots=tuple(json.loads(r["roots"] or "[]")),
+            totals={s: int(r[s]) for s in _STATUSES},
+            stopped_early=bool(r["stopped_early"]),
+            stop_reason=r["stop_reason"],
+            duration_s=r["duration_s"],
+        )
+
+    @staticmethod
+    def _job(r: sqlite3.Row) -> JobRecord:
+        return JobRecord(
+            id=r["id"],
+            batch_id=r["batch_id"],
+            position=r["position"],
+            path=r["path"],
+            status=r["status"],
+            started_at=r["started_at"],
+            finished_at=r["finished_at"],
+            duration_s=r["duration_s"],
+            changes=tuple(json.loads(r["changes"] or "[]")),
+            error=r["error"],
+            stderr_tail=r["stderr_tail"],
+            before=tuple(json.loads(r["before"] or "[]")),
+            after=tuple(json.loads(r["after"] or "[]")),
+            output_path=r["output_path"],
+        )
