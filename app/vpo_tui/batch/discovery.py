@@ -1,0 +1,147 @@
+"""Turn the paths a user gave into the sorted, de-duplicated list of video files to process.
+
+Built on ``os.scandir`` (one syscall per directory, cached d_type) so 100,000 entries
+take well under a second. Nothing here is fatal: a missing path, an unreadable folder
+or a symlink loop becomes a ``DiscoveryProblem`` and the walk goes on.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_EXTENSIONS: tuple[str, ...] = (".mkv", ".mp4", ".m4v", ".mov", ".avi", ".webm")
+TEMP_MARKER = ".vpo-tmp-"  # the engine's temp files: .name.vpo-tmp-<pid>-<rand>.ext
+
+
+@dataclass(frozen=True)
+class DiscoveryProblem:
+    path: Path
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Discovery:
+    files: tuple[Path, ...]  # real (resolved) paths, sorted, unique
+    problems: tuple[DiscoveryProblem, ...]
+
+
+def _is_vpo_temp(name: str) -> bool:
+    return name.startswith(".") and TEMP_MARKER in name
+
+
+def discover(
+    paths: Iterable[Path | str],
+    *,
+    recursive: bool = True,
+    extensions: Iterable[str] = DEFAULT_EXTENSIONS,
+) -> Discovery:
+    """Video files under ``paths`` (files are taken as given if their extension fits)."""
+    exts = tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in extensions)
+    found: set[str] = set()
+    problems: list[DiscoveryProblem] = []
+    visited_dirs: set[str] = set()
+
+    for given in paths:
+        given_path = Path(given)
+        raw = os.path.abspath(os.fspath(given_path))
+        try:
+            os.stat(raw)
+        except FileNotFoundError:
+            kind = "broken symbolic link" if os.path.islink(raw) else "no such file or folder"
+            problems.append(DiscoveryProblem(given_path, kind))
+            continue
+        except OSError as exc:
+            problems.append(DiscoveryProblem(given_path, _why(exc)))
+            continue
+        real = os.path.realpath(raw)
+        if os.path.isdir(real):
+            _walk(real, recursive, exts, found, problems, visited_dirs)
+        elif _is_vpo_temp(os.path.basename(real)):
+            problems.append(DiscoveryProblem(given_path, "a vpo-tui temporary file, not queued"))
+        elif not real.lower().endswith(exts):
+            problems.append(
+                DiscoveryProblem(
+                    given_path,
+                    f"not a video file by its extension (looking for {', '.join(exts)})",
+                )
+            )
+        else:
+            found.add(real)
+    return Discovery(files=tuple(Path(p) for p in sorted(found)), problems=tuple(problems))
+
+
+def _walk(
+    top: str,
+    recursive: bool,
+    exts: tuple[str, ...],
+    found: set[str],
+    problems: list[DiscoveryProblem],
+    visited: set[str],
+) -> None:
+    if top in visited:
+        return
+    visited.add(top)
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                listing = list(entries)
+        except OSError as exc:
+            problems.append(DiscoveryProblem(Path(folder), f"cannot read folder: {_why(exc)}"))
+            continue
+        for entry in listing:
+            name = entry.name
+            if name.startswith("."):
+                continue  # hidden files and folders, and our own temp files
+            try:
+                is_link = entry.is_symlink()
+                is_dir = entry.is_dir()  # follows symlinks
+                is_file = not is_dir and entry.is_file()
+            except OSError as exc:
+                problems.append(DiscoveryProblem(Path(entry.path), _why(exc)))
+                continue
+            if is_dir:
+                if not recursive:
+                    continue
+                real = os.path.realpath(entry.path) if is_link else entry.path
+                if is_link and (folder == real or folder.startswith(real + os.sep)):
+                    problems.append(
+                        DiscoveryProblem(
+                            Path(entry.path), f"symbolic link loop (points back to {real})"
+                        )
+                    )
+                    continue
+                if real in visited:
+                    continue
+                visited.add(real)
+                stack.append(real)
+            elif is_file:
+                if name.lower().endswith(exts):
+                    found.add(os.path.realpath(entry.path) if is_link else entry.path)
+            elif is_link and name.lower().endswith(exts):
+                problem = _dangling(entry.path)
+                problems.append(DiscoveryProblem(Path(entry.path), problem))
+
+
+def _dangling(path: str) -> str:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+        return "broken symbolic link"
+    return "not a regular file"
+
+
+def _why(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    return exc.strerror or str(exc)

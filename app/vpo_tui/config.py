@@ -1,0 +1,296 @@
+"""``config.toml``: user settings, validated strictly so that a typo never silently does nothing.
+
+Where it is: ``--config FILE`` > ``$VPO_TUI_CONFIG`` > ``user_config_dir("vpo-tui")/config.toml``.
+A missing *default* file means defaults; a file the user named explicitly must exist.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from vpo_tui.engine.job import EngineSettings, ToolPaths
+from vpo_tui.policy.model import OnError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+ENV_VAR = "VPO_TUI_CONFIG"
+DEFAULT_EXTENSIONS: tuple[str, ...] = (".mkv", ".mp4", ".m4v", ".mov", ".avi", ".webm")
+
+
+class ConfigError(Exception):
+    """The config file is unusable; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class ProcessingConfig:
+    workers: int | None = None
+    max_workers: int | None = None
+    on_error: OnError | None = None  # overrides the policy's on_error when set
+    keep_backups: bool = False
+    space_margin: float = 0.05
+    tool_timeout: float | None = None
+    extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
+
+
+@dataclass(frozen=True)
+class ToolsConfig:
+    ffprobe: str | None = None
+    ffmpeg: str | None = None
+    mkvmerge: str | None = None
+    mkvpropedit: str | None = None
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    database: Path | None = None
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    theme: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    processing: ProcessingConfig = field(default_factory=ProcessingConfig)
+    tools: ToolsConfig = field(default_factory=ToolsConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    ui: UiConfig = field(default_factory=UiConfig)
+    source: Path | None = None  # the file it came from (None = defaults only)
+
+    def engine_settings(self) -> EngineSettings:
+        t = self.tools
+        return EngineSettings(
+            tools=ToolPaths(
+                ffprobe=t.ffprobe, ffmpeg=t.ffmpeg, mkvmerge=t.mkvmerge, mkvpropedit=t.mkvpropedit
+            ),
+            keep_backups=self.processing.keep_backups,
+            space_margin=self.processing.space_margin,
+            tool_timeout_s=self.processing.tool_timeout,
+        )
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir("vpo-tui")) / "config.toml"
+
+
+def config_path(explicit: Path | str | None = None) -> tuple[Path, bool]:
+    """The config file to use and whether the user named it (then it must exist)."""
+    if explicit is not None:
+        return Path(explicit).expanduser(), True
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser(), True
+    return default_config_path(), False
+
+
+# -- validation ----------------------------------------------------------------
+
+Converter = Callable[[str, Any], Any]
+
+
+def _int(minimum: int) -> Converter:
+    def convert(key: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {_kind(value)}")
+        if value < minimum:
+            raise ConfigError(f"{key}: must be at least {minimum}, got {value}")
+        return value
+
+    return convert
+
+
+def _number(minimum: float) -> Converter:
+    def convert(key: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {_kind(value)}")
+        if value < minimum:
+            raise ConfigError(f"{key}: must be at least {minimum}, got {value}")
+        return float(value)
+
+    return convert
+
+
+def _bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected true or false, got {_kind(value)}")
+    return value
+
+
+def _str(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{key}: expected a non-empty string, got {_kind(value)}")
+    return value
+
+
+def _path(key: str, value: Any) -> Path:
+    return Path(_str(key, value)).expanduser()
+
+
+def _on_error(key: str, value: Any) -> OnError:
+    choices = [e.value for e in OnError]
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(f"{key}: expected one of {choices}, got {value!r}")
+    return OnError(value)
+
+
+def _extensions(key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{key}: expected a non-empty list of extensions, got {_kind(value)}")
+    out: list[str] = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip(".").strip():
+            raise ConfigError(f'{key}[{i}]: expected an extension like ".mkv", got {item!r}')
+        out.append("." + item.lower().lstrip("."))
+    return tuple(dict.fromkeys(out))
+
+
+def _kind(value: Any) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+    names.update({list: "a list", dict: "a table"})
+    return names.get(type(value), type(value).__name__) + f" ({value!r})"
+
+
+_SCHEMA: dict[str, dict[str, Converter]] = {
+    "processing": {
+        "workers": _int(1),
+        "max_workers": _int(1),
+        "on_error": _on_error,
+        "keep_backups": _bool,
+        "space_margin": _number(0.0),
+        "tool_timeout": _number(0.001),
+        "extensions": _extensions,
+    },
+    "tools": {name: _str for name in ("ffprobe", "ffmpeg", "mkvmerge", "mkvpropedit")},
+    "paths": {"database": _path},
+    "ui": {"theme": _str},
+}
+
+
+def parse_config(document: Mapping[str, Any], source: Path | None = None) -> Config:
+    """Validate a parsed TOML document; every error names ``[section] key``."""
+    where = f"{source}: " if source is not None else ""
+    sections: dict[str, dict[str, Any]] = {}
+    for section, table in document.items():
+        if section not in _SCHEMA:
+            known = ", ".join(f"[{s}]" for s in _SCHEMA)
+            raise ConfigError(f"{where}unknown section [{section}] (known: {known})")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}{section}: expected a [{section}] table")
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            converter = _SCHEMA[section].get(key)
+            if converter is None:
+                known = ", ".join(_SCHEMA[section])
+                raise ConfigError(f"{where}[{section}] {key}: unknown key (known: {known})")
+            try:
+                values[key] = converter(f"[{section}] {key}", value)
+            except ConfigError as exc:
+                raise ConfigError(f"{where}{exc}") from None
+        sections[section] = values
+    processing = ProcessingConfig(**sections.get("processing", {}))
+    if (
+        processing.workers is not None
+        and processing.max_workers is not None
+        and processing.workers > processing.max_workers
+    ):
+        raise ConfigError(
+            f"{where}[processing] workers = {processing.workers} is above "
+            f"max_workers = {processing.max_workers}"
+        )
+    return Config(
+        processing=processing,
+        tools=ToolsConfig(**sections.get("tools", {})),
+        paths=PathsConfig(**sections.get("paths", {})),
+        ui=UiConfig(**sections.get("ui", {})),
+        source=source,
+    )
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Load and validate the config (see the module doc for where it is looked for)."""
+    target, explicit = config_path(path)
+    try:
+        data = target.read_bytes()
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(f"{target}: config file not found") from None
+        return Config()
+    except OSError as exc:
+        raise ConfigError(f"{target}: cannot read config file: {exc.strerror}") from None
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{target}: not UTF-8 text (bad byte at offset {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{target}: TOML syntax error: {exc}") from None
+    return parse_config(document, target)
+
+
+_UI_HEADER = re.compile(r"^\s*\[ui\]\s*(#.*)?$")
+_ANY_HEADER = re.compile(r"^\s*\[")
+_THEME_LINE = re.compile(r"^\s*theme\s*=")
+
+
+def save_ui_theme(path: Path | str | None, theme: str) -> Path:
+    """Remember the chosen theme: rewrite only ``[ui] theme``, keep every other byte.
+
+    The new text is validated before it replaces the file (temp file + ``os.replace``),
+    so a crash or a bad edit can never leave a broken config behind.
+    """
+    target = config_path(path)[0]
+    try:
+        text = target.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    line = f"theme = {_toml_string(theme)}"
+    lines = text.splitlines()
+    in_ui = False
+    ui_at: int | None = None
+    replaced = False
+    for i, current in enumerate(lines):
+        if _UI_HEADER.match(current):
+            in_ui, ui_at = True, i
+        elif _ANY_HEADER.match(current):
+            in_ui = False
+        elif in_ui and _THEME_LINE.match(current):
+            lines[i] = line
+            replaced = True
+            break
+    if not replaced:
+        if ui_at is not None:
+            lines.insert(ui_at + 1, line)
+        else:
+            if lines and lines[-1].strip():
+                lines.append("")
+            lines += ["[ui]", line]
+    new_text = "\n".join(lines) + "\n"
+    parse_config(tomllib.loads(new_text), target)  # never write something we cannot read
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(new_text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _toml_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'

@@ -1,0 +1,129 @@
+"""Discovery: extensions, hidden, temp files, symlink duplicates and loops, unreadable folders."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from vpo_tui.batch.discovery import discover
+from vpo_tui.batch.workers import WorkerCountError, resolve_workers
+
+
+def touch(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    return path
+
+
+def test_recursive_sorted_filtered(tmp_path: Path) -> None:
+    a = touch(tmp_path / "b" / "z.mkv")
+    b = touch(tmp_path / "a.MP4")
+    c = touch(tmp_path / "b" / "c" / "-leading dash é.webm")
+    touch(tmp_path / "notes.txt")
+    touch(tmp_path / ".hidden.mkv")
+    touch(tmp_path / ".secret" / "x.mkv")
+    touch(tmp_path / ".movie.vpo-tmp-123-abc.mkv")
+    result = discover([tmp_path])
+    assert result.files == tuple(sorted([a, b, c], key=str))
+    assert result.problems == ()
+    flat = discover([tmp_path], recursive=False)
+    assert flat.files == (b,)
+
+
+def test_configurable_extensions(tmp_path: Path) -> None:
+    touch(tmp_path / "a.mkv")
+    ts = touch(tmp_path / "b.ts")
+    assert discover([tmp_path], extensions=[".ts"]).files == (ts,)
+
+
+def test_symlink_duplicates_and_repeated_paths_are_queued_once(tmp_path: Path) -> None:
+    real = touch(tmp_path / "lib" / "movie.mkv")
+    (tmp_path / "lib" / "alias.mkv").symlink_to(real)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "linkdir").symlink_to(tmp_path / "lib")
+    result = discover([tmp_path, tmp_path / "lib", real, tmp_path / "lib" / "alias.mkv"])
+    assert result.files == (real,)
+
+
+def test_symlink_loop_and_missing_paths_are_problems_not_fatal(tmp_path: Path) -> None:
+    good = touch(tmp_path / "d" / "ok.mkv")
+    (tmp_path / "d" / "loop").symlink_to(tmp_path / "d")
+    (tmp_path / "d" / "self.mkv").symlink_to(tmp_path / "d" / "self.mkv")
+    (tmp_path / "d" / "gone.mkv").symlink_to(tmp_path / "nowhere.mkv")
+    result = discover([tmp_path / "d", tmp_path / "missing"])
+    assert result.files == (good,)
+    text = "\n".join(str(p) for p in result.problems)
+    assert "loop" in text and "self.mkv" in text
+    assert "gone.mkv: broken symbolic link" in text
+    assert "missing: no such file or folder" in text
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads everything")
+def test_unreadable_folder_is_reported(tmp_path: Path) -> None:
+    good = touch(tmp_path / "ok.mkv")
+    locked = tmp_path / "locked"
+    touch(locked / "x.mkv")
+    locked.chmod(0)
+    try:
+        result = discover([tmp_path])
+    finally:
+        locked.chmod(0o755)
+    assert result.files == (good,)
+    assert any("cannot read folder" in str(p) and "locked" in str(p) for p in result.problems)
+
+
+def test_explicit_non_video_file_is_reported(tmp_path: Path) -> None:
+    txt = touch(tmp_path / "readme.txt")
+    result = discover([txt])
+    assert result.files == () and "not a video file" in str(result.problems[0])
+
+
+def test_fast_on_many_entries(tmp_path: Path) -> None:
+    for d in range(20):
+        folder = tmp_path / f"d{d:02d}"
+        folder.mkdir()
+        for i in range(500):
+            (folder / f"f{i}.mkv").write_bytes(b"")
+    began = time.perf_counter()
+    result = discover([tmp_path])
+    assert len(result.files) == 10_000
+    assert time.perf_counter() - began < 2.0
+
+
+def test_worker_resolution() -> None:
+    assert resolve_workers(None, None, None, cores=8).workers == 2
+    assert resolve_workers(None, 3, None, cores=8).workers == 3
+    assert resolve_workers(1, 3, None, cores=8).workers == 1
+    capped = resolve_workers(6, None, None, cores=4)
+    assert capped.workers == 2 and capped.cap == 2
+    assert capped.warning is not None
+    assert "6" in capped.warning and "using 2" in capped.warning and "4 CPU cores" in capped.warning
+    raised = resolve_workers(6, None, 8, cores=4)
+    assert raised.workers == 6 and raised.cap == 8 and raised.warning is None
+    assert resolve_workers(1, None, None, cores=1).cap == 1
+    with pytest.raises(WorkerCountError, match="--workers must be at least 1"):
+        resolve_workers(0, None, None, cores=4)
+
+
+def test_unreadable_folder_is_reported_even_as_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Root can read a chmod 0 folder, so simulate the EACCES that a user would get."""
+    good = touch(tmp_path / "ok.mkv")
+    touch(tmp_path / "locked" / "x.mkv")
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> object:
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr("vpo_tui.batch.discovery.os.scandir", scandir)
+    result = discover([tmp_path])
+    assert result.files == (good,)
+    assert [str(p) for p in result.problems] == [
+        f"{tmp_path / 'locked'}: cannot read folder: Permission denied"
+    ]
