@@ -127,3 +127,8 @@ def test_unreadable_folder_is_reported_even_as_root(
     assert [str(p) for p in result.problems] == [
         f"{tmp_path / 'locked'}: cannot read folder: Permission denied"
     ]
+
+
+def test_default_count_is_capped_silently() -> None:
+    choice = resolve_workers(None, None, None, cores=2)
+    assert choice.workers == 1 and choice.warning is None

@@ -58,6 +58,8 @@ def resolve_workers(
     cap = max_workers if max_workers is not None else default_cap(n_cores)
     if requested <= cap:
         return WorkerChoice(workers=requested, cap=cap, requested=requested)
+    if source == "the default":  # the user asked for nothing: no need to warn
+        return WorkerChoice(workers=cap, cap=cap, requested=requested)
     if max_workers is not None:
         why = f"the cap set by [processing] max_workers = {max_workers}"
     else:

@@ -1,0 +1,452 @@
+"""``vpo-tui --no-tui``: the batch on a terminal or in a script, with documented exit codes.
+
+A front end only: it prepares the batch (policy, config, tools, discovery, store),
+renders the runner's events on stderr, and maps the result to an exit code. The
+only thing on stdout is the ``--json`` document, so scripts can parse it.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from vpo_tui.batch.events import (
+    BatchEvent,
+    BatchFinished,
+    BatchResult,
+    BatchStarted,
+    BatchWarning,
+    FileFinished,
+    FileStarted,
+)
+from vpo_tui.config import Config
+from vpo_tui.engine.job import FileJob, FileResult, FileStatus
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INVALID = 3
+EXIT_NOTHING_FOUND = 4
+EXIT_MISSING_TOOL = 5
+EXIT_INTERRUPTED = 130
+
+DEFAULT_POLICY = "normalize"
+
+
+@dataclass(frozen=True)
+class HeadlessOptions:
+    paths: tuple[Path, ...]
+    policy: str = DEFAULT_POLICY
+    workers: int | None = None
+    dry_run: bool = False
+    json: bool = False
+    config: Config = field(default_factory=Config)
+    db: Path | None = None
+    recursive: bool = True
+    quiet: bool = False
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class ConsoleListener:
+    """Renders batch events on stderr; thread-safe (events come from worker threads).
+
+    On a terminal: one aggregate line rewritten in place, with per-file errors and
+    dry-run plans printed above it. Otherwise: one plain line per finished file.
+    """
+
+    def __init__(self, stream: TextIO, *, tty: bool, quiet: bool, dry_run: bool) -> None:
+        self._out = stream
+        self._tty = tty
+        self._quiet = quiet
+        self._dry_run = dry_run
+        self._lock = threading.Lock()
+        self.total = 0
+        self.done = 0
+        self._running: set[int] = set()
+        self.started_at = time.monotonic()
+        self._line_shown = False
+        self._last_draw = 0.0
+
+    def on_event(self, event: BatchEvent) -> None:
+        with self._lock:
+            if isinstance(event, BatchStarted):
+                self.total = event.total
+                self.started_at = time.monotonic()
+            elif isinstance(event, FileStarted):
+                self._running.add(event.position)
+            elif isinstance(event, FileFinished):
+                self.done += 1
+                had_started = event.position in self._running
+                self._running.discard(event.position)
+                self._file_line(event.result, had_started)
+            elif isinstance(event, BatchWarning):
+                self._print(f"warning: {event.message}")
+            elif isinstance(event, BatchFinished):
+                self._clear()
+                return
+            self._draw(force=isinstance(event, FileFinished))
+
+    @property
+    def active(self) -> int:
+        return len(self._running)
+
+    def tick(self) -> None:
+        """Redraw the aggregate line (elapsed/ETA move even when no event arrives)."""
+        with self._lock:
+            self._draw(force=False)
+
+    def message(self, text: str) -> None:
+        with self._lock:
+            self._print(text)
+
+    # -- internals (lock held) ----------------------------------------------------
+    def _file_line(self, result: FileResult, had_started: bool) -> None:
+        status = result.status
+        if self._quiet:
+            show = status in (FileStatus.FAILED, FileStatus.SKIPPED)
+        elif self._tty:  # the aggregate line counts the rest
+            show = status in (FileStatus.FAILED, FileStatus.SKIPPED, FileStatus.PLANNED) or (
+                status is FileStatus.CANCELLED and had_started
+            )
+        else:
+            show = True
+        if not show:
+            return
+        head = f"[{self.done}/{self.total}] {status.value:<9} {result.path}"
+        if result.error and status is not FileStatus.OK:
+            error = result.error
+            prefix = f"{result.path}: "
+            error = error[len(prefix) :] if error.startswith(prefix) else error
+            head += f": {error}"
+        elif status in (FileStatus.OK, FileStatus.PLANNED):
+            n = len(result.changes)
+            head += f" ({n} change{'s' if n != 1 else ''}, {result.duration_s:.1f} s)"
+            if result.output_path is not None and result.output_path != result.path:
+                head += f" -> {result.output_path}"
+        lines = [head]
+        if status is FileStatus.PLANNED or (self._dry_run and result.changes):
+            lines += [f"    - {change}" for change in result.changes]
+        if status is FileStatus.FAILED and result.stderr_tail:
+            tail = result.stderr_tail.strip().splitlines()[-3:]
+            lines += [f"    | {line}" for line in tail]
+        self._print("\n".join(lines))
+
+    def _print(self, text: str) -> None:
+        self._clear()
+        self._out.write(text + "\n")
+        self._out.flush()
+        self._draw(force=True)
+
+    def _clear(self) -> None:
+        if self._tty and self._line_shown:
+            self._out.write("\r\x1b[K")
+            self._line_shown = False
+
+    def _draw(self, *, force: bool) -> None:
+        if not self._tty or self._quiet or self.total == 0:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_draw < 0.2:
+            return
+        self._last_draw = now
+        elapsed = now - self.started_at
+        line = (
+            f"Processing: {self.done}/{self.total} files [{self.active} active] "
+            f"{_clock(elapsed)} elapsed"
+        )
+        if 0 < self.done < self.total:
+            line += f", ETA {_clock(elapsed / self.done * (self.total - self.done))}"
+        self._out.write("\r\x1b[K" + line)
+        self._out.flush()
+        self._line_shown = True
+
+
+def result_document(
+    result: BatchResult | None,
+    *,
+    policy_name: str,
+    policy_source: str,
+    workers: int,
+    dry_run: bool,
+    problems: Sequence[str] = (),
+    warnings: Sequence[str] = (),
+    error: str | None = None,
+    exit_code: int = EXIT_OK,
+) -> dict[str, Any]:
+    """The ``--json`` document (the keys named in the issue are fixed; extras are free)."""
+    files = result.files if result is not None else ()
+    totals = result.totals if result is not None else {s.value: 0 for s in FileStatus}
+    return {
+        "policy": {"name": policy_name, "source": policy_source},
+        "dry_run": dry_run,
+        "workers": workers,
+        "summary": {
+            "total": len(files),
+            **totals,
+            "duration_s": round(result.duration_s, 3) if result is not None else 0.0,
+            "stopped_early": result.stopped_early if result is not None else False,
+            "stop_reason": result.stop_reason if result is not None else None,
+        },
+        "files": [
+            {
+                "path": str(f.path),
+                "status": f.status.value,
+                "changes": list(f.changes),
+                "error": f.error,
+                "duration_s": round(f.duration_s, 3),
+                "output_path": str(f.output_path) if f.output_path is not None else None,
+                "stderr_tail": f.stderr_tail,
+                "before": list(f.before),
+                "after": list(f.after),
+            }
+            for f in files
+        ],
+        "batch_id": result.batch_id if result is not None else None,
+        "problems": list(problems),
+        "warnings": list(warnings),
+        "error": error,
+        "exit_code": exit_code,
+    }
+
+
+def exit_code_for(result: BatchResult) -> int:
+    if result.stop_reason in ("stop", "kill"):
+        return EXIT_INTERRUPTED
+    if result.count(FileStatus.FAILED):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+class _Early(Exception):
+    """A problem found before any file is touched: exit code + message."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def run_headless(
+    options: HeadlessOptions,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    install_signals: bool = True,
+) -> int:
+    """Run one batch without the TUI; returns the process exit code."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    state: dict[str, Any] = {
+        "policy_name": options.policy,
+        "policy_source": "",
+        "workers": options.workers or 0,
+        "problems": [],
+        "warnings": [],
+    }
+
+    def finish(code: int, result: BatchResult | None, error: str | None = None) -> int:
+        if error:
+            err.write(f"vpo-tui: {error}\n")
+        if options.json:
+            doc = result_document(
+                result,
+                policy_name=state["policy_name"],
+                policy_source=state["policy_source"],
+                workers=state["workers"],
+                dry_run=options.dry_run,
+                problems=state["problems"],
+                warnings=state["warnings"],
+                error=error,
+                exit_code=code,
+            )
+            out.write(json.dumps(doc, indent=2) + "\n")
+            out.flush()
+        return code
+
+    try:
+        runner, listener, store = _prepare(options, state, err)
+    except _Early as early:
+        return finish(early.code, None, str(early))
+    try:
+        result = _run(runner, listener, err, install_signals)
+    finally:
+        if store is not None:
+            store.close()
+    code = exit_code_for(result)
+    err.write(_summary(result) + "\n")
+    return finish(code, result)
+
+
+def _prepare(options: HeadlessOptions, state: dict[str, Any], err: TextIO) -> tuple[Any, Any, Any]:
+    """Everything that can refuse the batch before a file is touched, in exit-code order."""
+    from vpo_tui.batch.discovery import discover
+    from vpo_tui.batch.recovery import recover_at_startup
+    from vpo_tui.batch.runner import BatchRunner
+    from vpo_tui.batch.workers import WorkerCountError, resolve_workers
+    from vpo_tui.policy.load import PolicyError, load_policy
+    from vpo_tui.store.history import HistoryStore
+    from vpo_tui.store.pool import StoreError
+
+    config = options.config
+
+    def warn(text: str) -> None:
+        state["warnings"].append(text)
+        err.write(f"warning: {text}\n")
+
+    try:
+        choice = resolve_workers(
+            options.workers, config.processing.workers, config.processing.max_workers
+        )
+    except WorkerCountError as exc:
+        raise _Early(EXIT_USAGE, str(exc)) from None
+    state["workers"] = choice.workers
+    try:
+        policy = load_policy(options.policy)
+    except PolicyError as exc:
+        raise _Early(EXIT_INVALID, f"invalid policy: {exc}") from None
+    state["policy_name"] = policy.name
+    state["policy_source"] = policy.source
+    settings = config.engine_settings()
+    _require_tools(settings.tools, options.dry_run)
+    if choice.warning:
+        warn(choice.warning)
+
+    found = discover(
+        options.paths, recursive=options.recursive, extensions=config.processing.extensions
+    )
+    for problem in found.problems:
+        state["problems"].append({"path": str(problem.path), "message": problem.message})
+        err.write(f"warning: {problem}\n")
+    if not found.files:
+        given = ", ".join(str(p) for p in options.paths)
+        raise _Early(EXIT_NOTHING_FOUND, f"no video files found in: {given}")
+
+    store = None
+    try:
+        store = HistoryStore(options.db or config.paths.database)
+    except StoreError as exc:
+        warn(f"{exc}; continuing without history or cache")
+    recovery = recover_at_startup(store, options.paths, recursive=options.recursive)
+    for line in recovery.messages():
+        if not options.quiet:
+            err.write(f"note: {line}\n")
+
+    on_error = config.processing.on_error or policy.on_error
+    jobs = [FileJob(path, policy, settings, options.dry_run) for path in found.files]
+    listener = ConsoleListener(
+        err,
+        tty=err.isatty() and not options.json,
+        quiet=options.quiet or options.json,
+        dry_run=options.dry_run,
+    )
+    runner = BatchRunner(
+        jobs,
+        workers=choice.workers,
+        max_workers=choice.cap,
+        listener=listener,
+        on_error=on_error,
+        dry_run=options.dry_run,
+        store=store,
+        policy_name=policy.name,
+        roots=[Path(p).absolute() for p in options.paths],
+    )
+    return runner, listener, store
+
+
+def _require_tools(tools: Any, dry_run: bool) -> None:
+    names: tuple[str, ...] = (
+        ("ffprobe", "mkvmerge")
+        if dry_run
+        else (
+            "ffprobe",
+            "ffmpeg",
+            "mkvmerge",
+            "mkvpropedit",
+        )
+    )
+    try:
+        from vpo_tui.engine.tools import MissingToolError, require_tools
+    except ImportError:  # pragma: no cover - the engine always ships tools.py
+        return
+    try:
+        require_tools(tools, names)
+    except MissingToolError as exc:
+        raise _Early(EXIT_MISSING_TOOL, str(exc)) from None
+
+
+def _run(runner: Any, listener: ConsoleListener, err: TextIO, install_signals: bool) -> BatchResult:
+    """Run the batch on a thread; the main thread waits and handles Ctrl-C / SIGTERM / SIGHUP."""
+    outcome: list[BatchResult] = []
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(runner.run())
+        except BaseException as exc:  # pragma: no cover - the runner never raises
+            failure.append(exc)
+
+    interrupts = 0
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts == 1:
+            n = runner.active
+            listener.message(
+                f"Stopping: no new files will start; {n} file{'s' if n != 1 else ''} still "
+                "running will finish. Press Ctrl-C again to kill them."
+            )
+            runner.stop()
+        else:
+            listener.message("Killing the running files (originals are left untouched)...")
+            runner.kill()
+
+    def on_terminate(signum: int, frame: FrameType | None) -> None:
+        listener.message(f"{signal.Signals(signum).name}: killing the running files...")
+        runner.kill()
+
+    previous: dict[int, Any] = {}
+    if install_signals and threading.current_thread() is threading.main_thread():
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, on_interrupt)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            previous[sig] = signal.signal(sig, on_terminate)
+    thread = threading.Thread(target=work, name="vpo-batch")
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.2)
+            listener.tick()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if failure:  # pragma: no cover
+        raise failure[0]
+    return outcome[0]
+
+
+def _summary(result: BatchResult) -> str:
+    totals = result.totals
+    parts = [f"{n} {name}" for name, n in totals.items() if n]
+    text = f"Done: {len(result.files)} files in {result.duration_s:.1f} s"
+    if parts:
+        text += " (" + ", ".join(parts) + ")"
+    if result.stop_reason == "failure":
+        text += "; stopped at the first failure (on_error = fail)"
+    elif result.stop_reason == "stop":
+        text += "; stopped by the user"
+    elif result.stop_reason == "kill":
+        text += "; killed by the user"
+    return text
