@@ -1,0 +1,116 @@
+"""The CLI as a user runs it (``python -m vpo_tui`` in a subprocess): exit codes and outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def vpo(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    base = dict(os.environ)
+    base.pop("VPO_TUI_CONFIG", None)
+    base["XDG_CONFIG_HOME"] = str(cwd / "xdg-config")
+    base["XDG_DATA_HOME"] = str(cwd / "xdg-data")
+    base.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "vpo_tui", *args],
+        cwd=cwd,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_version(tmp_path: Path) -> None:
+    done = vpo("--version", cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.startswith("vpo-tui ")
+
+
+@pytest.mark.parametrize("args", [("--no-tui", "--workers", "0", "x"), ("--no-tui",), ("--bogus",)])
+def test_usage_errors_exit_2(tmp_path: Path, args: tuple[str, ...]) -> None:
+    done = vpo(*args, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+
+
+def test_invalid_policy_exits_3_before_touching_files(tmp_path: Path) -> None:
+    media = tmp_path / "a.mkv"
+    media.write_bytes(b"not touched")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\n[audio]\nkeep = ["english"]\n')
+    done = vpo("--no-tui", "--policy", str(bad), str(tmp_path), "--db", "h.db", cwd=tmp_path)
+    assert done.returncode == 3
+    assert "bad.toml" in done.stderr and "audio.keep" in done.stderr
+    assert media.read_bytes() == b"not touched"
+
+
+def test_invalid_config_exits_3_naming_the_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[processing]\nworkrs = 2\n")
+    done = vpo("--no-tui", "--config", str(cfg), str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 3 and "workrs" in done.stderr
+    done = vpo("--no-tui", str(tmp_path), cwd=tmp_path, env={"VPO_TUI_CONFIG": str(cfg)})
+    assert done.returncode == 3 and "workrs" in done.stderr
+
+
+def test_nothing_found_exits_4_with_json(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    done = vpo("--no-tui", "--json", "empty", "--db", "h.db", cwd=tmp_path)
+    assert done.returncode == 4
+    doc = json.loads(done.stdout)
+    assert doc["files"] == [] and doc["exit_code"] == 4 and "no video files" in doc["error"]
+
+
+def test_missing_tool_exits_5_before_touching_files(tmp_path: Path) -> None:
+    media = tmp_path / "a.mkv"
+    media.write_bytes(b"not touched")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[tools]\nffprobe = "/nonexistent/ffprobe"\n')
+    done = vpo("--no-tui", "--config", str(cfg), str(tmp_path), "--db", "h.db", cwd=tmp_path)
+    assert done.returncode == 5
+    assert "/nonexistent/ffprobe" in done.stderr and "install" in done.stderr
+    assert media.read_bytes() == b"not touched"
+
+
+def test_policy_subcommands(tmp_path: Path) -> None:
+    listed = vpo("policy", "list", cwd=tmp_path)
+    assert listed.returncode == 0 and "normalize" in listed.stdout
+    shown = vpo("policy", "show", "normalize", cwd=tmp_path)
+    assert shown.returncode == 0 and 'name = "normalize"' in shown.stdout
+    bad = tmp_path / "p.toml"
+    bad.write_text("name = \n")
+    checked = vpo("policy", "check", str(bad), cwd=tmp_path)
+    assert checked.returncode == 3 and "p.toml:1" in checked.stderr
+
+
+def test_history_on_an_empty_database(tmp_path: Path) -> None:
+    done = vpo("history", "--db", "h.db", "--json", cwd=tmp_path)
+    assert done.returncode == 0 and json.loads(done.stdout) == []
+    missing = vpo("history", "7", "--db", "h.db", cwd=tmp_path)
+    assert missing.returncode == 2 and "no batch #7" in missing.stderr
+
+
+def test_doctor_reports_tools(tmp_path: Path) -> None:
+    done = vpo("doctor", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout
+    assert "ffprobe" in done.stdout and "mkvmerge" in done.stdout
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[tools]\nmkvmerge = "/nope/mkvmerge"\n')
+    done = vpo("doctor", "--config", str(cfg), cwd=tmp_path)
+    assert done.returncode == 5 and "MISSING" in done.stdout
+
+
+def test_not_a_terminal_falls_back_to_headless(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    done = vpo("empty", "--db", "h.db", cwd=tmp_path)
+    assert "not a terminal" in done.stderr
+    assert done.returncode == 4
