@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +30,13 @@ class DiscoveryProblem:
 class Discovery:
     files: tuple[Path, ...]  # real (resolved) paths, sorted, unique
     problems: tuple[DiscoveryProblem, ...]
+
+    def __iter__(self) -> Iterator[Path]:
+        """Iterating gives the files, so callers that only need paths can ignore problems."""
+        return iter(self.files)
+
+    def __len__(self) -> int:
+        return len(self.files)
 
 
 def _is_vpo_temp(name: str) -> bool:
