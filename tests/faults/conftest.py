@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults.harness import Workspace, make_workspace
+from tests.faults.libraries import remux_library, transcode_library
 
 TALLY_KEY = "fault_tally"
 CATEGORIES = {
@@ -126,3 +127,17 @@ def small_fs(tmp_path: Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(Exception):
             subprocess.run(["umount", "-l", str(mountpoint)], check=False, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def remux_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("remux-template")
+    remux_library(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def transcode_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("transcode-template")
+    transcode_library(folder)
+    return folder
