@@ -71,6 +71,8 @@ def test_unprobeable_inputs(make_file: MakeMedia, tmp_path: Path, setup, cause: 
     with pytest.raises(ProbeError) as caught:
         probe(bad, FFPROBE)
     assert str(bad) in str(caught.value) and cause in str(caught.value)
+    # named once, without ffprobe's own "file:<path>:" or "[demuxer @ 0x…]" prefixes
+    assert str(caught.value).count(str(bad)) == 1 and " @ 0x" not in str(caught.value)
 
 
 def test_missing_ffprobe(make_file: MakeMedia) -> None:

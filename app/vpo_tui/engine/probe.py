@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -144,13 +145,27 @@ def _check_readable(path: Path) -> os.stat_result:
     return st
 
 
+_DEMUXER_PREFIX = re.compile(r"^\[[^\]]* @ 0x[0-9a-fA-F]+\]\s*")
+
+
+def _without_path(line: str, path: Path) -> str:
+    """ffprobe prefixes its messages with the input name (ours already names the
+    file) or with a demuxer address like ``[matroska,webm @ 0x55d…]``."""
+    line = _DEMUXER_PREFIX.sub("", line)
+    for prefix in (f"{_tool_path_arg(path)}: ", f"{path}: "):
+        if line.startswith(prefix):
+            return line[len(prefix) :]
+    return line
+
+
 def _run_ffprobe(argv: list[str], path: Path, control: FileControl | None) -> tuple[bytes, str]:
     try:
         done = run_tool(
             argv, control=control, timeout_s=PROBE_TIMEOUT_S, capture_stdout=True, name="ffprobe"
         )
     except ToolError as exc:
-        cause = exc.stderr_tail.strip().splitlines()[-1] if exc.stderr_tail.strip() else str(exc)
+        tail = exc.stderr_tail.strip()
+        cause = _without_path(tail.splitlines()[-1], path) if tail else str(exc)
         if not path.exists():
             raise ProbeError(f"{path}: file vanished (no longer exists)") from None
         if "Invalid data found" in exc.stderr_tail:
@@ -169,7 +184,7 @@ def probe(path: Path | str, ffprobe: str, control: FileControl | None = None) ->
     stdout, stderr = _run_ffprobe([*argv, _tool_path_arg(path)], path, control)
     lowered = stderr.lower()
     if any(marker in lowered for marker in _TRUNCATION_MARKERS):
-        last = stderr.strip().splitlines()[-1]
+        last = _without_path(stderr.strip().splitlines()[-1], path)
         raise ProbeError(f"{path}: truncated or damaged file (ffprobe: {last})")
     try:
         data = json.loads(stdout.decode("utf-8", "replace") or "{}")
