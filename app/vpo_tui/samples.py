@@ -205,7 +205,7 @@ _DEMO: tuple[_DemoFile, ...] = (
 
 def make_demo_library(root: Path, *, ffmpeg: str = "ffmpeg") -> list[Path]:
     """A small library that shows what vpo-tui does, including one broken file."""
-    root = Path(root)
+    root = Path(root).absolute()
     made = [make_media(root / demo.name, demo.spec, ffmpeg=ffmpeg) for demo in _DEMO]
     made.append(make_garbage(root / "Series" / "Show S01E03 (broken download).mkv"))
     return made

@@ -61,7 +61,7 @@ def test_symlink_loop_and_missing_paths_are_problems_not_fatal(tmp_path: Path) -
     assert "missing: no such file or folder" in text
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads everything")
+@pytest.mark.usefixtures("permissions_enforced")
 def test_unreadable_folder_is_reported(tmp_path: Path) -> None:
     good = touch(tmp_path / "ok.mkv")
     locked = tmp_path / "locked"
