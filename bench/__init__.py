@@ -9,6 +9,9 @@ PASS/MISS) and ``python -m bench`` prints them as one table for bench/RESULTS.md
 from __future__ import annotations
 
 import operator
+import resource
+import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,7 +50,7 @@ class Figure:
 
 
 def _number(value: float) -> str:
-    if value == int(value) and abs(value) >= 10:
+    if value == int(value):
         return f"{int(value):,}"
     if abs(value) >= 100:
         return f"{value:,.0f}"
@@ -69,3 +72,56 @@ def format_table(figures: list[Figure], *, markdown: bool = False) -> str:
     out.append("  ".join("-" * w for w in widths))
     out += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(out)
+
+
+# -- measuring on a shared machine ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timed:
+    """Wall time, and the CPU time of the process tree (robust to other load)."""
+
+    wall_s: float
+    cpu_s: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def timed(argv: list[str], **kwargs: object) -> Timed:
+    """Run ``argv`` to completion; wall clock plus user+sys of it and all its waited children."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Timed(wall, cpu, done.returncode, done.stdout, done.stderr)
+
+
+def _cpu_counters() -> tuple[int, int]:
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(x) for x in stat.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return idle, sum(fields)
+
+
+def idle_fraction(interval_s: float = 0.5) -> float:
+    """How idle all CPUs were over ``interval_s`` (1.0 = nothing else running)."""
+    idle0, total0 = _cpu_counters()
+    time.sleep(interval_s)
+    idle1, total1 = _cpu_counters()
+    return (idle1 - idle0) / max(total1 - total0, 1)
+
+
+def wait_for_quiet(min_idle: float = 0.85, timeout_s: float = 30.0) -> float:
+    """Wait (bounded) until other work on the machine calms down; returns the idle fraction.
+
+    Other people's test runs on a 2-core machine skew a wall-clock ratio badly;
+    the figure is still taken after the timeout, and the idle fraction printed with it.
+    """
+    deadline = time.monotonic() + timeout_s
+    idle = idle_fraction()
+    while idle < min_idle and time.monotonic() < deadline:
+        idle = idle_fraction()
+    return idle

@@ -25,12 +25,11 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import Figure, _media
+from bench import Figure, _media, timed, wait_for_quiet
 
 NAME = "batch_overhead"
 FILES = 100
@@ -45,6 +44,7 @@ _TEMP_MARK = re.compile(r"\.vpo-tmp-[^/]*$")
 @dataclass(frozen=True)
 class CliRun:
     wall_s: float
+    cpu_s: float  # user+sys of vpo-tui and every tool it ran
     report: dict[str, Any]  # the --json document
     stderr: str
 
@@ -86,9 +86,7 @@ def run_vpo_tui(
     argv += ["--policy", policy, "--workers", str(workers)]
     argv += ["--config", str(config), "--db", str(db)]
     env = {**os.environ, "VPO_TUI_CONFIG": str(config)}
-    started = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-    wall = time.perf_counter() - started
+    done = timed(argv, env=env)
     try:
         report = json.loads(done.stdout)
     except json.JSONDecodeError:
@@ -96,7 +94,7 @@ def run_vpo_tui(
             f"vpo-tui exited {done.returncode} without a JSON report:\n"
             f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
         ) from None
-    run = CliRun(wall, report, done.stderr)
+    run = CliRun(done.wall_s, done.cpu_s, report, done.stderr)
     if expect is not None:
         statuses = run.statuses()
         if statuses != {expect: len(report.get("files", []))} or not report.get("files"):
@@ -176,18 +174,16 @@ def minimal_script(path: Path) -> Path:
     return path
 
 
-def run_xargs(root: Path, script: Path, workers: int) -> float:
-    """``find | sort | xargs -0 -P N -n 1 sh SCRIPT``, timed; raises if any file failed."""
+def run_xargs(root: Path, script: Path, workers: int) -> tuple[float, float]:
+    """``find | sort | xargs -0 -P N -n 1 sh SCRIPT``: (wall, cpu) seconds; raises on failure."""
     command = (
         f"find {shlex.quote(str(root))} -name '*.mkv' ! -name '.*' -print0 | sort -z"
         f" | xargs -0 -P {workers} -n 1 sh {shlex.quote(str(script))}"
     )
-    started = time.perf_counter()
-    done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
+    done = timed(["sh", "-c", command])
     if done.returncode != 0:
         raise RuntimeError(f"baseline failed ({done.returncode}): {done.stderr[-2000:]}")
-    return wall
+    return done.wall_s, done.cpu_s
 
 
 def check_remuxed(root: Path, expected_tracks: int) -> None:
@@ -214,35 +210,44 @@ def run(files: int = FILES, workers: int = 2, repeat: int = 2) -> list[Figure]:
     config = write_config(work / "config.toml", max_workers=workers)
     kept_tracks = len(kind.spec.audio) + len(kind.spec.subtitles)  # one audio track dropped
 
-    baseline_s: list[float] = []
-    minimal_s: list[float] = []
-    vpo_s: list[float] = []
+    base: list[tuple[float, float]] = []
+    small: list[tuple[float, float]] = []
+    vpo: list[tuple[float, float]] = []
+    idle: list[float] = []
     for i in range(repeat):
         root = _media.fresh_batch(kind, files, f"{NAME}-shell")
-        baseline_s.append(run_xargs(root, script, workers))
+        idle.append(wait_for_quiet())
+        base.append(run_xargs(root, script, workers))
         check_remuxed(root, kept_tracks)
 
         root = _media.fresh_batch(kind, files, f"{NAME}-vpo")
         db = work / f"history-{i}.sqlite"
-        db.unlink(missing_ok=True)
+        for stale in db.parent.glob(db.name + "*"):
+            stale.unlink()
+        idle.append(wait_for_quiet())
         cli = run_vpo_tui(
             root, policy=_media.REMUX_POLICY, workers=workers, config=config, db=db, expect="ok"
         )
-        vpo_s.append(cli.wall_s)
+        vpo.append((cli.wall_s, cli.cpu_s))
         check_remuxed(root, kept_tracks)
 
         root = _media.fresh_batch(kind, files, f"{NAME}-minimal")
-        minimal_s.append(run_xargs(root, minimal, workers))
+        idle.append(wait_for_quiet())
+        small.append(run_xargs(root, minimal, workers))
         check_remuxed(root, kept_tracks)
 
-    base, vpo, small = min(baseline_s), min(vpo_s), min(minimal_s)
+    b, v, m = min(base), min(vpo), min(small)  # best wall time of the repeats
     label = f"{files} files, {workers} workers, best of {repeat}"
     return [
-        Figure(NAME, f"xargs baseline, same {per_file} commands/file ({label})", base, "s"),
-        Figure(NAME, "vpo-tui --no-tui", vpo, "s"),
-        Figure(NAME, "ratio vpo-tui / same-commands baseline", vpo / base, "x", GOAL_RATIO),
-        Figure(NAME, "xargs minimal baseline (ffprobe + mkvmerge only)", small, "s"),
-        Figure(NAME, "ratio vpo-tui / minimal baseline (context)", vpo / small, "x"),
+        Figure(NAME, f"xargs baseline, same {per_file} commands/file ({label})", b[0], "s"),
+        Figure(NAME, "vpo-tui --no-tui", v[0], "s"),
+        Figure(NAME, "ratio vpo-tui / same-commands baseline", v[0] / b[0], "x", GOAL_RATIO),
+        Figure(NAME, "CPU time (user+sys, all processes): baseline", b[1], "s"),
+        Figure(NAME, "CPU time (user+sys, all processes): vpo-tui", v[1], "s"),
+        Figure(NAME, "CPU-time ratio vpo-tui / baseline (context)", v[1] / b[1], "x"),
+        Figure(NAME, "xargs minimal baseline (ffprobe + mkvmerge only)", m[0], "s"),
+        Figure(NAME, "ratio vpo-tui / minimal baseline (context)", v[0] / m[0], "x"),
+        Figure(NAME, "machine idle before the runs (lowest)", min(idle) * 100, "%"),
     ]
 
 
