@@ -27,6 +27,11 @@ from tests.faults.libraries import remux_library, transcode_library
 TALLY_KEY = "fault_tally"
 CATEGORIES = {
     "kills": "kill -9 moments survived",
+    "kills_probe": "  aimed at start-up / probe",
+    "kills_tool": "  aimed at a tool run (writing the temp file)",
+    "kills_verify": "  aimed at verify / commit (just after the tool ended)",
+    "kills_between": "  aimed after a commit (next file, end of batch)",
+    "kills_in_tool_run": "  with a tool process alive at the kill",
     "orphan_checks": "process-table scans with no orphaned tool",
     "signals": "signals during a tool run (SIGINT x1, x2, SIGTERM, SIGHUP)",
     "lying_tools": "lying / failing / hanging tools refused",
@@ -139,5 +144,5 @@ def remux_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def transcode_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("transcode-template")
-    transcode_library(folder)
+    transcode_library(folder, count=2, duration=3.0)
     return folder

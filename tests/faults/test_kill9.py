@@ -1,0 +1,179 @@
+"""kill -9 of the whole ``vpo-tui --no-tui`` process at 20 seeded random moments.
+
+Ten moments in a remux batch (mkvmerge, MKV and MP4 sources, container changes) and
+ten in a transcode batch (x265, long enough that moments land inside the tool run),
+aimed in turn at start-up/probe, a tool run, verification/commit and the moment after
+a commit (observed from the process table and the folder), then a seeded random delay.
+After each kill:
+
+- no tool process naming the test's folder is alive (parent-death signal);
+- every original is byte-identical or completely processed and valid (probe it,
+  plan again → compliant);
+
+and after the next start-up, which must finish the batch:
+
+- no temp file is left anywhere;
+- the history shows the jobs the kill interrupted as ``interrupted`` (none ``running``);
+- every file complies with the policy, and the JSON says ok/unchanged for all.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.faults.conftest import Tally
+from tests.faults.harness import (
+    Workspace,
+    assert_all_compliant,
+    assert_no_orphans,
+    assert_nothing_lost,
+    finish,
+    kill9,
+    run_vpo,
+    running_tool,
+    sha256,
+    snapshot,
+    spawn_vpo,
+    temp_files,
+    tool_processes,
+    wait_for,
+)
+from tests.faults.history import job_rows
+from tests.faults.libraries import REMUX_TOML, TRANSCODE_TOML, copy_library
+from vpo_tui.engine.safety import TEMP_MARKER
+
+SEEDS = range(10)
+FILES = {"remux": 4, "transcode": 2}
+# Each seed aims at one phase of the work, observed from outside (the process table,
+# the folder), then waits a seeded random delay, so the moments spread over the whole
+# protocol whatever the machine's speed:
+PHASES = ("probe", "tool", "verify", "between")
+TOOL_DELAY = {"remux": 0.25, "transcode": 0.8}  # the upper bound of the delay in a tool run
+
+
+def _writers(ws: Workspace) -> list[int]:
+    """Tool processes writing one of our temp files right now."""
+    return [pid for pid, cmd in tool_processes(ws.marker) if TEMP_MARKER in cmd]
+
+
+def _committed(before: dict[Path, str]) -> bool:
+    """At least one original was replaced (or renamed away) already."""
+    return any(not p.exists() or sha256(p) != digest for p, digest in before.items())
+
+
+def _wait_for_the_moment(
+    proc: subprocess.Popen[str],
+    ws: Workspace,
+    before: dict[Path, str],
+    phase: str,
+    kind: str,
+    rng: random.Random,
+) -> None:
+    """Sleep until the seeded moment of ``phase`` (or until vpo-tui ended on its own)."""
+
+    def seen(condition: Callable[[], object]) -> Callable[[], object]:
+        return lambda: condition() or proc.poll() is not None
+
+    if phase == "probe":  # start-up, discovery, the first probes
+        time.sleep(rng.uniform(0.05, 0.7))
+    elif phase == "tool":  # while mkvmerge / ffmpeg writes the temp file
+        wait_for(seen(lambda: _writers(ws)), 60, "a tool writing a temp file")
+        time.sleep(rng.uniform(0.0, TOOL_DELAY[kind]))
+    elif phase == "verify":  # just after the tool ended: verification, fsync, commit
+        wait_for(seen(lambda: _writers(ws)), 60, "a tool writing a temp file")
+        first = (_writers(ws) or [0])[0]
+        wait_for(seen(lambda: first not in _writers(ws)), 60, "the tool to finish")
+        time.sleep(rng.uniform(0.0, 0.12))
+    else:  # after a commit: the next file's lock/probe/plan, or the end of the batch
+        wait_for(seen(lambda: _committed(before)), 60, "a first committed file")
+        time.sleep(rng.uniform(0.0, 0.3))
+
+
+def _kill_and_recover(
+    ws: Workspace, template: Path, toml: str, kind: str, seed: int, tally: Tally
+) -> None:
+    policy = ws.root / f"{kind}.toml"
+    policy.write_text(toml, encoding="utf-8")
+    copy_library(template, ws.library, limit=FILES[kind])
+    ws.write_config(processing={"workers": 2, "max_workers": 2})
+    before = snapshot(ws.library)
+    rng = random.Random(f"{kind}-{seed}")
+    phase = PHASES[seed % len(PHASES)]
+
+    proc = spawn_vpo(ws, str(policy), [ws.library], "--workers", "2")
+    try:
+        _wait_for_the_moment(proc, ws, before, phase, kind, rng)
+    finally:
+        tools_running = running_tool(ws.marker, "ffmpeg") + running_tool(ws.marker, "mkvmerge")
+        kill9(proc)
+    if tools_running:
+        tally.add("kills_in_tool_run")
+    tally.add(f"kills_{phase}")
+
+    assert_no_orphans(ws.marker)
+    tally.add("orphan_checks")
+    left_by_kill = temp_files(ws.library)
+    outcome = assert_nothing_lost(before, str(policy))
+
+    rerun = run_vpo(ws, str(policy), [ws.library], "--workers", "2")
+    assert rerun.returncode == 0, rerun.stderr
+    statuses = set(rerun.statuses().values())
+    assert statuses <= {"ok", "unchanged"}, rerun.document
+    assert temp_files(ws.library) == [], "temp files survived the next start-up"
+    assert_nothing_lost(before, str(policy))
+    assert assert_all_compliant(ws.library, str(policy)) == len(before)
+
+    jobs = job_rows(ws.db)
+    assert not [j for j in jobs if j.status == "running"], jobs
+    killed_batch = min((j.batch_id for j in jobs if j.batch_id is not None), default=None)
+    # a temp file proves its file was mid-way when the kill came: its job must say so
+    for temp in left_by_kill:
+        original = str(temp.with_name(temp.name[1:].split(TEMP_MARKER, 1)[0]))
+        mine = [j for j in jobs if j.batch_id == killed_batch and j.path == original]
+        assert [j.status for j in mine] == ["interrupted"], (original, jobs)
+    tally.add("kills")
+    tally.files(outcome.total)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_kill9_during_a_remux_batch(
+    ws: Workspace, remux_template: Path, seed: int, tally: Tally
+) -> None:
+    _kill_and_recover(ws, remux_template, REMUX_TOML, "remux", seed, tally)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_kill9_during_a_transcode_batch(
+    ws: Workspace, transcode_template: Path, seed: int, tally: Tally
+) -> None:
+    _kill_and_recover(ws, transcode_template, TRANSCODE_TOML, "transcode", seed, tally)
+
+
+def test_kill9_twice_in_a_row_then_finish(
+    ws: Workspace, transcode_template: Path, tally: Tally
+) -> None:
+    """A crash during the recovery run itself: the third start still finishes cleanly."""
+    policy = ws.root / "transcode.toml"
+    policy.write_text(TRANSCODE_TOML, encoding="utf-8")
+    copy_library(transcode_template, ws.library)
+    before = snapshot(ws.library)
+    for delay in (1.2, 0.9):
+        proc = spawn_vpo(ws, str(policy), [ws.library], "--workers", "1")
+        time.sleep(delay)
+        kill9(proc)
+        assert_no_orphans(ws.marker)
+        assert_nothing_lost(before, str(policy))
+    done = finish(spawn_vpo(ws, str(policy), [ws.library]))
+    assert done.returncode == 0, done.stderr
+    assert temp_files(ws.library) == []
+    assert assert_all_compliant(ws.library, str(policy)) == len(before)
+    assert not [j for j in job_rows(ws.db) if j.status == "running"]
+    tally.add("kills", 2)
+    tally.add("orphan_checks", 2)
+    tally.files(len(before))
