@@ -8,7 +8,6 @@ as a user could do through ``[tools]``; the rest uses the real tools on real
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import subprocess
 import sys
@@ -249,63 +248,31 @@ def test_lock_in_this_process_also_blocks(make_file: MakeMedia) -> None:
     assert result.status is FileStatus.SKIPPED
 
 
-def _as_other_user(path: Path, toml: str, prepare: Callable[[], None]) -> dict[str, str]:
-    """Run the engine as a user without the rights (``nobody`` when we are root)."""
-    prepare()
-    code = (
-        "import json,sys; from pathlib import Path;"
-        "from vpo_tui.engine.job import FileJob; from vpo_tui.engine.process import process_file;"
-        "from vpo_tui.policy.load import parse_policy;"
-        "r=process_file(FileJob(Path(sys.argv[1]), parse_policy(sys.argv[2], 't.toml')));"
-        "print(json.dumps({'status': r.status.value, 'error': r.error or ''}))"
-    )
-    argv = [sys.executable, "-c", code, str(path), toml]
-    if os.geteuid() == 0:
-        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
-    done = subprocess.run(argv, capture_output=True, check=True, timeout=60)
-    return dict(json.loads(done.stdout))
-
-
-def test_read_only_folder(tmp_path_factory: pytest.TempPathFactory, make_file: MakeMedia) -> None:
-    folder = tmp_path_factory.mktemp("ro", numbered=True)
+@pytest.mark.usefixtures("permissions_enforced")
+def test_read_only_folder(make_file: MakeMedia, tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
     path = _two_audio(make_file, folder=folder)
     digest = sha256(path)
-
-    def prepare() -> None:
-        for p in (folder, *folder.parents):
-            if p == Path("/") or p == Path("/tmp"):
-                break
-            p.chmod(0o755)
-        path.chmod(0o644)
-        if os.geteuid() != 0:
-            folder.chmod(0o555)
-
+    folder.chmod(0o555)
     try:
-        out = _as_other_user(path, 'name = "t"\n[audio]\nkeep = ["eng"]\n', prepare)
+        result = _run(path, REMUX)
     finally:
         folder.chmod(0o755)
-    assert out["status"] == "failed"
-    assert f"cannot write in folder {folder}" in out["error"]
-    assert sha256(path) == digest and _temps(folder) == []
+    assert result.status is FileStatus.FAILED
+    assert f"cannot write in folder {folder}" in (result.error or "")
+    _assert_untouched(path, digest, result)
 
 
-def test_unreadable_file(tmp_path_factory: pytest.TempPathFactory, make_file: MakeMedia) -> None:
-    folder = tmp_path_factory.mktemp("unreadable", numbered=True)
-    path = _two_audio(make_file, folder=folder)
-
-    def prepare() -> None:
-        for p in (folder, *folder.parents):
-            if p == Path("/") or p == Path("/tmp"):
-                break
-            p.chmod(0o755)
-        path.chmod(0o000 if os.geteuid() != 0 else 0o600)
-
+@pytest.mark.usefixtures("permissions_enforced")
+def test_unreadable_file(make_file: MakeMedia) -> None:
+    path = _two_audio(make_file)
+    path.chmod(0)
     try:
-        out = _as_other_user(path, 'name = "t"\n[audio]\nkeep = ["eng"]\n', prepare)
+        result = _run(path, REMUX)
     finally:
         path.chmod(0o644)
-    assert out["status"] == "failed"
-    assert "unreadable (permission denied)" in out["error"] and str(path) in out["error"]
+    assert result.status is FileStatus.FAILED
+    assert "unreadable (permission denied)" in (result.error or "") and str(path) in result.error
 
 
 def test_not_enough_free_space(make_file: MakeMedia) -> None:
