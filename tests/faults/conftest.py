@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +32,8 @@ CATEGORIES = {
     "kills_verify": "  aimed at verify / commit (just after the tool ended)",
     "kills_between": "  aimed after a commit (next file, end of batch)",
     "kills_in_tool_run": "  with a tool process alive at the kill",
+    "temps_swept": "  temp files a kill left, gone after the next start-up",
+    "interrupted_jobs": "  jobs the next start-up marked interrupted",
     "orphan_checks": "process-table scans with no orphaned tool",
     "signals": "signals during a tool run (SIGINT x1, x2, SIGTERM, SIGHUP)",
     "lying_tools": "lying / failing / hanging tools refused",
@@ -114,24 +116,35 @@ def ws(tmp_path: Path) -> Workspace:
 
 
 @pytest.fixture
-def small_fs(tmp_path: Path) -> Iterator[Path]:
-    """A real 3 MiB tmpfs mounted for this test (root only); unmounted afterwards."""
-    mountpoint = tmp_path / "tiny-fs"
-    mountpoint.mkdir()
-    if shutil.which("mount") is None:
-        pytest.skip("no mount(8) here: cannot make a real small filesystem")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3M,mode=0755", "tmpfs", str(mountpoint)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"mounting a tmpfs is not permitted here: {done.stderr.strip()}")
-    try:
-        yield mountpoint
-    finally:
+def mount_tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """``mount_tmpfs("3M")`` → a real tmpfs of that size (root only); unmounted afterwards."""
+    mounted: list[Path] = []
+
+    def mount(size: str) -> Path:
+        mountpoint = tmp_path / f"tmpfs-{len(mounted)}"
+        mountpoint.mkdir()
+        if shutil.which("mount") is None:
+            pytest.skip("no mount(8) here: cannot make a real small filesystem")
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(mountpoint)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            pytest.skip(f"mounting a tmpfs is not permitted here: {done.stderr.strip()}")
+        mounted.append(mountpoint)
+        return mountpoint
+
+    yield mount
+    for mountpoint in mounted:
         with contextlib.suppress(Exception):
             subprocess.run(["umount", "-l", str(mountpoint)], check=False, capture_output=True)
+
+
+@pytest.fixture
+def small_fs(mount_tmpfs: Callable[[str], Path]) -> Path:
+    """A real 3 MiB tmpfs for this test."""
+    return mount_tmpfs("3M")
 
 
 @pytest.fixture(scope="session")

@@ -77,9 +77,12 @@ def test_one_batch_of_every_bad_input(ws: Workspace, tally: Tally) -> None:
     before[changed] = hashlib.sha256(changed.read_bytes() + b"new bytes").hexdigest()
     policy = ws.root / "remux.toml"
     policy.write_text(REMUX, encoding="utf-8")
-    ws.write_config(tools={"mkvmerge": FAULT_TOOLS / "alter_original_mkvmerge"})
+    ws.write_config(
+        tools={"mkvmerge": FAULT_TOOLS / "alter_original_mkvmerge"},
+        processing={"workers": 2, "max_workers": 2},
+    )
 
-    result = run_vpo(ws, str(policy), [lib], "--workers", "1")
+    result = run_vpo(ws, str(policy), [lib])
 
     assert result.returncode == 1, (result.returncode, result.stderr)
     assert result.document is not None

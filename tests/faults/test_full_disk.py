@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tests.faults.conftest import Tally
-from tests.faults.harness import FAULT_TOOLS, assert_nothing_lost, snapshot, temp_files
+from tests.faults.harness import (
+    FAULT_TOOLS,
+    assert_nothing_lost,
+    make_workspace,
+    run_vpo,
+    snapshot,
+    temp_files,
+)
 from vpo_tui.batch.events import BatchEvent, BatchResult
 from vpo_tui.batch.runner import BatchRunner
 from vpo_tui.engine.job import EngineSettings, FileJob, FileStatus, ToolPaths
@@ -145,3 +153,55 @@ def test_disk_full_to_the_last_byte_before_the_temp_file(small_fs: Path, tally: 
     tally.files(assert_nothing_lost(before, REMUX).total)
     tally.add("full_disk")
     os.unlink(filler)
+
+
+# -- the same through the whole headless process --------------------------------
+
+
+@pytest.mark.parametrize("on_error", ["skip", "fail"])
+def test_headless_run_on_a_full_disk(
+    mount_tmpfs: Callable[[str], Path], tmp_path: Path, tally: Tally, on_error: str
+) -> None:
+    """Default settings keep 64 MiB spare: on a 3 MiB disk nothing may be written."""
+    ws = make_workspace(tmp_path / "ws")
+    library = mount_tmpfs("3M")
+    for name in ("a.mkv", "b.mkv", "c.mkv"):
+        _two_audio(library / name)
+    before = snapshot(library)
+    policy = ws.root / "remux.toml"
+    policy.write_text(f'name = "r"\non_error = "{on_error}"\n[audio]\nkeep = ["eng"]\n')
+    result = run_vpo(ws, str(policy), [library], "--workers", "1")
+    assert result.returncode == 1, result.stderr
+    statuses = [result.statuses()[p] for p in sorted(before)]
+    expected = ["failed"] * 3 if on_error == "skip" else ["failed", "cancelled", "cancelled"]
+    assert statuses == expected, result.document
+    first = result.by_path()[sorted(before)[0]]
+    assert "not enough free space" in first["error"] and str(library) in first["error"]
+    assert temp_files(library) == []
+    tally.files(assert_nothing_lost(before, REMUX).total)
+    tally.add("full_disk")
+
+
+def test_headless_disk_fills_during_the_write(
+    mount_tmpfs: Callable[[str], Path], tmp_path: Path, tally: Tally
+) -> None:
+    """A disk big enough for the space check, filled by 'another program' mid-write."""
+    ws = make_workspace(tmp_path / "ws")
+    library = mount_tmpfs("72M")  # the default check wants the estimate + 64 MiB
+    victim = _two_audio(library / "a FILLDISK.mkv")
+    survivor = _two_audio(library / "b fine.mkv")
+    before = snapshot(library)
+    policy = ws.root / "remux.toml"
+    policy.write_text('name = "r"\non_error = "skip"\n[audio]\nkeep = ["eng"]\n')
+    ws.write_config(tools={"mkvmerge": FAULT_TOOLS / "fill_disk_mkvmerge"})
+    result = run_vpo(ws, str(policy), [library], "--workers", "1")
+    assert result.returncode == 1, result.stderr
+    files = result.by_path()
+    assert files[victim]["status"] == "failed" and str(victim) in files[victim]["error"]
+    assert "space" in files[victim]["error"].lower(), files[victim]["error"]
+    assert files[survivor]["status"] == "ok", files[survivor]
+    assert temp_files(library) == [] and not (library / "filler.bin").exists()
+    outcome = assert_nothing_lost(before, REMUX)
+    assert outcome.intact == (victim,) and outcome.processed == (survivor,)
+    tally.files(outcome.total)
+    tally.add("full_disk")

@@ -137,6 +137,8 @@ def _kill_and_recover(
         original = str(temp.with_name(temp.name[1:].split(TEMP_MARKER, 1)[0]))
         mine = [j for j in jobs if j.batch_id == killed_batch and j.path == original]
         assert [j.status for j in mine] == ["interrupted"], (original, jobs)
+    tally.add("temps_swept", len(left_by_kill))
+    tally.add("interrupted_jobs", sum(1 for j in jobs if j.status == "interrupted"))
     tally.add("kills")
     tally.files(outcome.total)
 

@@ -118,7 +118,7 @@ def _check_plans(policy: Policy, media: MediaInfo) -> None:
 
 
 FUZZ = settings(
-    max_examples=300,
+    max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
