@@ -86,11 +86,6 @@ def test_overlapping_processes_process_each_file_once(
     tally.files(outcome.total)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG-2: a file another vpo-tui process already remuxed to a new container "
-    "(x.mp4 -> x.mkv) is reported 'failed: file vanished' and the run exits 1",
-)
 def test_a_file_converted_by_another_process_is_not_a_failure(
     ws: Workspace, remux_template: Path
 ) -> None:

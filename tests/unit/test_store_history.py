@@ -197,3 +197,32 @@ def test_cancelled_unstarted_files_are_recorded(tmp_path: Path) -> None:
     assert [j.status for j in recs] == ["ok", "failed", "cancelled", "cancelled", "cancelled"]
     batch = store.get_batch(result.batch_id)
     assert batch is not None and batch.stopped_early and batch.stop_reason == "failure"
+
+
+def test_a_file_another_run_converted_is_skipped_not_failed(tmp_path: Path) -> None:
+    """Run 1 remuxed x.mp4 → x.mkv; run 2, which had queued x.mp4, finds it gone."""
+    store = HistoryStore(tmp_path / "h.db")
+    old, new = tmp_path / "x.mp4", tmp_path / "x.mkv"
+    new.write_bytes(b"converted")
+    first = store.begin_batch(policy_name="p", policy_digest="d", workers=1, dry_run=False, total=1)
+    job = store.job_started(first, 0, old)
+    store.job_finished(job, FileResult(old, FileStatus.OK, output_path=new))
+    assert store.converted_elsewhere(old) == new
+
+    def vanished(job: FileJob, control: object) -> FileResult:
+        return FileResult(job.path, FileStatus.FAILED, error=f"{job.path}: file vanished")
+
+    jobs = [FileJob(old, fake_policy()), FileJob(tmp_path / "gone.mkv", fake_policy())]
+    result = BatchRunner(
+        jobs,
+        workers=1,
+        listener=RecordingListener(),
+        on_error="skip",
+        process=vanished,
+        store=store,
+    ).run()
+    converted, gone = result.files
+    assert converted.status is FileStatus.SKIPPED
+    assert "already processed by another vpo-tui run" in (converted.error or "")
+    assert str(new) in (converted.error or "")
+    assert gone.status is FileStatus.FAILED  # nothing says where it went: still an error

@@ -395,6 +395,8 @@ class BatchRunner:
                 FileStatus.FAILED,
                 error=f"{job.path}: unexpected error: {type(exc).__name__}: {exc}",
             )
+        if result.status is FileStatus.FAILED and not os.path.lexists(job.path):
+            result = self._converted_elsewhere(job, result)
         if control.cancelled and result.status is FileStatus.FAILED:
             # Killed by the user: the tool died of our signal, which is not a file failure.
             result = dataclasses.replace(result, status=FileStatus.CANCELLED)
@@ -402,6 +404,24 @@ class BatchRunner:
             result = dataclasses.replace(result, duration_s=time.monotonic() - began)
         self._finish(position, job, job_id, result, None)
         return result
+
+    def _converted_elsewhere(self, job: FileJob, result: FileResult) -> FileResult:
+        """A queued file that another vpo-tui run already converted is not a failure.
+
+        Two runs over one folder both queue ``x.mp4``; the first remuxes it to
+        ``x.mkv`` and removes ``x.mp4``, so the second finds it gone. The shared
+        history says where it went: report it skipped, naming the new file.
+        """
+        found = self._store_call(
+            "look up the file's other runs", lambda s: s.converted_elsewhere(job.path)
+        )
+        if not isinstance(found, Path) or not found.exists():
+            return result
+        return dataclasses.replace(
+            result,
+            status=FileStatus.SKIPPED,
+            error=f"{job.path}: already processed by another vpo-tui run → {found}",
+        )
 
     def _finish(
         self,

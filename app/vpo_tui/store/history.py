@@ -234,6 +234,15 @@ class HistoryStore:
             str(result.output_path) if result.output_path is not None else None,
         )
 
+    def converted_elsewhere(self, path: Path | str) -> Path | None:
+        """Where a successful run wrote ``path`` under a new name, if one did."""
+        rows = self._pool.execute_read(
+            "SELECT output_path FROM jobs WHERE path = ? AND status = 'ok'"
+            " AND output_path IS NOT NULL AND output_path != path ORDER BY id DESC LIMIT 1",
+            (str(path),),
+        )
+        return Path(rows[0]["output_path"]) if rows else None
+
     # -- probe cache -------------------------------------------------------------
     def is_compliant(self, path: Path | str, size: int, mtime_ns: int, digest: str) -> bool:
         rows = self._pool.execute_read(

@@ -67,6 +67,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX jobs_by_status ON jobs(status);
     ALTER TABLE batches ADD COLUMN stop_reason TEXT;
     """,
+    # 3: a file gone from under a second run is looked up by path (converted_elsewhere)
+    """
+    CREATE INDEX jobs_by_path ON jobs(path, status);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
