@@ -134,6 +134,7 @@ def _batch(argv: list[str]) -> int:
                     dry_run=ns.dry_run,
                     config=config,
                     db=db,
+                    recursive=not ns.no_recursive,
                 )
             )
     if not ns.paths:

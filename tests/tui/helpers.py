@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -13,18 +13,8 @@ from textual.pilot import Pilot
 from tests.fakes import fake_policy
 from vpo_tui.policy.model import Policy
 from vpo_tui.tui.services import ProcessFn, Services
-from vpo_tui.tui.widgets.marking_tree import VIDEO_SUFFIXES
 
 FIXED_NOW = 1000.0
-
-
-def list_videos(paths: Sequence[Path]) -> Iterable[Path]:
-    """Test discovery: video files under the marked paths, sorted (fakes never open them)."""
-    for path in paths:
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix in VIDEO_SUFFIXES)
-        else:
-            yield path
 
 
 def fake_load_policy(name: str) -> Policy:
@@ -37,12 +27,15 @@ def fake_load_policy(name: str) -> Policy:
 
 
 def fake_services(process: ProcessFn, **overrides: Any) -> Services:
+    """Services with a fake engine and fake policies; discovery and workers are the real ones.
+
+    ``cores=8`` fixes the worker cap at 4 whatever machine the tests run on.
+    """
     base: dict[str, Any] = {
         "process": process,
-        "discover": list_videos,
         "load_policy": fake_load_policy,
         "policy_names": lambda: ["fake", "normalize"],
-        "worker_cap": (4, "max 4: half of 8 CPU cores ([processing] max_workers raises it)"),
+        "cores": 8,
     }
     base.update(overrides)
     return Services(**base)
@@ -65,8 +58,10 @@ async def wait_for(
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or condition}")
-        await pilot.pause(0.02)
-        await asyncio.sleep(0)
+        # A plain sleep, not pilot.pause(): the app shares this loop and keeps running,
+        # and pause() waits up to 30 s on a screen that is going away when the
+        # condition is the app's own exit.
+        await asyncio.sleep(0.02)
 
 
 __all__ = ["FIXED_NOW", "fake_policy"]

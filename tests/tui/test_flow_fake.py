@@ -25,7 +25,9 @@ async def test_pick_preview_run_summary(tmp_path: Path) -> None:
         assert isinstance(preview, PreviewScreen)
         await wait_for(pilot, lambda: preview.probing_done, what="probing")
         assert [r.name for r in preview.rows] == ["a.mkv", "b.mkv", "c.mp4"]
-        assert all(r.state == "will change" for r in preview.rows if r.name != "b.mkv")
+        assert all(r.state == "will change" for r in preview.rows if r.name != "b.mkv"), [
+            (r.name, r.state, r.result) for r in preview.rows
+        ]
         await pilot.press("down", "x")  # exclude b.mkv
         assert not preview.rows[1].included
         await pilot.press("r")

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from tests.conftest import MakeMedia, sha256
-from tests.tui.helpers import list_videos, wait_for
+from tests.tui.helpers import wait_for
 from vpo_tui.engine.probe import probe
 from vpo_tui.samples import AudioSpec, SubtitleSpec, make_garbage
 from vpo_tui.tui.app import VpoApp
@@ -37,7 +37,7 @@ async def test_mark_preview_run_summary_on_real_media(tmp_path: Path, make_file:
     broken = make_garbage(lib / "broken.mkv")
     broken_hash = sha256(broken)
 
-    services = Services(discover=list_videos, worker_cap=(2, "max 2: test"))
+    services = Services(cores=4)  # the real engine, discovery and policies; cap 2
     app = VpoApp(services=services, policy="normalize", browse_root=tmp_path, display_root=lib)
     async with app.run_test(size=SIZE) as pilot:
         # The tree starts at tmp_path: "library" is its first child. Mark it with space.
@@ -70,7 +70,10 @@ async def test_mark_preview_run_summary_on_real_media(tmp_path: Path, make_file:
         assert "broken.mkv" in logged
         failed_row = next(r for r in summary.run_screen.model.rows if r.name == "broken.mkv")
         assert failed_row.result is not None and failed_row.result.error
-        assert failed_row.result.error.splitlines()[0] in logged.replace("\n", "")
+        # The log names the file once, then the cause without the engine's "<path>: ".
+        cause = failed_row.result.error.removeprefix(f"{failed_row.path}: ")
+        assert cause != failed_row.result.error
+        assert cause.splitlines()[0] in logged and str(failed_row.path) not in logged
 
         on_disk = sorted(p.name for p in lib.iterdir())
         assert on_disk == ["broken.mkv", "fine.mkv", "needs work.mkv"]  # no temp file left

@@ -6,6 +6,7 @@ the SVGs under ``__snapshots__`` before committing them.
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ from vpo_tui.tui.screens.run import RunScreen
 from vpo_tui.tui.screens.summary import SummaryScreen
 
 SIZE = (120, 40)
+# A fixed place for the library, because the selected-error detail shows the engine's
+# whole error, path included. The files are empty fakes that no engine writes, so
+# tests sharing it (xdist) cannot disturb each other.
+SNAPSHOT_ROOT = Path(tempfile.gettempdir()) / "vpo-tui-snapshots"
 NAMES = [
     "Movies/Already Fine (2021).mkv",
     "Movies/Broken download.mkv",
@@ -45,7 +50,7 @@ class ScriptedEngine:
             return FileResult(
                 job.path,
                 FileStatus.FAILED,
-                error=f"{name}: ffprobe cannot read this file (Invalid data found)",
+                error=f"{job.path}: ffprobe cannot read this file (Invalid data found)",
                 stderr_tail="[matroska,webm @ 0x1] EBML header parsing failed\nInvalid data",
             )
         if name.startswith("Already"):
@@ -54,7 +59,9 @@ class ScriptedEngine:
         if job.dry_run:
             return FileResult(job.path, FileStatus.PLANNED, changes=changes)
         if name.startswith("Show"):
-            control.progress(ProgressUpdate("run", 0.42, fps=240.0, eta_s=12))
+            # E01 is an ffmpeg pass (fps known); E02 an mkvmerge pass (percent only).
+            fps = 240.0 if "E01" in name else None
+            control.progress(ProgressUpdate("run", 0.42, fps=fps, eta_s=12))
             while not self.gate.wait(0.01):
                 if control.cancelled:
                     return FileResult(job.path, FileStatus.CANCELLED, error="killed")
@@ -62,7 +69,7 @@ class ScriptedEngine:
 
 
 def make_app(tmp_path: Path, process: Any, **kwargs: Any) -> tuple[VpoApp, Path]:
-    lib = touch_library(tmp_path / "library", NAMES)
+    lib = touch_library(SNAPSHOT_ROOT / "library", NAMES)
     services = fake_services(process, clock=lambda: FIXED_NOW)
     app = VpoApp(
         services=services,
@@ -101,7 +108,7 @@ def test_preview_screen(snap_compare: Any, tmp_path: Path) -> None:
 
 def test_run_screen_mid_batch(snap_compare: Any, tmp_path: Path) -> None:
     engine = ScriptedEngine()
-    lib = touch_library(tmp_path / "library", NAMES)
+    lib = touch_library(SNAPSHOT_ROOT / "library", NAMES)
     app = VpoApp(
         services=fake_services(engine, clock=lambda: FIXED_NOW),
         paths=[lib],

@@ -7,17 +7,23 @@ runner sends back, and makes sure no runner outlives it.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable, Iterator, Sequence
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.theme import Theme
 
 from vpo_tui.batch.events import BatchResult
+from vpo_tui.batch.workers import WorkerChoice, WorkerCountError
+from vpo_tui.config import Config
 from vpo_tui.engine.job import FileStatus
+from vpo_tui.headless import DEFAULT_POLICY, EXIT_USAGE
 from vpo_tui.policy.model import Policy
 from vpo_tui.tui.screens.dialogs import QuitWhileRunning
 from vpo_tui.tui.screens.help import HelpScreen
@@ -26,7 +32,7 @@ from vpo_tui.tui.screens.pick import BatchRequest, PickScreen
 from vpo_tui.tui.screens.preview import PreviewScreen
 from vpo_tui.tui.screens.run import RunScreen
 from vpo_tui.tui.screens.summary import SummaryScreen
-from vpo_tui.tui.services import Runner, Services
+from vpo_tui.tui.services import Runner, Services, open_services
 from vpo_tui.tui.styles import stylesheet_paths
 
 QUIT_GRACE_S = 1.5  # after "kill now", exit even if a tool is slow to die (goal: gone in 2 s)
@@ -46,46 +52,75 @@ class VpoApp(App[int]):
         *,
         services: Services | None = None,
         paths: Sequence[Path] = (),
-        policy: str | None = None,
+        policy: str | None = DEFAULT_POLICY,
         workers: int | None = None,
         dry_run: bool = False,
         browse_root: Path | None = None,
         display_root: Path | None = None,
-        theme: str | None = None,
     ) -> None:
+        """``policy`` defaults to the CLI's default policy; ``workers`` is ``--workers``.
+
+        Raises ``WorkerCountError`` for a worker count below 1 (a usage error).
+        """
         super().__init__()
         self.services = services or Services()
         self.start_paths = [Path(p).absolute() for p in paths]
-        self.start_policy = policy
-        cap = self.services.worker_cap[0]
-        self.start_workers = max(1, min(cap, workers or 2))
+        self.start_policy = policy or DEFAULT_POLICY
+        self.worker_choice: WorkerChoice = self.services.choose_workers(workers)
         self.start_dry_run = dry_run
         self.browse_root = (browse_root or _browse_root(self.start_paths)).absolute()
         self.display_root = display_root
         self.extra_policies: list[str] = []
-        if policy and policy not in self._builtin_names():
-            self.extra_policies.append(policy)
+        if self.start_policy not in self._builtin_names():
+            self.extra_policies.append(self.start_policy)
         self.active_runners: set[Runner] = set()
+        self.batch_threads_done: list[threading.Event] = []  # set when a runner.run() returns
         self.exit_when_idle = False
         self.last_result: BatchResult | None = None
-        self._start_theme = theme
+        self._saved_theme = self.services.config.ui.theme
+
+    @property
+    def start_workers(self) -> int:
+        return self.worker_choice.workers
+
+    @property
+    def worker_cap(self) -> int:
+        return self.worker_choice.cap
+
+    @property
+    def worker_cap_text(self) -> str:
+        return self.services.cap_reason(self.worker_choice.cap)
 
     # -- start-up / shutdown -----------------------------------------------------
     def on_mount(self) -> None:
-        if self._start_theme and self._start_theme in self.available_themes:
-            self.theme = self._start_theme
+        wanted = self._saved_theme
+        if wanted:
+            if wanted in self.available_themes:
+                self.theme = wanted
+            else:
+                self.notify(
+                    f"[ui] theme = {wanted!r} is not a Textual theme; using {self.theme!r}",
+                    severity="warning",
+                    markup=False,
+                )
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self.push_screen(PickScreen())
+        if self.worker_choice.warning:
+            self.notify(self.worker_choice.warning, severity="warning", timeout=10, markup=False)
+        if self.services.store_problem:
+            self.notify(self.services.store_problem, severity="warning", timeout=10, markup=False)
 
-    def _remember_theme(self, theme: Any) -> None:
+    def _remember_theme(self, theme: Theme) -> None:
+        """Write the chosen theme into the config file in use ([ui] theme)."""
         save = self.services.save_theme
-        if save is None or theme.name == self._start_theme:
+        if save is None or theme.name == self._saved_theme:
             return
         try:
             save(theme.name)
-            self._start_theme = theme.name
-        except Exception as exc:  # a read-only config must not break the UI
-            self.notify(f"Theme not saved: {exc}", severity="warning")
+        except Exception as exc:  # a read-only or broken config must not break the UI
+            self.notify(f"Theme not saved: {exc}", severity="warning", markup=False)
+            return
+        self._saved_theme = theme.name
 
     def on_unmount(self) -> None:
         """Last line of defence (crash or quit): no runner may outlive the app."""
@@ -94,6 +129,14 @@ class VpoApp(App[int]):
     def kill_all(self) -> None:
         for runner in list(self.active_runners):
             runner.kill()
+
+    def wait_for_batches(self, timeout: float = QUIT_GRACE_S) -> bool:
+        """After the app has exited: give killed runners time to record their end."""
+        deadline = time.monotonic() + timeout
+        for done in self.batch_threads_done:
+            if not done.wait(max(0.0, deadline - time.monotonic())):
+                return False
+        return True
 
     # -- quitting ---------------------------------------------------------------------
     async def action_quit(self) -> None:
@@ -149,24 +192,15 @@ class VpoApp(App[int]):
         return self.policy_choices()
 
     def recent_folders(self) -> list[Path]:
+        """The roots of recent batches, from the history store (the runner records them)."""
         store = self.services.store
-        if store is None or not hasattr(store, "recent_folders"):
+        if store is None:
             return []
         try:
             return [Path(p) for p in store.recent_folders()]
-        except Exception:
+        except Exception as exc:  # a broken database must not stop the picker
+            self.notify(f"Cannot read recent folders: {exc}", severity="warning", markup=False)
             return []
-
-    def remember_folders(self, paths: Iterable[Path]) -> None:
-        store = self.services.store
-        if store is None or not hasattr(store, "add_recent_folder"):
-            return
-        for path in paths:
-            try:
-                store.add_recent_folder(path)
-            except Exception as exc:
-                self.notify(f"History not updated: {exc}", severity="warning")
-                return
 
     def open_preview(self, request: BatchRequest) -> None:
         self.push_screen(PreviewScreen(request))
@@ -220,39 +254,34 @@ def run_tui(
     policy: str | Policy | None = None,
     workers: int | None = None,
     dry_run: bool = False,
-    config: Any = None,
+    config: Config | None = None,
     db: str | Path | None = None,
+    recursive: bool = True,
     services: Services | None = None,
 ) -> int:
     """Open the app; returns the exit code (0, or 1 when the last batch had failures)."""
-    services = services or default_services(config, db)
-    policy_name = policy.source or policy.name if isinstance(policy, Policy) else policy
-    app = VpoApp(
-        services=services,
-        paths=[Path(p) for p in paths],
-        policy=policy_name,
-        workers=workers,
-        dry_run=dry_run,
-        theme=_config_theme(config),
-    )
+    owned = services is None
+    if services is None:
+        services = open_services(config or Config(), Path(db) if db else None, recursive=recursive)
+    policy_name = (policy.source or policy.name) if isinstance(policy, Policy) else policy
     try:
-        code = app.run()
+        try:
+            app = VpoApp(
+                services=services,
+                paths=[Path(p) for p in paths],
+                policy=policy_name or DEFAULT_POLICY,
+                workers=workers,
+                dry_run=dry_run,
+            )
+        except WorkerCountError as exc:
+            sys.stderr.write(f"vpo-tui: {exc}\n")
+            return EXIT_USAGE
+        try:
+            code = app.run()
+        finally:
+            app.kill_all()
+            app.wait_for_batches()
+        return code if isinstance(code, int) else (app.return_code or 0)
     finally:
-        app.kill_all()
-    return code if isinstance(code, int) else (app.return_code or 0)
-
-
-def _config_theme(config: Any) -> str | None:
-    ui = getattr(config, "ui", None)
-    theme = getattr(ui, "theme", None) if ui is not None else getattr(config, "theme", None)
-    return theme if isinstance(theme, str) else None
-
-
-def default_services(config: Any, db: str | Path | None) -> Services:
-    """The real engine, runner, store and config behind the app."""
-    settings = Services().settings
-    if config is not None and hasattr(config, "engine_settings"):
-        settings = config.engine_settings()
-    # Quitting must finish within 2 s: a tool gets at most one second to honour TERM.
-    settings = dataclasses.replace(settings, kill_grace_s=min(settings.kill_grace_s, 1.0))
-    return Services(settings=settings, db_path=Path(db) if db else None)
+        if owned and services.store is not None:
+            services.store.close()

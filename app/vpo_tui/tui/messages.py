@@ -1,36 +1,27 @@
 """How batch events cross from worker threads into the Textual event loop.
 
-The runner calls the listener on its worker threads. The listener never touches
-a widget and never blocks on the UI (``call_from_thread`` can deadlock at
-shutdown): it appends the event to a queue and, only when the UI has not yet
-been told, posts one ``EventsReady`` message (``post_message`` is thread-safe).
-The screen then drains everything queued in one go, so ten thousand fast files
-cost a handful of messages, not tens of thousands. Progress is throttled to
-about ten updates a second per file before it is even queued.
+The runner calls the listener on its worker threads, thousands of times a second
+on a fast batch. The listener does O(1) work there and nothing else: it appends
+the event to a deque (``deque.append`` is atomic, so no lock) and never posts a
+Textual message, never touches a widget and never blocks on the UI
+(``call_from_thread`` can deadlock at shutdown). The screen drains the deque
+from a 10 Hz timer and applies the whole burst in one go, so ten thousand fast
+files cost ten wake-ups a second, not tens of thousands of messages. The runner
+already throttles progress to about ten updates a second per file.
+
+Only a crash of the runner itself is posted as a message (``post_message`` is
+thread-safe): it is rare and must not wait for the next tick.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import deque
-from collections.abc import Callable
-from pathlib import Path
 
 from textual.message import Message
-from textual.message_pump import MessagePump
 
-from vpo_tui.batch.events import BatchEvent, FileFinished, FileProgress
+from vpo_tui.batch.events import BatchEvent
 
-PROGRESS_INTERVAL_S = 0.1
-
-
-class EventsReady(Message):
-    """Batch events are waiting in ``pipe``; drain them with ``pipe.drain()``."""
-
-    def __init__(self, pipe: EventPipe) -> None:
-        super().__init__()
-        self.pipe = pipe
+DRAIN_INTERVAL_S = 0.1  # how often a screen applies queued events (<= 10 Hz)
 
 
 class BatchCrashed(Message):
@@ -42,59 +33,34 @@ class BatchCrashed(Message):
         self.error = error
 
 
-class EventPipe:
-    """A ``BatchListener`` that queues events for one screen and wakes it up."""
+class RecoveryNotes(Message):
+    """What start-up recovery did (interrupted jobs marked, stale temp files removed)."""
 
-    def __init__(
-        self,
-        target: MessagePump,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        interval_s: float = PROGRESS_INTERVAL_S,
-    ) -> None:
-        self._target = target
-        self._clock = clock
-        self._interval_s = interval_s
+    def __init__(self, notes: list[str]) -> None:
+        super().__init__()
+        self.notes = notes
+
+
+class EventPipe:
+    """A ``BatchListener`` that queues events for one screen to drain on its own clock."""
+
+    def __init__(self) -> None:
         self._queue: deque[BatchEvent] = deque()
-        self._lock = threading.Lock()
-        self._notified = False
-        self._last_progress: dict[Path, float] = {}
         self.closed = False
 
     # -- worker threads -----------------------------------------------------
     def on_event(self, event: BatchEvent) -> None:
-        if self.closed:
-            return
-        if isinstance(event, FileProgress) and not self._due(event.path):
-            return
-        with self._lock:
+        if not self.closed:
             self._queue.append(event)
-            if self._notified:
-                return
-            self._notified = True
-        self._target.post_message(EventsReady(self))
-
-    def _due(self, path: Path) -> bool:
-        now = self._clock()
-        with self._lock:
-            last = self._last_progress.get(path)
-            if last is not None and now - last < self._interval_s:
-                return False
-            self._last_progress[path] = now
-            return True
 
     # -- UI thread ------------------------------------------------------------
     def drain(self) -> list[BatchEvent]:
-        """Everything queued so far, oldest first; re-arms the wake-up message."""
-        with self._lock:
-            events = list(self._queue)
-            self._queue.clear()
-            self._notified = False
-            for event in events:
-                if isinstance(event, FileFinished):
-                    self._last_progress.pop(event.result.path, None)
-        return events
+        """Everything queued so far, oldest first (events appended meanwhile wait)."""
+        queue = self._queue
+        popleft = queue.popleft
+        return [popleft() for _ in range(len(queue))]
 
     def close(self) -> None:
         """Ignore anything the runner still says (the screen is going away)."""
         self.closed = True
+        self._queue.clear()

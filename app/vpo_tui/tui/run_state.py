@@ -27,6 +27,34 @@ QUEUED = "queued"
 RUNNING = "running"
 FINISHED_STATUSES = frozenset(s.value for s in FileStatus)
 
+# Engine stages (ProgressUpdate.stage) in words, for files whose tool reports no speed.
+STAGE_WORDS = {
+    "lock": "locking",
+    "probe": "probing",
+    "plan": "planning",
+    "run": "writing",
+    "verify": "verifying",
+    "commit": "committing",
+}
+
+
+def strip_path_prefix(error: str, *paths: Path | str | None) -> str:
+    """``error`` without a leading ``<path>: `` for any of ``paths``."""
+    for path in paths:
+        prefix = f"{path}: " if path is not None else ""
+        if prefix and error.startswith(prefix):
+            return error[len(prefix) :]
+    return error
+
+
+def cause_text(result: FileResult) -> str:
+    """The error without the leading ``<path>: `` the engine puts there.
+
+    Tables and the log already show which file it is; the full text (with the
+    path) stays in the selected-error detail and in the history database.
+    """
+    return strip_path_prefix(result.error or "", result.path, result.output_path)
+
 
 def format_duration(seconds: float | None) -> str:
     """``1:05`` / ``1:02:03``; an empty string when unknown."""
@@ -76,13 +104,14 @@ class FileRow:
 
     @property
     def rate_text(self) -> str:
+        """Speed or fps when the tool reports it (ffmpeg), else what the file is doing."""
         if self.status != RUNNING:
             return ""
         if self.fps is not None:
             return f"{self.fps:.0f} fps"
         if self.speed is not None:
             return f"{self.speed:.1f}x"
-        return self.stage
+        return STAGE_WORDS.get(self.stage, self.stage)
 
     @property
     def eta_text(self) -> str:
@@ -95,7 +124,7 @@ class FileRow:
         if result is None:
             return ""
         if result.error:
-            return result.error.splitlines()[0]
+            return cause_text(result).splitlines()[0]
         if result.status is FileStatus.UNCHANGED:
             return "already compliant"
         if result.changes:

@@ -2,24 +2,37 @@
 
 The app renders events and forwards commands; it never processes media itself.
 Tests hand it a fake ``process`` function, a temporary store and a fixed clock
-through this bundle; ``default_services`` wires the real engine, runner and store.
+through this bundle; ``open_services`` wires the real engine, runner, store and
+config the same way ``vpo_tui.headless`` does, so a batch run from the TUI is
+recorded exactly like a headless one.
 """
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
+from vpo_tui.batch.discovery import Discovery, discover
 from vpo_tui.batch.events import BatchListener, BatchResult
+from vpo_tui.batch.recovery import recover_at_startup
+from vpo_tui.batch.runner import BatchRunner
+from vpo_tui.batch.workers import WorkerChoice, cpu_cores, resolve_workers
+from vpo_tui.config import Config, save_ui_theme
 from vpo_tui.engine.control import FileControl
 from vpo_tui.engine.job import EngineSettings, FileJob, FileResult
+from vpo_tui.policy.load import builtin_policy_names, load_policy
 from vpo_tui.policy.model import OnError, Policy
+from vpo_tui.store.history import HistoryStore
+from vpo_tui.store.pool import StoreError
 
-ProcessFn = Callable[[FileJob, FileControl | None], FileResult]
+ProcessFn = Callable[[FileJob, FileControl], FileResult]
+
+# Quitting must finish within 2 s: a tool gets at most one second to honour TERM.
+TUI_KILL_GRACE_S = 1.0
 
 
 class Runner(Protocol):
@@ -43,12 +56,14 @@ class RunnerFactory(Protocol):
         on_error: OnError,
         dry_run: bool,
         process: ProcessFn,
-        store: Any,
+        store: HistoryStore | None,
         max_workers: int,
+        policy_name: str,
+        roots: Sequence[Path],
     ) -> Runner: ...
 
 
-def _default_runner_factory(
+def _batch_runner(
     jobs: Sequence[FileJob],
     *,
     workers: int,
@@ -56,12 +71,12 @@ def _default_runner_factory(
     on_error: OnError,
     dry_run: bool,
     process: ProcessFn,
-    store: Any,
+    store: HistoryStore | None,
     max_workers: int,
+    policy_name: str,
+    roots: Sequence[Path],
 ) -> Runner:
-    from vpo_tui.batch.runner import BatchRunner
-
-    runner: Runner = BatchRunner(
+    return BatchRunner(
         list(jobs),
         workers=workers,
         listener=listener,
@@ -70,56 +85,99 @@ def _default_runner_factory(
         process=process,
         store=store,
         max_workers=max_workers,
+        policy_name=policy_name,
+        roots=roots,
     )
-    return runner
 
 
-def _default_process(job: FileJob, control: FileControl | None = None) -> FileResult:
+def _engine_process(job: FileJob, control: FileControl) -> FileResult:
     from vpo_tui.engine.process import process_file
 
     return process_file(job, control)
 
 
-def _default_discover(paths: Sequence[Path]) -> Iterable[Path]:
-    from vpo_tui.batch.discovery import discover
-
-    result: Iterable[Path] = discover(list(paths))
-    return result
-
-
-def _default_load_policy(name_or_path: str) -> Policy:
-    from vpo_tui.policy.load import load_policy
-
-    return load_policy(name_or_path)
-
-
-def _default_policy_names() -> list[str]:
-    from vpo_tui.policy.load import builtin_policy_names
-
+def _builtin_names() -> list[str]:
     return list(builtin_policy_names())
-
-
-def default_worker_cap() -> tuple[int, str]:
-    """Half the CPU cores (at least one), the same rule the batch layer applies."""
-    cores = os.cpu_count() or 1
-    cap = max(1, cores // 2)
-    return cap, f"max {cap}: half of {cores} CPU cores ([processing] max_workers raises it)"
 
 
 @dataclass(frozen=True)
 class Services:
-    """The engine, runner, store and clock the app uses; every one replaceable in tests."""
+    """The engine, runner, store, config and clock the app uses; each replaceable in tests."""
 
-    process: ProcessFn = _default_process
-    runner_factory: RunnerFactory = _default_runner_factory
-    discover: Callable[[Sequence[Path]], Iterable[Path]] = _default_discover
-    load_policy: Callable[[str], Policy] = _default_load_policy
-    policy_names: Callable[[], list[str]] = _default_policy_names
-    settings: EngineSettings = field(default_factory=EngineSettings)
-    store: Any = None  # vpo_tui.store.history.HistoryStore, or None (no history)
-    db_path: Path | None = None
-    config_path: Path | None = None
-    save_theme: Callable[[str], None] | None = None
-    worker_cap: tuple[int, str] = field(default_factory=default_worker_cap)
+    process: ProcessFn = _engine_process
+    runner_factory: RunnerFactory = _batch_runner
+    load_policy: Callable[[str], Policy] = load_policy
+    policy_names: Callable[[], list[str]] = _builtin_names
+    config: Config = field(default_factory=Config)
+    recursive: bool = True  # --no-recursive
+    store: HistoryStore | None = None  # None: history is off (the database could not open)
+    store_problem: str | None = None  # why there is no store, shown to the user
+    save_theme: Callable[[str], object] | None = None
+    cores: int | None = None  # None: this machine's (tests fix it)
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
+    discover_files: Callable[..., Discovery] = discover
+
+    @property
+    def settings(self) -> EngineSettings:
+        settings = self.config.engine_settings()
+        grace = min(settings.kill_grace_s, TUI_KILL_GRACE_S)
+        return dataclasses.replace(settings, kill_grace_s=grace)
+
+    @property
+    def db_path(self) -> Path | None:
+        return self.store.path if self.store is not None else None
+
+    def discover(self, paths: Sequence[Path]) -> Discovery:
+        """The headless discovery: the config's extensions and the --no-recursive choice."""
+        return self.discover_files(
+            list(paths),
+            recursive=self.recursive,
+            extensions=self.config.processing.extensions,
+        )
+
+    def choose_workers(self, requested: int | None) -> WorkerChoice:
+        """``--workers`` > ``[processing] workers`` > 2, capped exactly as headless caps it."""
+        processing = self.config.processing
+        return resolve_workers(
+            requested, processing.workers, processing.max_workers, cores=self.cores
+        )
+
+    def cap_reason(self, cap: int) -> str:
+        """Why the worker count stops where it does, in the words shown next to it."""
+        max_workers = self.config.processing.max_workers
+        if max_workers is not None:
+            return f"max {cap}: set by [processing] max_workers = {max_workers}"
+        cores = self.cores if self.cores is not None else cpu_cores()
+        return f"max {cap}: half of {cores} CPU cores ([processing] max_workers raises it)"
+
+    def recover(self, roots: Sequence[Path]) -> list[str]:
+        """Start-up recovery before a batch, as headless does it; returns notes to show."""
+        recovery = recover_at_startup(self.store, roots, recursive=self.recursive)
+        return recovery.messages()
+
+
+def open_services(config: Config, db: Path | None = None, *, recursive: bool = True) -> Services:
+    """The real engine, runner, store and config behind the app.
+
+    The database path is resolved as headless resolves it (``--db`` > ``[paths]
+    database`` > ``HistoryStore``'s default), and a store that cannot be opened
+    is a warning, not a refusal: the batch still runs, without history.
+    """
+    store: HistoryStore | None = None
+    problem: str | None = None
+    try:
+        store = HistoryStore(db or config.paths.database)
+    except StoreError as exc:
+        problem = f"{exc}; continuing without history or cache"
+
+    def remember_theme(name: str) -> Path:
+        return save_ui_theme(config.source, name)
+
+    return Services(
+        config=config,
+        recursive=recursive,
+        store=store,
+        store_problem=problem,
+        save_theme=remember_theme,
+    )

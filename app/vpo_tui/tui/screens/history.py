@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+import time
+from typing import TYPE_CHECKING, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from vpo_tui.store.history import JobRecord
+from vpo_tui.tui.run_state import strip_path_prefix
+
 if TYPE_CHECKING:
     from vpo_tui.tui.app import VpoApp
 
+SHOWN_BATCHES = 200
 
-def _get(record: Any, name: str, default: Any = "") -> Any:
-    """Records may be dataclasses or mappings (sqlite rows); read either."""
-    if isinstance(record, dict):
-        return record.get(name, default)
-    try:
-        return record[name]
-    except (TypeError, KeyError, IndexError):
-        return getattr(record, name, default)
+
+def _when(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
 
 
 class HistoryScreen(Screen[None]):
@@ -35,12 +36,13 @@ class HistoryScreen(Screen[None]):
         return self.app
 
     def compose(self) -> ComposeResult:
-        where = self.vpo.services.db_path
-        yield Static(f"History — {where or 'no database'}", id="title")
+        services = self.vpo.services
+        where = services.db_path or f"off: {services.store_problem or 'no history database'}"
+        yield Static(Text(f"History — {where}"), id="title")
         batches: DataTable[str] = DataTable(id="batches", cursor_type="row")
         batches.border_title = "Batches (enter shows the files)"
         yield batches
-        files: DataTable[str] = DataTable(id="batch-files", cursor_type="row")
+        files: DataTable[str | Text] = DataTable(id="batch-files", cursor_type="row")
         files.border_title = "Files"
         yield files
         yield Footer()
@@ -48,48 +50,66 @@ class HistoryScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#batches", DataTable)
         table.add_columns("#", "started", "policy", "files", "ok", "failed", "status")
+        files = self.query_one("#batch-files", DataTable)
+        files.add_columns("file", "status", "cause / changes")
         store = self.vpo.services.store
         if store is None:
-            table.add_row("", "no history database", "", "", "", "", "")
+            table.add_row("", "history is off", "", "", "", "", "")
             return
         try:
-            batches = list(store.batches())
+            batches = store.list_batches(SHOWN_BATCHES)
         except Exception as exc:
-            self.notify(f"Cannot read the history: {exc}", severity="error")
+            self.notify(f"Cannot read the history: {exc}", severity="error", markup=False)
             return
         for batch in batches:
-            batch_id = _get(batch, "id")
+            status = batch.status
+            if batch.stop_reason:
+                status += f" ({batch.stop_reason})"
+            if batch.dry_run:
+                status += ", dry run"
             table.add_row(
-                str(batch_id),
-                str(_get(batch, "started_at"))[:19],
-                str(_get(batch, "policy_name")),
-                str(_get(batch, "total")),
-                str(_get(batch, "ok")),
-                str(_get(batch, "failed")),
-                str(_get(batch, "status")),
-                key=str(batch_id),
+                str(batch.id),
+                _when(batch.started_at),
+                batch.policy_name,
+                str(batch.total),
+                str(batch.totals.get("ok", 0) + batch.totals.get("unchanged", 0)),
+                str(batch.totals.get("failed", 0)),
+                status,
+                key=str(batch.id),
             )
-        files = self.query_one("#batch-files", DataTable)
-        files.add_columns("file", "status", "error")
         table.focus()
+        if batches:
+            self.show_files(batches[0].id)
 
     @on(DataTable.RowSelected, "#batches")
-    def _show_files(self, event: DataTable.RowSelected) -> None:
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.show_files(int(event.row_key.value))
+
+    def show_files(self, batch_id: int) -> None:
+        """Fill the lower table with the files of one batch, as the store recorded them."""
         files = self.query_one("#batch-files", DataTable)
         files.clear()
-        key = event.row_key.value
+        files.border_title = f"Files of batch #{batch_id}"
         store = self.vpo.services.store
-        if store is None or key is None:
+        if store is None:
             return
         try:
-            rows = list(store.batch_files(int(key)))
+            jobs = store.batch_jobs(batch_id)
         except Exception as exc:
-            self.notify(f"Cannot read batch {key}: {exc}", severity="error")
+            self.notify(f"Cannot read batch {batch_id}: {exc}", severity="error", markup=False)
             return
-        for row in rows:
-            files.add_row(
-                str(_get(row, "path")), str(_get(row, "status")), str(_get(row, "error") or "")
-            )
+        for job in jobs:
+            files.add_row(job.path, job.status, _outcome(job))
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+
+def _outcome(job: JobRecord) -> str | Text:
+    if job.error and job.status not in ("ok", "unchanged", "planned"):
+        return Text(strip_path_prefix(job.error, job.path, job.output_path), style="red")
+    if job.changes:
+        more = len(job.changes) - 1
+        return job.changes[0] + (f" (+{more} more)" if more else "")
+    return ""

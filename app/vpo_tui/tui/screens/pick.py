@@ -101,12 +101,20 @@ class PickScreen(Screen[None]):
                     yield Button("-", id="workers-less", classes="stepper")
                     yield Static(str(app.start_workers), id="workers-value")
                     yield Button("+", id="workers-more", classes="stepper")
-                yield Static(Text(app.services.worker_cap[1]), id="workers-cap")
+                yield Static(self._cap_text(), id="workers-cap")
                 with Horizontal(classes="field-row"):
                     yield Label("Dry run (change nothing)", classes="field-label")
                     yield Switch(value=app.start_dry_run, id="dry-run")
                 yield Button("Preview  [n]", id="go", variant="primary")
         yield Footer()
+
+    def _cap_text(self) -> Text:
+        """The real cap and why; a lowered request (resolve_workers' warning) in yellow."""
+        app = self.vpo
+        text = Text(app.worker_cap_text)
+        if app.worker_choice.warning:
+            text.append(f"\n{app.worker_choice.warning}", style="bold yellow")
+        return text
 
     def on_mount(self) -> None:
         self._workers = self.vpo.start_workers
@@ -207,7 +215,7 @@ class PickScreen(Screen[None]):
         self._set_workers(self._workers + 1)
 
     def _set_workers(self, n: int) -> None:
-        cap = self.vpo.services.worker_cap[0]
+        cap = self.vpo.worker_cap
         self._workers = max(1, min(cap, n))
         self.query_one("#workers-value", Static).update(str(self._workers))
 
@@ -227,7 +235,6 @@ class PickScreen(Screen[None]):
             dry_run=self.query_one("#dry-run", Switch).value,
             display_root=self.vpo.display_root or common_root(paths),
         )
-        self.vpo.remember_folders(paths)
         self.vpo.open_preview(request)
 
     def action_history(self) -> None:

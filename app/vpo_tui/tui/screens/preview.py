@@ -16,11 +16,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from vpo_tui.batch.discovery import DiscoveryProblem
 from vpo_tui.batch.events import BatchFinished, FileFinished
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus
 from vpo_tui.policy.model import OnError
-from vpo_tui.tui.messages import BatchCrashed, EventPipe, EventsReady
-from vpo_tui.tui.run_state import display_name
+from vpo_tui.tui.messages import DRAIN_INTERVAL_S, BatchCrashed, EventPipe
+from vpo_tui.tui.run_state import cause_text, display_name
 from vpo_tui.tui.screens.pick import BatchRequest
 from vpo_tui.tui.services import Runner
 from vpo_tui.tui.widgets.file_table import Column, FileTable
@@ -29,7 +30,7 @@ from vpo_tui.tui.widgets.filter_input import FilterInput
 if TYPE_CHECKING:
     from vpo_tui.tui.app import VpoApp
 
-DISCOVERY_CHUNK = 200
+SHOWN_PROBLEMS = 8  # discovery problems listed under the count (the rest are counted)
 
 STATE_STYLE = {
     "probing": "dim",
@@ -67,7 +68,7 @@ class PreviewRow:
         if result is None:
             return ""
         if result.error:
-            return result.error.splitlines()[0]
+            return cause_text(result).splitlines()[0]
         if result.changes:
             more = len(result.changes) - 1
             return result.changes[0] + (f" (+{more} more)" if more else "")
@@ -85,16 +86,24 @@ def preview_cells(row: PreviewRow) -> Sequence[str | Text]:
 
 @dataclass
 class Tally:
-    found: int = 0
-    probed: int = 0
+    """Counts kept up to date row by row, so the count line never walks all rows."""
+
     by_state: dict[str, int] = field(default_factory=dict)
+    excluded: int = 0
+
+    def move(self, old: str | None, new: str) -> None:
+        if old is not None:
+            self.by_state[old] -= 1
+        self.by_state[new] = self.by_state.get(new, 0) + 1
 
 
 class FilesFound(Message):
-    def __init__(self, paths: list[Path], done: bool) -> None:
+    """Discovery is over: the files to probe and what could not be searched."""
+
+    def __init__(self, paths: list[Path], problems: list[DiscoveryProblem]) -> None:
         super().__init__()
         self.paths = paths
-        self.done = done
+        self.problems = problems
 
 
 class DiscoveryFailed(Message):
@@ -119,8 +128,10 @@ class PreviewScreen(Screen[None]):
         self.discovery_done = False
         self.probing_done = False
         self._runner: Runner | None = None
-        self._pipe = EventPipe(self)
+        self._pipe = EventPipe()
         self._error: str | None = None
+        self.tally = Tally()
+        self.problems: list[DiscoveryProblem] = []
 
     @property
     def vpo(self) -> VpoApp:
@@ -137,6 +148,7 @@ class PreviewScreen(Screen[None]):
             id="title",
         )
         yield Static("Finding files…", id="preview-count")
+        yield Static("", id="preview-problems")
         table: FileTable[PreviewRow] = FileTable(
             [
                 Column("", 4),
@@ -160,6 +172,8 @@ class PreviewScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.table.focus()
+        self._show_problems()
+        self.set_interval(DRAIN_INTERVAL_S, self._drain)
         self._find_and_probe()
 
     def on_unmount(self) -> None:
@@ -175,25 +189,19 @@ class PreviewScreen(Screen[None]):
     @work(thread=True, exit_on_error=False, group="preview")
     def _find_and_probe(self) -> None:
         services = self.vpo.services
-        found: list[Path] = []
-        chunk: list[Path] = []
         try:
-            for path in services.discover(list(self.request.paths)):
-                if self._pipe.closed:
-                    return
-                found.append(path)
-                chunk.append(path)
-                if len(chunk) >= DISCOVERY_CHUNK:
-                    self.post_message(FilesFound(chunk, done=False))
-                    chunk = []
-        except Exception as exc:  # an unreadable folder: say which and why
-            self.post_message(DiscoveryFailed(str(exc)))
-        self.post_message(FilesFound(chunk, done=True))
-        if not found or self._pipe.closed:
+            found = services.discover(self.request.paths)
+        except Exception as exc:  # discover reports problems itself; this is a bug guard
+            self.post_message(DiscoveryFailed(f"Cannot look for files: {exc}"))
+            self.post_message(FilesFound([], []))
+            return
+        files = list(found.files)
+        self.post_message(FilesFound(files, list(found.problems)))
+        if not files or self._pipe.closed:
             return
         jobs = [
             FileJob(path=p, policy=self.request.policy, settings=services.settings, dry_run=True)
-            for p in found
+            for p in files
         ]
         runner = services.runner_factory(
             jobs,
@@ -202,8 +210,10 @@ class PreviewScreen(Screen[None]):
             on_error=OnError.SKIP,
             dry_run=True,
             process=services.process,
-            store=None,
-            max_workers=services.worker_cap[0],
+            store=None,  # a preview is not a batch: nothing goes into the history
+            max_workers=self.vpo.worker_cap,
+            policy_name=self.request.policy.name,
+            roots=self.request.paths,
         )
         self._runner = runner
         if self._pipe.closed:
@@ -222,34 +232,66 @@ class PreviewScreen(Screen[None]):
             row = PreviewRow(path=path, name=display_name(path, self.request.display_root))
             self._by_path[path] = row
             new_rows.append(row)
+            self.tally.move(None, row.state)
         self.rows.extend(new_rows)
         self.table.add_rows(new_rows)
-        if message.done:
-            self.discovery_done = True
-            if not self.rows:
-                self.table.empty_text = "No video files found in the marked paths."
-                self.table.refresh()
-                self.probing_done = True
+        self.discovery_done = True
+        if not self.rows:
+            self.table.empty_text = "No video files found in the marked paths."
+            self.table.refresh()
+            self.probing_done = True
+        self.problems = message.problems
+        self._show_problems()
         self._update_count()
+
+    def _show_problems(self) -> None:
+        """Folders that could not be searched, symlink loops...: counted and listed."""
+        widget = self.query_one("#preview-problems", Static)
+        if not self.problems:
+            widget.display = False
+            return
+        n = len(self.problems)
+        text = Text(
+            f"{n} problem{'s' if n != 1 else ''} while looking for files "
+            "(nothing there is in the list below):",
+            style="bold yellow",
+        )
+        for problem in self.problems[:SHOWN_PROBLEMS]:
+            text.append(f"\n  {problem.path}: ", style="yellow")
+            text.append(problem.message)
+        if n > SHOWN_PROBLEMS:
+            text.append(f"\n  …and {n - SHOWN_PROBLEMS} more", style="yellow")
+        widget.update(text)
+        widget.display = True
 
     def on_discovery_failed(self, message: DiscoveryFailed) -> None:
         self._error = message.error
-        self.notify(message.error, severity="error", timeout=10)
+        self.notify(message.error, severity="error", timeout=10, markup=False)
         self._update_count()
 
-    def on_events_ready(self, message: EventsReady) -> None:
-        if message.pipe is not self._pipe:
+    def _drain(self) -> None:
+        """Ten times a second: apply the probe results queued by the dry-run batch."""
+        if not self.discovery_done:  # the rows are not there yet: results wait in the pipe
             return
-        for event in message.pipe.drain():
+        events = self._pipe.drain()
+        if not events:
+            return
+        current = self.table.current_row
+        touched = False
+        for event in events:
             if isinstance(event, FileFinished):
                 row = self._by_path.get(event.result.path)
                 if row is not None:
+                    old = row.state
                     row.take(event.result)
+                    self.tally.move(old, row.state)
                     self.table.refresh_row(row)
+                    touched = touched or row is current
             elif isinstance(event, BatchFinished):
                 self.probing_done = True
         self._update_count()
-        self._show_detail(self.table.current_row)
+        if touched:
+            self._show_detail(current)
 
     def on_batch_crashed(self, message: BatchCrashed) -> None:
         self.probing_done = True
@@ -257,11 +299,8 @@ class PreviewScreen(Screen[None]):
         self._update_count()
 
     def _update_count(self) -> None:
-        tally: dict[str, int] = {}
-        excluded = 0
-        for row in self.rows:
-            tally[row.state] = tally.get(row.state, 0) + 1
-            excluded += not row.included
+        tally = self.tally.by_state
+        excluded = self.tally.excluded
         probed = len(self.rows) - tally.get("probing", 0)
         finding = "" if self.discovery_done else " (still looking)"
         parts = [f"Found {len(self.rows)} files{finding}", f"probed {probed}/{len(self.rows)}"]
@@ -272,6 +311,8 @@ class PreviewScreen(Screen[None]):
         ]
         if excluded:
             parts.append(f"{excluded} excluded")
+        if self.problems:
+            parts.append(f"{len(self.problems)} problem(s) finding files")
         if self.discovery_done and self.probing_done:
             parts.append("— press r to run")
         self.query_one("#preview-count", Static).update(" · ".join(parts))
@@ -308,6 +349,7 @@ class PreviewScreen(Screen[None]):
         if row is None:
             return
         row.included = not row.included
+        self.tally.excluded += -1 if row.included else 1
         self.table.refresh_row(row)
         self._update_count()
         self._show_detail(row)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -20,8 +21,8 @@ from textual.worker import Worker, WorkerState
 
 from vpo_tui.batch.events import BatchFinished, FileFinished
 from vpo_tui.engine.job import FileJob, FileStatus
-from vpo_tui.tui.messages import BatchCrashed, EventPipe, EventsReady
-from vpo_tui.tui.run_state import FileRow, RunModel
+from vpo_tui.tui.messages import DRAIN_INTERVAL_S, BatchCrashed, EventPipe, RecoveryNotes
+from vpo_tui.tui.run_state import FileRow, RunModel, cause_text
 from vpo_tui.tui.screens.dialogs import ConfirmKill
 from vpo_tui.tui.screens.pick import BatchRequest
 from vpo_tui.tui.services import Runner
@@ -42,9 +43,6 @@ STATUS_STYLE = {
     "skipped": "magenta",
     "cancelled": "dim yellow",
 }
-
-TICK_S = 0.5  # the elapsed clock ticks even when no event arrives
-REPAINT_S = 0.1  # rows and the aggregate line repaint at most ten times a second
 
 
 class AggregateLine(Widget):
@@ -69,8 +67,13 @@ def run_cells(row: FileRow) -> Sequence[str | Text]:
     )
 
 
-def error_text(row: FileRow) -> Text:
-    """The whole error of one file: cause, then the tool's stderr tail."""
+def error_text(row: FileRow, *, full: bool = True) -> Text:
+    """One file's error: cause, then the tool's stderr tail.
+
+    ``full`` keeps the error exactly as the engine wrote it (path included) for
+    the selected-error detail; the log entry already names the file, so there
+    the cause is shown without the repeated ``<path>: ``.
+    """
     text = Text(row.name, style="bold")
     result = row.result
     if result is None:
@@ -78,7 +81,7 @@ def error_text(row: FileRow) -> Text:
         return text
     text.append(f"  {result.status.value}", style=STATUS_STYLE.get(result.status.value, ""))
     if result.error:
-        text.append("\n" + result.error, style="red")
+        text.append("\n" + (result.error if full else cause_text(result)), style="red")
     if result.stderr_tail:
         text.append("\n--- tool stderr (last lines) ---\n", style="dim")
         text.append(result.stderr_tail.rstrip())
@@ -106,13 +109,13 @@ class RunScreen(Screen[None]):
         self.paths = list(paths)
         self.model = RunModel.for_paths(self.paths, request.display_root)
         self.model.workers = request.workers
-        self.pipe = EventPipe(self)
+        self.pipe = EventPipe()
         self.runner: Runner | None = None
         self.paused = False
         self.stopping = ""
         self.worker_count = request.workers
         self.crashed: str | None = None
-        self._dirty = False
+        self._dirty_rows: set[int] = set()  # id() of rows changed since the last paint
         self._new_errors: list[Text] = []
         self._aggregate_text = ""
         self._detail_for: object = None
@@ -138,7 +141,7 @@ class RunScreen(Screen[None]):
                 Column("File", None, 3),
                 Column("Status", 9),
                 Column("%", 4, align="right"),
-                Column("Speed", 8),
+                Column("Stage / speed", 13),
                 Column("ETA", 7),
                 Column("Result", None, 3),
             ],
@@ -175,18 +178,21 @@ class RunScreen(Screen[None]):
             jobs,
             workers=self.request.workers,
             listener=self.pipe,
-            on_error=self.request.policy.on_error,
+            on_error=services.config.processing.on_error or self.request.policy.on_error,
             dry_run=self.request.dry_run,
             process=services.process,
             store=services.store,
-            max_workers=services.worker_cap[0],
+            max_workers=self.vpo.worker_cap,
+            policy_name=self.request.policy.name,
+            roots=self.request.paths,
         )
         self.vpo.runner_started(self.runner)
         self.table.focus()
         self._refresh_aggregate()
-        self.set_interval(TICK_S, self._refresh_aggregate)
-        self.set_interval(REPAINT_S, self._repaint)
-        self._run_batch(self.runner)
+        self.set_interval(DRAIN_INTERVAL_S, self._tick)
+        done = threading.Event()
+        self.vpo.batch_threads_done.append(done)
+        self._run_batch(self.runner, done)
 
     def on_unmount(self) -> None:
         self.pipe.close()
@@ -194,57 +200,78 @@ class RunScreen(Screen[None]):
             self.runner.kill()
 
     @work(thread=True, exit_on_error=False, group="batch", name="batch")
-    def _run_batch(self, runner: Runner) -> None:
-        """The only thread the TUI starts; the runner owns its own executor."""
+    def _run_batch(self, runner: Runner, done: threading.Event) -> None:
+        """The batch thread: start-up recovery (as headless does), then the runner.
+
+        The runner owns its own executor. ``done`` tells the app, even after it
+        has exited, that the runner has returned and recorded the batch's end.
+        """
         try:
+            if not self.request.dry_run:
+                notes = self.vpo.services.recover(self.request.paths)
+                if notes:
+                    self.post_message(RecoveryNotes(notes))
             runner.run()
         except Exception as exc:
             self.post_message(BatchCrashed(self.pipe, exc))
+        finally:
+            done.set()
+
+    def on_recovery_notes(self, message: RecoveryNotes) -> None:
+        entries = [Text(note, style="yellow") for note in message.notes]
+        self.query_one("#error-log", ErrorLog).add_many(entries)
+        self.notify(
+            f"Recovered from an earlier run: {len(entries)} note(s) in the error log (l)",
+            timeout=8,
+        )
 
     # -- events from the runner -------------------------------------------------------
-    def on_events_ready(self, message: EventsReady) -> None:
-        """Apply everything queued; painting waits for the next ``_repaint`` tick.
+    def _tick(self) -> None:
+        """Ten times a second: apply every queued event, then paint what changed.
 
-        Repainting per event would redraw the screen for every file of a fast
-        batch and starve the keyboard; a 10 Hz repaint keeps both cheap.
+        Applying an event is a dictionary update on the model; painting touches
+        only the rows that changed *and* are on screen, the aggregate line and
+        the bar. Nothing here walks all the rows, so a key press never waits
+        behind a 10,000-file repaint.
         """
-        if message.pipe is not self.pipe:
-            return
-        now = self.vpo.services.clock()
+        events = self.pipe.drain()
         finished = False
-        for event in message.pipe.drain():
-            row = self.model.apply(event, now)
-            if row is not None:
-                self._dirty = True
-            if isinstance(event, FileFinished) and row is not None:
-                if event.result.status is FileStatus.FAILED:
-                    self._new_errors.append(error_text(row))
-            elif isinstance(event, BatchFinished):
-                finished = True
+        if events:
+            now = self.vpo.services.clock()
+            apply = self.model.apply
+            dirty = self._dirty_rows
+            for event in events:
+                row = apply(event, now)
+                if row is not None:
+                    dirty.add(id(row))
+                    if isinstance(event, FileFinished) and event.result.status is FileStatus.FAILED:
+                        self._new_errors.append(error_text(row, full=False))
+                elif isinstance(event, BatchFinished):
+                    finished = True
+        self._repaint()
         if finished:
-            self._repaint()
             self._finished()
 
     def _repaint(self) -> None:
         if self._new_errors:
-            log = self.query_one("#error-log", ErrorLog)
-            for entry in self._new_errors:
-                log.add(entry)
-            self._new_errors.clear()
+            self.query_one("#error-log", ErrorLog).add_many(self._new_errors)
+            self._new_errors = []
             self.query_one("#error-panel").add_class("-has-errors")
-        if not self._dirty:
-            return
-        self._dirty = False
-        self.table.refresh()
-        self.query_one("#overall", ProgressBar).update(progress=self.model.done)
+        if self._dirty_rows:
+            dirty = self._dirty_rows
+            self._dirty_rows = set()
+            self.table.refresh_rows_by_id(dirty)
+            self.query_one("#overall", ProgressBar).update(progress=self.model.done)
+            current = self.table.current_row
+            if current is not None and id(current) in dirty:
+                self._refresh_detail()
         self._refresh_aggregate()
-        self._refresh_detail()
 
     def on_batch_crashed(self, message: BatchCrashed) -> None:
         if message.pipe is not self.pipe:
             return
         self.crashed = f"The batch stopped unexpectedly: {message.error}"
-        self.query_one("#error-log", ErrorLog).add(Text(self.crashed, style="bold red"))
+        self.query_one("#error-log", ErrorLog).add_many([Text(self.crashed, style="bold red")])
         self.query_one("#error-panel").add_class("-has-errors")
         self._refresh_aggregate()
         self.vpo.runner_finished(self.runner)
@@ -284,11 +311,17 @@ class RunScreen(Screen[None]):
             return
         detail = found.first(Static)
         row = self.table.current_row
-        key = (id(row), row.status if row is not None else None)
+        has_error = (
+            row is not None
+            and row.result is not None
+            and bool(row.result.error or row.result.stderr_tail)
+        )
+        # Static.update re-lays out the screen: only when what it shows changes.
+        key = (id(row), row.status) if has_error and row is not None else None
         if key == self._detail_for:
             return
         self._detail_for = key
-        if row is None or row.result is None or not (row.result.error or row.result.stderr_tail):
+        if row is None or key is None:
             detail.update("")
             detail.remove_class("-shown")
             return
@@ -335,7 +368,7 @@ class RunScreen(Screen[None]):
         self._refresh_aggregate()
 
     def _set_workers(self, n: int) -> None:
-        cap, why = self.vpo.services.worker_cap
+        cap, why = self.vpo.worker_cap, self.vpo.worker_cap_text
         wanted = max(1, min(cap, n))
         if wanted != n:
             self.notify(f"Workers stay between 1 and {cap} ({why})")

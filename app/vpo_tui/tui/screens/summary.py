@@ -14,7 +14,7 @@ from textual.widgets import Footer, Static
 
 from vpo_tui.batch.events import BatchResult
 from vpo_tui.engine.job import FileStatus
-from vpo_tui.tui.run_state import display_name, format_duration
+from vpo_tui.tui.run_state import cause_text, display_name, format_duration
 
 if TYPE_CHECKING:
     from vpo_tui.tui.app import VpoApp
@@ -47,7 +47,7 @@ class SummaryScreen(Screen[None]):
     def failed(self) -> list[tuple[str, str]]:
         root = self.run_screen.request.display_root
         return [
-            (display_name(f.path, root), f.error or "failed")
+            (display_name(f.path, root), cause_text(f) or "failed")
             for f in self.result.files
             if f.status is FileStatus.FAILED
         ]
@@ -88,10 +88,12 @@ class SummaryScreen(Screen[None]):
         yield Footer()
 
     def _where(self) -> str:
-        db = self.vpo.services.db_path
+        services = self.vpo.services
+        db = services.db_path
         batch = f" as batch #{self.result.batch_id}" if self.result.batch_id is not None else ""
         if db is None:
-            return "History is off (no database): results are only shown here."
+            why = f" ({services.store_problem})" if services.store_problem else ""
+            return f"History is off{why}: results are only shown here."
         return (
             f"Every file's status, error and tool output is recorded{batch} in the "
             f"history database: {db}  (h shows it)"

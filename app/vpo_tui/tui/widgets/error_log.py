@@ -30,7 +30,11 @@ class ErrorLog(VerticalScroll):
         yield Static(Text("No errors so far.", style="dim"), id="error-log-text")
 
     def add(self, entry: Text) -> None:
-        self.entries.append(entry)
+        self.add_many([entry])
+
+    def add_many(self, entries: list[Text]) -> None:
+        """Append a burst of entries with one redraw (a tick may bring hundreds)."""
+        self.entries.extend(entries)
         shown = self.entries[-SHOWN_ENTRIES:]
         hidden = len(self.entries) - len(shown)
         text = Text()

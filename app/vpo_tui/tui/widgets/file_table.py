@@ -8,7 +8,7 @@ place costs one ``refresh_line`` whatever the size of the batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
@@ -151,6 +151,18 @@ class FileTable(ScrollView, Generic[RowT], can_focus=True):
         index = self._position.get(id(row))
         if index is not None:
             self.refresh_line(index + 1)  # virtual line: the header is line 0
+
+    def refresh_rows_by_id(self, row_ids: Container[int]) -> None:
+        """Repaint those of the given rows (by ``id()``) that are on screen.
+
+        Walks only the screenful of visible rows, whatever the number of rows
+        changed or in the table, and repaints one region spanning them.
+        """
+        top = int(self.scroll_offset.y)
+        bottom = min(len(self._visible), top + max(0, self.scrollable_content_region.height - 1))
+        changed = [i for i in range(top, bottom) if id(self._visible[i]) in row_ids]
+        if changed:
+            self.refresh_lines(changed[0] + 1, changed[-1] - changed[0] + 1)
 
     @property
     def current_row(self) -> RowT | None:
