@@ -7,7 +7,7 @@ events costs one dictionary update each, however many files there are.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,12 +68,28 @@ def format_duration(seconds: float | None) -> str:
 
 def display_name(path: Path, root: Path | None) -> str:
     """The path relative to the folder the user picked, so names stay short and stable."""
-    if root is not None:
-        try:
-            return str(path.relative_to(root))
-        except ValueError:
-            pass
-    return str(path)
+    return _namer(root)(path)
+
+
+def _namer(root: Path | None) -> Callable[[Path], str]:
+    """``display_name`` for many paths under one root: string slicing, ten thousand at once.
+
+    ``Path.relative_to`` costs microseconds per call; the run screen names every
+    queued file before the batch starts, so the prefix test is done on strings.
+    """
+    if root is None:
+        return str
+    root_text = str(root)
+    prefix = root_text if root_text.endswith("/") else root_text + "/"
+    cut = len(prefix)
+
+    def name(path: Path) -> str:
+        text = str(path)
+        if text.startswith(prefix):
+            return text[cut:]
+        return "." if text == root_text else text
+
+    return name
 
 
 @dataclass
@@ -153,29 +169,25 @@ class RunModel:
 
     @classmethod
     def for_paths(cls, paths: Iterable[Path], root: Path | None) -> RunModel:
+        """One queued row per path, in queue order (``rows[position]`` is that file)."""
         model = cls(root=root)
-        for path in paths:
-            row = FileRow(path=path, name=display_name(path, root))
-            model.rows.append(row)
-            model.by_path[path] = row
+        name = _namer(root)
+        model.rows = [FileRow(path=path, name=name(path)) for path in paths]
+        model.by_path = {row.path: row for row in model.rows}
         model.total = len(model.rows)
         return model
 
     def apply(self, event: BatchEvent, now: float) -> FileRow | None:
-        """Update the state; return the row that changed (if one did)."""
-        if isinstance(event, BatchStarted):
-            self.total = max(self.total, event.total)
-            self.workers = event.workers
-            self.started_at = now
-            return None
-        if isinstance(event, FileStarted):
+        """Update the state in O(1); return the row that changed (if one did).
+
+        The common events come first; started/finished files are found by their
+        queue position, progress by path.
+        """
+        kind = type(event)
+        if kind is FileProgress:
+            assert isinstance(event, FileProgress)
             row = self._row(event.path)
-            row.status = RUNNING
-            self.active += 1
-            return row
-        if isinstance(event, FileProgress):
-            row = self._row(event.path)
-            if row.finished:
+            if row.status != RUNNING:
                 return None  # a late progress update must not resurrect a file
             update = event.progress
             row.stage = update.stage
@@ -184,8 +196,21 @@ class RunModel:
             row.speed = update.speed
             row.eta_s = update.eta_s
             return row
-        if isinstance(event, FileFinished):
-            return self._finish(event.result)
+        if kind is FileStarted:
+            assert isinstance(event, FileStarted)
+            row = self._at(event.position, event.path)
+            if row.status == QUEUED:
+                row.status = RUNNING
+                self.active += 1
+            return row
+        if kind is FileFinished:
+            assert isinstance(event, FileFinished)
+            return self._finish(event.result, event.position)
+        if isinstance(event, BatchStarted):
+            self.total = max(self.total, event.total)
+            self.workers = event.workers
+            self.started_at = now
+            return None
         if isinstance(event, BatchWarning):
             where = f"{event.path}: " if event.path else ""
             self.warnings.append(where + event.message)
@@ -202,6 +227,14 @@ class RunModel:
             return None
         return None
 
+    def _at(self, position: int, path: Path) -> FileRow:
+        rows = self.rows
+        if 0 <= position < len(rows):
+            row = rows[position]
+            if row.path is path or row.path == path:
+                return row
+        return self._row(path)
+
     def _row(self, path: Path) -> FileRow:
         row = self.by_path.get(path)
         if row is None:  # a file the runner added (should not happen, but never crash on it)
@@ -211,17 +244,18 @@ class RunModel:
             self.total = max(self.total, len(self.rows))
         return row
 
-    def _finish(self, result: FileResult) -> FileRow:
-        row = self._row(result.path)
+    def _finish(self, result: FileResult, position: int = -1) -> FileRow:
+        row = self._at(position, result.path)
         if row.status == RUNNING:
             self.active = max(0, self.active - 1)
-        if not row.finished:
+        first_time = not row.finished
+        if first_time:
             self.done += 1
             self._finished_seconds += result.duration_s
         row.status = result.status.value
         row.result = result
         row.fraction = 1.0
-        if result.status is FileStatus.FAILED:
+        if first_time and result.status is FileStatus.FAILED:
             self.failures.append(row)
         return row
 

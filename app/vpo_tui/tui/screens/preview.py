@@ -199,10 +199,8 @@ class PreviewScreen(Screen[None]):
         self.post_message(FilesFound(files, list(found.problems)))
         if not files or self._pipe.closed:
             return
-        jobs = [
-            FileJob(path=p, policy=self.request.policy, settings=services.settings, dry_run=True)
-            for p in files
-        ]
+        policy, settings = self.request.policy, services.settings
+        jobs = [FileJob(p, policy, settings, True) for p in files]
         runner = services.runner_factory(
             jobs,
             workers=self.request.workers,

@@ -16,7 +16,7 @@ from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, ProgressBar, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from vpo_tui.batch.events import BatchFinished, FileFinished
@@ -46,14 +46,35 @@ STATUS_STYLE = {
 
 
 class AggregateLine(Widget):
-    """One line of text that repaints without a re-layout (``Static.update`` re-lays out)."""
+    """The aggregate line and the overall bar, as one widget that repaints without layout.
 
-    DEFAULT_CSS = "AggregateLine { height: 1; padding: 0 1; }"
+    ``Static.update`` and ``ProgressBar`` re-lay out or repaint several widgets;
+    this is two lines drawn by one ``render``, cheap at ten times a second.
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"aggregate--done", "aggregate--todo"}
+    DEFAULT_CSS = """
+    AggregateLine {
+        height: 2;
+        padding: 0 1;
+        & > .aggregate--done { color: $accent; }
+        & > .aggregate--todo { color: $foreground 20%; }
+    }
+    """
 
     text: reactive[str] = reactive("", layout=False)
+    fraction: reactive[float] = reactive(0.0, layout=False)
 
     def render(self) -> Text:
-        return Text(self.text, no_wrap=True, overflow="ellipsis")
+        line = Text(self.text, no_wrap=True, overflow="ellipsis")
+        percent = f" {int(self.fraction * 100):3d}%"
+        width = max(0, self.content_region.width - len(percent))
+        done = round(width * min(1.0, max(0.0, self.fraction)))
+        line.append("\n")
+        line.append("━" * done, self.get_component_rich_style("aggregate--done"))
+        line.append("━" * (width - done), self.get_component_rich_style("aggregate--todo"))
+        line.append(percent)
+        return line
 
 
 def run_cells(row: FileRow) -> Sequence[str | Text]:
@@ -135,7 +156,6 @@ class RunScreen(Screen[None]):
         mode = "  [yellow]DRY RUN: nothing is written[/]" if self.request.dry_run else ""
         yield Static(f"Run — policy [b]{escape(self.request.policy.name)}[/b]{mode}", id="title")
         yield AggregateLine(id="aggregate")
-        yield ProgressBar(total=max(1, len(self.paths)), show_eta=False, id="overall")
         table: FileTable[FileRow] = FileTable(
             [
                 Column("File", None, 3),
@@ -165,15 +185,8 @@ class RunScreen(Screen[None]):
 
     def on_mount(self) -> None:
         services = self.vpo.services
-        jobs = [
-            FileJob(
-                path=p,
-                policy=self.request.policy,
-                settings=services.settings,
-                dry_run=self.request.dry_run,
-            )
-            for p in self.paths
-        ]
+        policy, settings, dry_run = self.request.policy, services.settings, self.request.dry_run
+        jobs = [FileJob(p, policy, settings, dry_run) for p in self.paths]
         self.runner = services.runner_factory(
             jobs,
             workers=self.request.workers,
@@ -261,7 +274,8 @@ class RunScreen(Screen[None]):
             dirty = self._dirty_rows
             self._dirty_rows = set()
             self.table.refresh_rows_by_id(dirty)
-            self.query_one("#overall", ProgressBar).update(progress=self.model.done)
+            aggregate = self.query_one("#aggregate", AggregateLine)
+            aggregate.fraction = self.model.done / max(1, self.model.total)
             current = self.table.current_row
             if current is not None and id(current) in dirty:
                 self._refresh_detail()
