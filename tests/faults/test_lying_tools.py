@@ -11,6 +11,9 @@ goes on to the next file under ``on_error = "skip"``.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,14 +25,18 @@ from tests.faults.harness import (
     assert_all_compliant,
     assert_no_orphans,
     assert_nothing_lost,
+    finish,
     run_vpo,
     snapshot,
+    spawn_vpo,
     temp_files,
 )
+from vpo_tui.policy.load import parse_policy
 from vpo_tui.samples import AudioSpec, SampleSpec, make_media
 
 TO_MP4 = 'name = "to-mp4"\non_error = "skip"\n[container]\nformat = "mp4"\n'  # ffmpeg pass
 REMUX = 'name = "remux"\non_error = "skip"\n[audio]\nkeep = ["eng"]\n'  # mkvmerge pass
+REMUX_POLICY = parse_policy(REMUX, "remux.toml")
 
 LIARS = [
     # (tool, stand-in, policy, what the per-file error must say)
@@ -113,3 +120,31 @@ def test_a_missing_configured_tool_stops_before_touching_anything(
     assert outcome.processed == ()
     tally.add("lying_tools")
     tally.files(outcome.total)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG-4: a hanging ffprobe ignores [processing] tool_timeout: probe and verify "
+    "use a fixed 120 s (engine/probe.py PROBE_TIMEOUT_S), so each file blocks 2 minutes",
+)
+def test_a_hanging_ffprobe_times_out_like_any_tool(ws: Workspace, tally: Tally) -> None:
+    before = _library(ws)
+    policy = ws.root / "policy.toml"
+    policy.write_text(REMUX, encoding="utf-8")
+    ws.write_config(
+        tools={"ffprobe": ENGINE_FAKE_TOOLS / "hang"},
+        processing={"tool_timeout": 1.5, "workers": 1},
+    )
+    proc = spawn_vpo(ws, str(policy), [ws.library])
+    try:
+        proc.wait(timeout=20)  # two files x 1.5 s, plus the kill grace and start-up
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGTERM)  # vpo-tui's own kill path: tools go too
+    result = finish(proc, timeout_s=30)
+    assert temp_files(ws.library) == []
+    assert assert_nothing_lost(before, REMUX_POLICY).processed == ()
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    for path in before:
+        entry = result.by_path()[path]
+        assert entry["status"] == "failed" and "timed out" in entry["error"], entry
+    tally.add("lying_tools")
