@@ -103,7 +103,9 @@ def _kill_and_recover(
 ) -> None:
     policy = ws.root / f"{kind}.toml"
     policy.write_text(toml, encoding="utf-8")
-    copy_library(template, ws.library, limit=FILES[kind])
+    # transcodes sit one folder down: the next start-up must sweep temps recursively
+    target = ws.library / "Season 1" if kind == "transcode" else ws.library
+    copy_library(template, target, limit=FILES[kind])
     ws.write_config(processing={"workers": 2, "max_workers": 2})
     before = snapshot(ws.library)
     rng = random.Random(f"{kind}-{seed}")
