@@ -29,7 +29,12 @@ from tests.faults.harness import (
     wait_for,
 )
 from tests.faults.history import integrity_check, job_rows
-from tests.faults.libraries import REMUX_TOML, copy_library
+from tests.faults.libraries import (
+    REMUX_TOML,
+    SLOW_TRANSCODE_TOML,
+    copy_library,
+    transcode_library,
+)
 
 # which folders each process is given: every folder is shared by two processes
 LAYOUTS = {
@@ -104,3 +109,30 @@ def test_a_file_converted_by_another_process_is_not_a_failure(
     failed = {p: e["error"] for p, e in second.by_path().items() if e["status"] == "failed"}
     assert not failed, failed
     assert second.returncode == 0, second.stderr
+
+
+def test_a_second_start_up_leaves_a_live_runs_temp_and_jobs_alone(
+    ws: Workspace, tally: Tally
+) -> None:
+    """Start-up recovery must tell a dead run from a live one (same db, same folder)."""
+    transcode_library(ws.library, count=1, duration=3.0)
+    before = snapshot(ws.library)
+    (original,) = before
+    policy = ws.root / "slow.toml"
+    policy.write_text(SLOW_TRANSCODE_TOML, encoding="utf-8")
+    first = spawn_vpo(ws, str(policy), [ws.library])
+    wait_for(lambda: temp_files(ws.library), 60, "the first run's temp file")
+    (temp,) = temp_files(ws.library)
+    second = run_vpo(ws, str(policy), [ws.library])
+    assert temp.exists(), "the second start-up swept a live run's temp file"
+    assert second.statuses() == {original: "skipped"}, second.document
+    assert "locked" in second.by_path()[original]["error"]
+    done = finish(first)
+    assert done.returncode == 0 and done.statuses() == {original: "ok"}, done.stderr
+    statuses = sorted(j.status for j in job_rows(ws.db))
+    assert statuses == ["ok", "skipped"], statuses  # nothing marked interrupted
+    assert temp_files(ws.library) == []
+    assert assert_all_compliant(ws.library, str(policy)) == 1
+    assert integrity_check(ws.db) == "ok"
+    tally.add("concurrent_runs", 2)
+    tally.files(1)
