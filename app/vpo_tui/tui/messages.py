@@ -9,8 +9,9 @@ from a 10 Hz timer and applies the whole burst in one go, so ten thousand fast
 files cost ten wake-ups a second, not tens of thousands of messages. The runner
 already throttles progress to about ten updates a second per file.
 
-Only a crash of the runner itself is posted as a message (``post_message`` is
-thread-safe): it is rare and must not wait for the next tick.
+Only two things are posted as messages (``post_message`` is thread-safe), once
+per batch each: the end of the batch, so the summary does not wait for the next
+tick, and a crash of the runner itself.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from __future__ import annotations
 from collections import deque
 
 from textual.message import Message
+from textual.message_pump import MessagePump
 
-from vpo_tui.batch.events import BatchEvent
+from vpo_tui.batch.events import BatchEvent, BatchFinished
 
 DRAIN_INTERVAL_S = 0.1  # how often a screen applies queued events (<= 10 Hz)
 
@@ -41,17 +43,29 @@ class RecoveryNotes(Message):
         self.notes = notes
 
 
+class BatchOver(Message):
+    """The runner queued its ``BatchFinished``: drain now rather than at the next tick."""
+
+    def __init__(self, pipe: EventPipe) -> None:
+        super().__init__()
+        self.pipe = pipe
+
+
 class EventPipe:
     """A ``BatchListener`` that queues events for one screen to drain on its own clock."""
 
-    def __init__(self) -> None:
+    def __init__(self, target: MessagePump | None = None) -> None:
         self._queue: deque[BatchEvent] = deque()
+        self._target = target  # told once, when the batch is over
         self.closed = False
 
     # -- worker threads -----------------------------------------------------
     def on_event(self, event: BatchEvent) -> None:
-        if not self.closed:
-            self._queue.append(event)
+        if self.closed:
+            return
+        self._queue.append(event)
+        if self._target is not None and type(event) is BatchFinished:
+            self._target.post_message(BatchOver(self))
 
     # -- UI thread ------------------------------------------------------------
     def drain(self) -> list[BatchEvent]:

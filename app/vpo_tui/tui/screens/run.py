@@ -21,7 +21,13 @@ from textual.worker import Worker, WorkerState
 
 from vpo_tui.batch.events import BatchFinished, FileFinished
 from vpo_tui.engine.job import FileJob, FileStatus
-from vpo_tui.tui.messages import DRAIN_INTERVAL_S, BatchCrashed, EventPipe, RecoveryNotes
+from vpo_tui.tui.messages import (
+    DRAIN_INTERVAL_S,
+    BatchCrashed,
+    BatchOver,
+    EventPipe,
+    RecoveryNotes,
+)
 from vpo_tui.tui.run_state import FileRow, RunModel, cause_text
 from vpo_tui.tui.screens.dialogs import ConfirmKill
 from vpo_tui.tui.screens.pick import BatchRequest
@@ -112,6 +118,9 @@ def error_text(row: FileRow, *, full: bool = True) -> Text:
 
 
 class RunScreen(Screen[None]):
+    # Focused as the screen mounts, not afterwards: a later focus change makes the
+    # footer compose its keys a second time, which is most of opening the screen.
+    AUTO_FOCUS = "#run-table"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "stop", "Stop"),
         Binding("k", "kill", "Kill"),
@@ -130,7 +139,7 @@ class RunScreen(Screen[None]):
         self.paths = list(paths)
         self.model = RunModel.for_paths(self.paths, request.display_root)
         self.model.workers = request.workers
-        self.pipe = EventPipe()
+        self.pipe = EventPipe(self)
         self.runner: Runner | None = None
         self.paused = False
         self.stopping = ""
@@ -200,7 +209,6 @@ class RunScreen(Screen[None]):
             roots=self.request.paths,
         )
         self.vpo.runner_started(self.runner)
-        self.table.focus()
         self._refresh_aggregate()
         self.set_interval(DRAIN_INTERVAL_S, self._tick)
         done = threading.Event()
@@ -264,6 +272,10 @@ class RunScreen(Screen[None]):
         self._repaint()
         if finished:
             self._finished()
+
+    def on_batch_over(self, message: BatchOver) -> None:
+        if message.pipe is self.pipe and self.model.result is None:
+            self._tick()
 
     def _repaint(self) -> None:
         if self._new_errors:

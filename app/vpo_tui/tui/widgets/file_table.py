@@ -12,6 +12,7 @@ from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -113,6 +114,8 @@ class FileTable(ScrollView, Generic[RowT], can_focus=True):
         self._visible: list[RowT] = []
         self._position: dict[int, int] = {}  # id(row) -> index in _visible
         self._filter = ""
+        self._styles: _LineStyles | None = None
+        self._widths_for: tuple[int, list[int]] = (-1, [])
 
     # -- data -----------------------------------------------------------------
     @property
@@ -243,7 +246,41 @@ class FileTable(ScrollView, Generic[RowT], can_focus=True):
     def on_resize(self) -> None:
         self._resize()
 
+    def notify_style_update(self) -> None:
+        """Theme, focus or CSS changed: the cached line styles are stale."""
+        self._styles = None
+        self._widths_for = (-1, [])
+        super().notify_style_update()
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self._styles = None
+        super()._on_focus(event)
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self._styles = None
+        super()._on_blur(event)
+
+    def _line_styles(self) -> _LineStyles:
+        """The four styles every line uses, computed once per style change, not per line.
+
+        ``rich_style`` walks the ancestors; per line that was most of the cost of
+        drawing a screenful of rows.
+        """
+        styles = self._styles
+        if styles is None:
+            base = self.rich_style
+            styles = _LineStyles(
+                base=base,
+                header=base + self.get_component_rich_style("file-table--header"),
+                cursor=base + self.get_component_rich_style("file-table--cursor"),
+                empty=base + self.get_component_rich_style("file-table--empty"),
+            )
+            self._styles = styles
+        return styles
+
     def _widths(self, total: int) -> list[int]:
+        if self._widths_for[0] == total:
+            return self._widths_for[1]
         fixed = sum(c.width or 0 for c in self.columns) + len(self.columns) - 1
         flexible = [c for c in self.columns if c.width is None]
         spare = max(0, total - fixed)
@@ -259,41 +296,73 @@ class FileTable(ScrollView, Generic[RowT], can_focus=True):
                 share = max(1, spare * column.weight // weights)
                 given += share
                 widths.append(share)
+        self._widths_for = (total, widths)
         return widths
 
     def _line(self, cells: Sequence[Cell], width: int, style: Style) -> Strip:
-        widths = self._widths(width)
-        line = Text(no_wrap=True, overflow="ellipsis")
+        """One row as segments, built directly (no Text layout: this runs per visible line).
+
+        A cell is a string or a ``Text`` with one style for all of it; control
+        characters from file names are removed so they cannot reach the terminal.
+        """
+        segments: list[Segment] = []
         for i, (column, cell_width, cell) in enumerate(
-            zip(self.columns, widths, cells, strict=False)
+            zip(self.columns, self._widths(width), cells, strict=False)
         ):
-            text = cell.copy() if isinstance(cell, Text) else Text(cell)
-            text.truncate(cell_width, overflow="ellipsis")
-            if column.align == "right":
-                text.pad_left(cell_width - text.cell_len)
-            else:
-                text.pad_right(cell_width - text.cell_len)
             if i:
-                line.append(" ")
-            line.append_text(text)
-        line.stylize_before(style)
-        segments = list(line.render(self.app.console))
-        return Strip(segments).adjust_cell_length(width, style).simplify()
+                segments.append(Segment(" ", style))
+            if isinstance(cell, Text) and cell.spans:  # styled runs inside: let Rich do it
+                text = cell.copy()
+                text.truncate(cell_width, overflow="ellipsis")
+                if column.align == "right":
+                    text.pad_left(cell_width - text.cell_len)
+                else:
+                    text.pad_right(cell_width - text.cell_len)
+                text.stylize_before(style)
+                segments.extend(text.render(self.app.console))
+                continue
+            plain, cell_style = (cell.plain, cell.style) if isinstance(cell, Text) else (cell, "")
+            fitted = _fit(plain, cell_width, column.align)
+            segments.append(Segment(fitted, _combine(style, cell_style)))
+        return Strip(segments).adjust_cell_length(width, style)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width or self.size.width
-        base = self.rich_style
+        styles = self._line_styles()
         if y == 0:
-            header_style = base + self.get_component_rich_style("file-table--header")
-            return self._line([c.title for c in self.columns], width, header_style)
+            return self._line([c.title for c in self.columns], width, styles.header)
         index = int(self.scroll_offset.y) + y - 1
         if not self._visible and y == 1:
-            empty = base + self.get_component_rich_style("file-table--empty")
-            return Strip([Segment(self.empty_text, empty)]).adjust_cell_length(width, base)
+            return Strip([Segment(self.empty_text, styles.empty)]).adjust_cell_length(
+                width, styles.base
+            )
         if index >= len(self._visible):
-            return Strip.blank(width, base)
+            return Strip.blank(width, styles.base)
         row = self._visible[index]
-        style = base
-        if index == self.cursor:
-            style = base + self.get_component_rich_style("file-table--cursor")
+        style = styles.cursor if index == self.cursor else styles.base
         return self._line(self._cells(row), width, style)
+
+
+@dataclass(frozen=True)
+class _LineStyles:
+    base: Style
+    header: Style
+    cursor: Style
+    empty: Style
+
+
+def _fit(text: str, width: int, align: str) -> str:
+    """``text`` cut (with an ellipsis) or padded to exactly ``width`` cells."""
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
+    length = cell_len(text)
+    if length > width:
+        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+    pad = " " * (width - length)
+    return pad + text if align == "right" else text + pad
+
+
+def _combine(base: Style, cell_style: str | Style) -> Style:
+    if not cell_style:
+        return base
+    return base + (Style.parse(cell_style) if isinstance(cell_style, str) else cell_style)
