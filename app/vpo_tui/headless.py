@@ -324,16 +324,7 @@ def _prepare(options: HeadlessOptions, state: dict[str, Any], err: TextIO) -> tu
     if choice.warning:
         warn(choice.warning)
 
-    found = discover(
-        options.paths, recursive=options.recursive, extensions=config.processing.extensions
-    )
-    for problem in found.problems:
-        state["problems"].append({"path": str(problem.path), "message": problem.message})
-        err.write(f"warning: {problem}\n")
-    if not found.files:
-        given = ", ".join(str(p) for p in options.paths)
-        raise _Early(EXIT_NOTHING_FOUND, f"no video files found in: {given}")
-
+    # Recovery first: finishing an interrupted commit removes files discovery would queue.
     store = None
     try:
         store = HistoryStore(options.db or config.paths.database)
@@ -343,6 +334,18 @@ def _prepare(options: HeadlessOptions, state: dict[str, Any], err: TextIO) -> tu
     for line in recovery.messages():
         if not options.quiet:
             err.write(f"note: {line}\n")
+
+    found = discover(
+        options.paths, recursive=options.recursive, extensions=config.processing.extensions
+    )
+    for problem in found.problems:
+        state["problems"].append({"path": str(problem.path), "message": problem.message})
+        err.write(f"warning: {problem}\n")
+    if not found.files:
+        if store is not None:
+            store.close()
+        given = ", ".join(str(p) for p in options.paths)
+        raise _Early(EXIT_NOTHING_FOUND, f"no video files found in: {given}")
 
     on_error = config.processing.on_error or policy.on_error
     jobs = [FileJob(path, policy, settings, options.dry_run) for path in found.files]

@@ -234,11 +234,6 @@ def test_kill9_between_the_new_container_file_and_removing_the_original(
     tally.files(outcome.total)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG-3: after a kill between writing x.mkv and removing x.mp4, every later run "
-    "fails x.mp4 with 'cannot change the container: x.mkv already exists' (never finishes)",
-)
 def test_the_next_run_finishes_a_container_change_cut_short(
     ws: Workspace, remux_template: Path
 ) -> None:

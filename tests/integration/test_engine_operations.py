@@ -200,6 +200,7 @@ def test_container_mp4_to_mkv_keeps_mov_text_subtitle(make_file: MakeMedia) -> N
     after, predicted = apply(path, _policy('[container]\nformat = "mkv"\n'))
     assert predicted.pass_kind is PassKind.FFMPEG  # mkvmerge would drop mov_text
     assert after.path.suffix == ".mkv" and not path.exists()
+    assert not list(path.parent.glob(".*.vpo-commit-*"))  # the commit journal is gone
     assert [t.codec for t in after.of_type(TrackType.SUBTITLE)] == ["subrip"]
 
 

@@ -10,10 +10,14 @@ from pathlib import Path
 from vpo_tui.engine.safety import (
     NAME_MAX,
     backup_path_for,
+    fingerprint_of,
+    finish_interrupted_commits,
     is_temp_name,
+    journal_path_for,
     sweep_stale_temp_files,
     temp_owner,
     temp_path_for,
+    write_journal,
 )
 
 
@@ -67,3 +71,45 @@ def test_sweep_recursive_and_unreadable_roots(tmp_path: Path) -> None:
     stale.write_bytes(b"x")
     assert sweep_stale_temp_files([tmp_path]) == []  # non-recursive by default
     assert sweep_stale_temp_files([tmp_path, tmp_path / "missing"], recursive=True) == [stale]
+
+
+# -- the commit journal of a container change -----------------------------------
+
+
+def _half_done_commit(tmp_path: Path, pid: int) -> tuple[Path, Path, Path]:
+    """x.mp4 still there, x.mkv already in place, the journal of a process ``pid``."""
+    original, output = tmp_path / "x.mp4", tmp_path / "x.mkv"
+    original.write_bytes(b"original bytes")
+    output.write_bytes(b"verified output")
+    journal = write_journal(
+        original, fingerprint_of(original.stat()), output, fingerprint_of(output.stat())
+    )
+    named = journal.with_name(journal.name.replace(f"-{os.getpid()}", f"-{pid}"))
+    journal.rename(named)
+    return original, output, named
+
+
+def test_a_dead_runs_half_done_container_change_is_finished(tmp_path: Path) -> None:
+    original, output, journal = _half_done_commit(tmp_path, _dead_pid())
+    assert finish_interrupted_commits([tmp_path]) == [(original, output)]
+    assert not original.exists() and output.read_bytes() == b"verified output"
+    assert not journal.exists()
+
+
+def test_a_changed_file_is_left_for_the_user(tmp_path: Path) -> None:
+    original, output, journal = _half_done_commit(tmp_path, _dead_pid())
+    output.write_bytes(b"someone edited this since")
+    assert finish_interrupted_commits([tmp_path]) == []
+    assert original.read_bytes() == b"original bytes" and output.exists()
+    assert not journal.exists()  # nothing left to finish: both files stay, the journal goes
+
+
+def test_a_live_runs_commit_is_not_touched(tmp_path: Path) -> None:
+    original, output, journal = _half_done_commit(tmp_path, os.getpid())
+    assert finish_interrupted_commits([tmp_path]) == []
+    assert original.exists() and output.exists() and journal.exists()
+
+
+def test_journal_names_fit_name_max(tmp_path: Path) -> None:
+    original = tmp_path / ("é" * 120 + ".mp4")  # 244 bytes
+    assert len(journal_path_for(original).name.encode()) <= 255

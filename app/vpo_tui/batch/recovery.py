@@ -18,6 +18,7 @@ from vpo_tui.store.history import HistoryStore, JobRecord
 class Recovery:
     interrupted: tuple[JobRecord, ...]
     swept: tuple[Path, ...]
+    finished: tuple[tuple[Path, Path], ...] = ()
 
     def messages(self) -> list[str]:
         lines = [
@@ -27,16 +28,22 @@ class Recovery:
         lines += [
             f"{path}: removed a stale temporary file from an earlier run" for path in self.swept
         ]
+        lines += [
+            f"{old}: finished an interrupted container change (now {new.name})"
+            for old, new in self.finished
+        ]
         return lines
 
 
 def recover_at_startup(
     store: HistoryStore | None, roots: Iterable[Path], *, recursive: bool = True
 ) -> Recovery:
-    from vpo_tui.engine.safety import sweep_stale_temp_files
+    from vpo_tui.engine.safety import finish_interrupted_commits, sweep_stale_temp_files
 
     interrupted = tuple(store.mark_interrupted()) if store is not None else ()
     folders = {Path(r) for r in roots}
     folders.update(Path(job.path).parent for job in interrupted)
-    swept = tuple(sweep_stale_temp_files(sorted(folders), recursive=recursive))
-    return Recovery(interrupted=interrupted, swept=swept)
+    ordered = sorted(folders)
+    finished = tuple(finish_interrupted_commits(ordered, recursive=recursive))
+    swept = tuple(sweep_stale_temp_files(ordered, recursive=recursive))
+    return Recovery(interrupted=interrupted, swept=swept, finished=finished)

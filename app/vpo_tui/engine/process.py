@@ -30,8 +30,11 @@ from vpo_tui.engine.safety import (
     InsufficientSpaceError,
     backup_path_for,
     check_free_space,
+    fingerprint_of,
+    fsync_dir,
     required_space,
     temp_path_for,
+    write_journal,
 )
 from vpo_tui.engine.tools import MissingToolError, require_tools
 from vpo_tui.engine.verify import Timing, VerifyError, verify
@@ -69,16 +72,6 @@ def _stage(control: FileControl, stage: str, fraction: float = 0.0) -> None:
 def _fingerprint(path: Path) -> tuple[int, int]:
     st = path.stat()
     return (st.st_size, st.st_mtime_ns)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    except OSError:  # some filesystems cannot fsync a directory
-        pass
-    finally:
-        os.close(fd)
 
 
 def _fsync_file(path: Path) -> None:
@@ -255,23 +248,30 @@ def _commit(
             _copy_plain(path, backup)
     if final == path:
         os.replace(temp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         return
+    # A container change is two steps (new name in, old name out): journal it so a
+    # crash between them is finished by the next start-up, not left as two files.
+    journal = write_journal(path, fingerprint_of(original), final, fingerprint_of(os.stat(temp)))
     try:
-        os.link(temp, final)  # never clobbers: fails if the name appeared meanwhile
-    except FileExistsError:
-        raise CommitError(
-            f"{path}: cannot write {final.name}: a file with that name already exists"
-        ) from None
-    except OSError:
-        if final.exists():
-            raise CommitError(f"{path}: cannot write {final.name}: it already exists") from None
-        os.rename(temp, final)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(temp)
-    _fsync_dir(path.parent)
-    os.unlink(path)
-    _fsync_dir(path.parent)
+        try:
+            os.link(temp, final)  # never clobbers: fails if the name appeared meanwhile
+        except FileExistsError:
+            raise CommitError(
+                f"{path}: cannot write {final.name}: a file with that name already exists"
+            ) from None
+        except OSError:
+            if final.exists():
+                raise CommitError(f"{path}: cannot write {final.name}: it already exists") from None
+            os.rename(temp, final)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        fsync_dir(path.parent)
+        os.unlink(path)
+        fsync_dir(path.parent)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(journal)
 
 
 def _copy_plain(source: Path, target: Path) -> None:

@@ -8,6 +8,8 @@ leftover of a dead process from the work of a live one.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import secrets
@@ -18,8 +20,10 @@ from pathlib import Path
 
 NAME_MAX = 255
 TEMP_MARKER = ".vpo-tmp-"
+JOURNAL_MARKER = ".vpo-commit-"
 BACKUP_MARKER = ".vpo-backup"
 _TEMP_RE = re.compile(r"^\..*\.vpo-tmp-(\d+)-[0-9a-f]+(\.[^.]*)?$", re.DOTALL)
+_JOURNAL_RE = re.compile(r"^\..*\.vpo-commit-(\d+)$", re.DOTALL)
 
 
 class InsufficientSpaceError(Exception):
@@ -83,27 +87,138 @@ def sweep_stale_temp_files(roots: Iterable[Path], *, recursive: bool = False) ->
     cannot be read are skipped: the sweep is a best-effort clean-up.
     """
     removed: list[Path] = []
-    for root in roots:
-        root = Path(root)
-        folders = [root] if root.is_dir() else [root.parent]
-        if recursive and root.is_dir():
-            folders = [Path(dirpath) for dirpath, _dirs, _files in os.walk(root)]
-        for folder in folders:
+    for folder in _folders(roots, recursive):
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            owner = temp_owner(entry.name)
+            if owner is None or _pid_alive(owner):
+                continue
             try:
-                entries = list(os.scandir(folder))
+                if entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
             except OSError:
                 continue
-            for entry in entries:
-                owner = temp_owner(entry.name)
-                if owner is None or _pid_alive(owner):
-                    continue
-                try:
-                    if entry.is_file(follow_symlinks=False):
-                        os.unlink(entry.path)
-                        removed.append(Path(entry.path))
-                except OSError:
-                    continue
     return removed
+
+
+# -- the commit journal of a container change ------------------------------------
+#
+# A container change cannot be one atomic rename: x.mkv is put in place, then x.mp4
+# is removed. A crash between the two leaves both, and every later run would refuse
+# x.mp4 ("x.mkv already exists"). So before the new name appears the engine writes
+# a small journal naming both files and their fingerprints; the start-up recovery
+# finishes (or drops) the commits of dead processes.
+
+Fingerprint = tuple[int, int, int]  # size, mtime_ns, inode
+
+
+def fingerprint_of(st: os.stat_result) -> Fingerprint:
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def journal_path_for(original: Path) -> Path:
+    tag = f"{JOURNAL_MARKER}{os.getpid()}"
+    room = NAME_MAX - 1 - len(tag.encode("utf-8"))
+    return original.with_name(f".{_shorten(original.name, room)}{tag}")
+
+
+def write_journal(original: Path, source: Fingerprint, output: Path, produced: Fingerprint) -> Path:
+    """Record (durably) that ``output`` is the verified replacement of ``original``."""
+    journal = journal_path_for(original)
+    data = {
+        "original": original.name,
+        "source": source,
+        "output": output.name,
+        "produced": produced,
+    }
+    with open(journal, "x", encoding="utf-8") as handle:
+        json.dump(data, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    fsync_dir(original.parent)
+    return journal
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename/link/unlink in ``folder`` durable (where the filesystem can)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems cannot fsync a directory
+        pass
+    finally:
+        os.close(fd)
+
+
+def _stat_fingerprint(path: Path) -> Fingerprint | None:
+    try:
+        return fingerprint_of(path.stat())
+    except OSError:
+        return None
+
+
+def finish_interrupted_commits(
+    roots: Iterable[Path], *, recursive: bool = False
+) -> list[tuple[Path, Path]]:
+    """Complete the container changes that a dead process left half done.
+
+    Only when both files are exactly what the journal says (the output is the one
+    that was verified, the original is untouched since it was probed) is the
+    original removed; otherwise both files are left for the user and only the
+    journal goes. Returns ``(removed original, its replacement)`` pairs.
+    """
+    finished: list[tuple[Path, Path]] = []
+    for folder in _folders(roots, recursive):
+        try:
+            journals = [Path(e.path) for e in os.scandir(folder) if _JOURNAL_RE.match(e.name)]
+        except OSError:
+            continue
+        for journal in journals:
+            match = _JOURNAL_RE.match(journal.name)
+            if match is None or _pid_alive(int(match.group(1))):
+                continue  # a live run is in the middle of its commit
+            try:
+                done = _finish_commit(journal)
+            except OSError:
+                continue  # keep the journal: try again next time
+            if done is not None:
+                finished.append(done)
+            with contextlib.suppress(OSError):
+                os.unlink(journal)
+    return finished
+
+
+def _finish_commit(journal: Path) -> tuple[Path, Path] | None:
+    """Remove the original named by ``journal`` if both files are as recorded."""
+    try:
+        data = json.loads(journal.read_text(encoding="utf-8"))
+        original = journal.with_name(str(data["original"]))
+        output = journal.with_name(str(data["output"]))
+        source, produced = tuple(data["source"]), tuple(data["produced"])
+    except (ValueError, KeyError, TypeError):
+        return None  # unreadable journal: leave both files alone
+    if original == output:
+        return None
+    if _stat_fingerprint(output) != produced or _stat_fingerprint(original) != source:
+        return None  # something changed since: the user decides
+    os.unlink(original)
+    fsync_dir(journal.parent)
+    return original, output
+
+
+def _folders(roots: Iterable[Path], recursive: bool) -> list[Path]:
+    folders: list[Path] = []
+    for root in roots:
+        root = Path(root)
+        if recursive and root.is_dir():
+            folders += [Path(dirpath) for dirpath, _dirs, _files in os.walk(root)]
+        else:
+            folders.append(root if root.is_dir() else root.parent)
+    return folders
 
 
 @dataclass(frozen=True)
