@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import MakeMedia
 from vpo_tui.samples import AudioSpec, SubtitleSpec, make_garbage
+from vpo_tui.store.history import HistoryStore
 
 VPO_TUI = Path(sys.executable).parent / "vpo-tui"
 
@@ -106,11 +107,13 @@ def test_installed_app_in_a_real_terminal(
         subtitles=(SubtitleSpec("eng"),),
     )
     make_garbage(lib / "broken.mkv")
-    term = Terminal([str(VPO_TUI), str(lib), "--policy", "normalize"], terminal_env, tmp_path)
+    # No --policy: the CLI's default policy ("normalize") is preselected.
+    term = Terminal([str(VPO_TUI), str(lib)], terminal_env, tmp_path)
     terminal_factory.append(term)
 
     screen = term.wait_for("pick folders and a policy")
     assert "[x]" in screen and "library" in screen  # the path from the command line is marked
+    assert "normalize" in screen
     term.keys("n")
     screen = term.wait_for("press r to run")
     assert "Found 2 files" in screen
@@ -125,3 +128,12 @@ def test_installed_app_in_a_real_terminal(
     screen = term.wait_for("VPO-EXITED-", timeout=10)
     assert "VPO-EXITED-1" in screen  # a file failed: the exit code says so
     assert sorted(p.name for p in lib.iterdir()) == ["broken.mkv", "needs work.mkv"]
+    # The batch went into the default history database, as a headless one would.
+    db = Path(terminal_env["XDG_DATA_HOME"]) / "vpo-tui" / "history.sqlite3"
+    with HistoryStore(db) as store:
+        (batch,) = store.list_batches()
+        assert batch.policy_name == "normalize" and batch.totals["failed"] == 1
+        assert {Path(j.path).name: j.status for j in store.batch_jobs(batch.id)} == {
+            "broken.mkv": "failed",
+            "needs work.mkv": "ok",
+        }

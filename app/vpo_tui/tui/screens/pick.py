@@ -118,8 +118,7 @@ class PickScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._workers = self.vpo.start_workers
-        self._refresh_marked()
-        self._fill_recent()
+        self._refresh_marked()  # recent folders are filled on every resume (below)
         policy = self.query_one("#policy", Select)
         if policy.value is not Select.NULL:
             self._load_policy(str(policy.value))
@@ -137,8 +136,13 @@ class PickScreen(Screen[None]):
             label = display_name(path, self.vpo.display_root)
             marked.add_option(Option(label, id=str(path)))
 
+    def on_screen_resume(self) -> None:
+        """Back from a batch: its folders are now the most recent ones."""
+        self._fill_recent()
+
     def _fill_recent(self) -> None:
         recent = self.query_one("#recent", OptionList)
+        recent.clear_options()
         for path in self.vpo.recent_folders():
             recent.add_option(Option(str(path), id=str(path)))
         if not recent.option_count:
