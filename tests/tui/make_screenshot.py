@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 from pathlib import Path
 
 from tests.tui.helpers import FIXED_NOW, fake_services, touch_library, wait_for
-from tests.tui.test_snapshots import NAMES, ScriptedEngine
+from tests.tui.test_snapshots import NAMES, SNAPSHOT_ROOT, ScriptedEngine
 from vpo_tui.tui.app import VpoApp
 from vpo_tui.tui.screens.preview import PreviewScreen
 from vpo_tui.tui.screens.run import RunScreen
@@ -23,32 +22,32 @@ DEFAULT_OUT = Path(__file__).resolve().parents[2] / "docs" / "run-screen.svg"
 
 async def export(out: Path) -> Path:
     engine = ScriptedEngine()
-    with tempfile.TemporaryDirectory(prefix="vpo-shot-") as tmp:
-        lib = touch_library(Path(tmp) / "library", NAMES)
-        app = VpoApp(
-            services=fake_services(engine, clock=lambda: FIXED_NOW),
-            paths=[lib],
-            policy="normalize",
-            workers=2,
-            browse_root=lib,
-            display_root=lib,
-        )
-        async with app.run_test(size=(120, 36)) as pilot:
-            await pilot.press("n")
-            await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
-            preview = app.screen
-            assert isinstance(preview, PreviewScreen)
-            await wait_for(pilot, lambda: preview.probing_done)
-            await pilot.press("r")
-            await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
-            run = app.screen
-            assert isinstance(run, RunScreen)
-            await wait_for(pilot, lambda: run.model.active == 2)
-            await pilot.press("down", "l")
-            await pilot.pause(0.3)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            app.save_screenshot(filename=out.name, path=str(out.parent))
-            engine.gate.set()
+    # The snapshot tests' fixed library, so the error detail shows a stable path.
+    lib = touch_library(SNAPSHOT_ROOT / "library", NAMES)
+    app = VpoApp(
+        services=fake_services(engine, clock=lambda: FIXED_NOW),
+        paths=[lib],
+        policy="normalize",
+        workers=2,
+        browse_root=lib,
+        display_root=lib,
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        preview = app.screen
+        assert isinstance(preview, PreviewScreen)
+        await wait_for(pilot, lambda: preview.probing_done)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        await wait_for(pilot, lambda: run.model.active == 2)
+        await pilot.press("down", "l")
+        await pilot.pause(0.3)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        app.save_screenshot(filename=out.name, path=str(out.parent))
+        engine.gate.set()
     return out
 
 
