@@ -122,11 +122,6 @@ def test_a_missing_configured_tool_stops_before_touching_anything(
     tally.files(outcome.total)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG-4: a hanging ffprobe ignores [processing] tool_timeout: probe and verify "
-    "use a fixed 120 s (engine/probe.py PROBE_TIMEOUT_S), so each file blocks 2 minutes",
-)
 def test_a_hanging_ffprobe_times_out_like_any_tool(ws: Workspace, tally: Tally) -> None:
     before = _library(ws)
     policy = ws.root / "policy.toml"

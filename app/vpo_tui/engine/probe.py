@@ -158,14 +158,18 @@ def _without_path(line: str, path: Path) -> str:
     return line
 
 
-def _run_ffprobe(argv: list[str], path: Path, control: FileControl | None) -> tuple[bytes, str]:
+def _run_ffprobe(
+    argv: list[str], path: Path, control: FileControl | None, timeout_s: float
+) -> tuple[bytes, str]:
     try:
         done = run_tool(
-            argv, control=control, timeout_s=PROBE_TIMEOUT_S, capture_stdout=True, name="ffprobe"
+            argv, control=control, timeout_s=timeout_s, capture_stdout=True, name="ffprobe"
         )
     except ToolError as exc:
         tail = exc.stderr_tail.strip()
         cause = _without_path(tail.splitlines()[-1], path) if tail else str(exc)
+        if exc.timed_out:
+            raise ProbeError(f"{path}: {exc}") from None
         if not path.exists():
             raise ProbeError(f"{path}: file vanished (no longer exists)") from None
         if "Invalid data found" in exc.stderr_tail:
@@ -174,14 +178,20 @@ def _run_ffprobe(argv: list[str], path: Path, control: FileControl | None) -> tu
     return done.stdout, done.stderr_tail
 
 
-def probe(path: Path | str, ffprobe: str, control: FileControl | None = None) -> MediaInfo:
+def probe(
+    path: Path | str,
+    ffprobe: str,
+    control: FileControl | None = None,
+    *,
+    timeout_s: float = PROBE_TIMEOUT_S,
+) -> MediaInfo:
     """Probe ``path``; raise ``ProbeError`` with a clear cause when it cannot be read."""
     path = Path(path).absolute()
     if not ffprobe or not Path(ffprobe).exists():
         raise ProbeError(f"{path}: ffprobe missing ({ffprobe or 'no path'})")
     st = _check_readable(path)
     argv = [ffprobe, "-v", "error", "-print_format", "json", "-show_streams", "-show_format"]
-    stdout, stderr = _run_ffprobe([*argv, _tool_path_arg(path)], path, control)
+    stdout, stderr = _run_ffprobe([*argv, _tool_path_arg(path)], path, control, timeout_s)
     lowered = stderr.lower()
     if any(marker in lowered for marker in _TRUNCATION_MARKERS):
         last = _without_path(stderr.strip().splitlines()[-1], path)
@@ -215,6 +225,7 @@ def measure_end(
     *,
     from_s: float = 0.0,
     control: FileControl | None = None,
+    timeout_s: float = PROBE_TIMEOUT_S,
 ) -> float | None:
     """The end time of the last packet of ``streams`` actually in the file.
 
@@ -233,7 +244,7 @@ def measure_end(
         "csv=p=0",
         _tool_path_arg(path),
     ]
-    stdout, _ = _run_ffprobe(argv, path, control)
+    stdout, _ = _run_ffprobe(argv, path, control, timeout_s)
     end: float | None = None
     for line in stdout.decode("utf-8", "replace").splitlines():
         parts = line.strip().split(",")

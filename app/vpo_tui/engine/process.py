@@ -23,7 +23,7 @@ from vpo_tui.engine import commands
 from vpo_tui.engine.control import Cancelled, FileControl
 from vpo_tui.engine.job import EngineSettings, FileJob, FileResult, FileStatus, ProgressUpdate
 from vpo_tui.engine.locks import FileLock, FileLocked
-from vpo_tui.engine.probe import ProbeError, measure_end, probe
+from vpo_tui.engine.probe import PROBE_TIMEOUT_S, ProbeError, measure_end, probe
 from vpo_tui.engine.progress import FfmpegProgress, MkvmergeProgress
 from vpo_tui.engine.run import ToolError, run_tool
 from vpo_tui.engine.safety import (
@@ -132,11 +132,20 @@ def _tools_for(kind: PassKind) -> tuple[str, ...]:
     return ("ffprobe",)
 
 
-def _mkv_ids(media: MediaInfo, mkvmerge: str, control: FileControl) -> commands.MkvIds:
+def _probe_timeout(settings: EngineSettings) -> float:
+    """Probes are quick: bounded by the tool timeout when one is set, else 2 minutes."""
+    if settings.tool_timeout_s is None:
+        return PROBE_TIMEOUT_S
+    return min(settings.tool_timeout_s, PROBE_TIMEOUT_S)
+
+
+def _mkv_ids(
+    media: MediaInfo, mkvmerge: str, settings: EngineSettings, control: FileControl
+) -> commands.MkvIds:
     done = run_tool(
         [mkvmerge, "-J", str(media.path.absolute())],
         control=control,
-        timeout_s=120,
+        timeout_s=_probe_timeout(settings),
         capture_stdout=True,
         name="mkvmerge",
     )
@@ -173,12 +182,12 @@ def _run_pass(
         argv = commands.ffmpeg_argv(plan, tools["ffmpeg"], source, temp)
         run(argv, "ffmpeg", (0,), FfmpegProgress(plan.source.duration, emit).feed)
     elif plan.pass_kind is PassKind.MKVMERGE:
-        ids = _mkv_ids(plan.source, tools["mkvmerge"], control)
+        ids = _mkv_ids(plan.source, tools["mkvmerge"], settings, control)
         argv = commands.mkvmerge_argv(plan, tools["mkvmerge"], source, temp, ids)
         # mkvmerge: 0 ok, 1 warnings (output written), 2 error
         run(argv, "mkvmerge", (0, 1), MkvmergeProgress(emit).feed)
     elif plan.pass_kind is PassKind.MKVPROPEDIT:
-        ids = _mkv_ids(plan.source, tools["mkvmerge"], control)
+        ids = _mkv_ids(plan.source, tools["mkvmerge"], settings, control)
         argv = commands.mkvpropedit_argv(plan, tools["mkvpropedit"], temp, ids)
         _copy_cancellable(source, temp, control)
         run(argv, "mkvpropedit", (0, 1), None)
@@ -200,7 +209,7 @@ def _verify_output(
     plan: Plan, temp: Path, ffprobe: str, settings: EngineSettings, control: FileControl
 ) -> MediaInfo:
     try:
-        output = probe(temp, ffprobe, control)
+        output = probe(temp, ffprobe, control, timeout_s=_probe_timeout(settings))
     except ProbeError as exc:
         reason = str(exc).split(": ", 1)[-1]
         raise VerifyError(
@@ -211,11 +220,25 @@ def _verify_output(
     window = max((plan.source.duration or 0.0) - _END_WINDOW_S, 0.0)
     source_streams = _av_streams(plan.source, kept)
     source_end = (
-        measure_end(plan.source.path, ffprobe, source_streams, from_s=window, control=control)
+        measure_end(
+            plan.source.path,
+            ffprobe,
+            source_streams,
+            from_s=window,
+            control=control,
+            timeout_s=_probe_timeout(settings),
+        )
         if source_streams
         else None
     )
-    output_end = measure_end(temp, ffprobe, _av_streams(output), from_s=window, control=control)
+    output_end = measure_end(
+        temp,
+        ffprobe,
+        _av_streams(output),
+        from_s=window,
+        control=control,
+        timeout_s=_probe_timeout(settings),
+    )
     verify(plan, output, Timing(source_end, output_end), settings.duration_tolerance_s)
     return output
 
@@ -388,7 +411,7 @@ def process_file(job: FileJob, control: FileControl | None = None) -> FileResult
         try:
             original = path.stat()
             _stage(control, "probe")
-            media = probe(path, tools["ffprobe"], control)
+            media = probe(path, tools["ffprobe"], control, timeout_s=_probe_timeout(job.settings))
             _stage(control, "plan")
             plan = _make_plan(job, media)
             before = tuple(summarize(t) for t in media.tracks)
