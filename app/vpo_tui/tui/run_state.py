@@ -92,9 +92,10 @@ def _namer(root: Path | None) -> Callable[[Path], str]:
     return name
 
 
-@dataclass
+@dataclass(slots=True, eq=False)
 class FileRow:
-    """One file's line in the run table (mutable: updated in place)."""
+    """One file's line in the run table (mutable: updated in place; one per queued file,
+    so slots keep ten thousand of them small and quick to make; identity is equality)."""
 
     path: Path
     name: str
