@@ -237,6 +237,8 @@ def test_kill9_between_the_new_container_file_and_removing_the_original(
 def test_the_next_run_finishes_a_container_change_cut_short(
     ws: Workspace, remux_template: Path
 ) -> None:
+    """Found by this suite (BUG-3, fixed in d29abde): every later run failed x.mp4 with
+    "cannot change the container: x.mkv already exists" and never finished it."""
     policy, original, _before = _between_link_and_unlink(ws, remux_template)
     rerun = run_vpo(ws, str(policy), [ws.library])
     assert rerun.returncode == 0, rerun.document

@@ -123,6 +123,7 @@ def test_a_missing_configured_tool_stops_before_touching_anything(
 
 
 def test_a_hanging_ffprobe_times_out_like_any_tool(ws: Workspace, tally: Tally) -> None:
+    """Found by this suite (BUG-4, fixed in e886b0c): probes waited a fixed 120 s."""
     before = _library(ws)
     policy = ws.root / "policy.toml"
     policy.write_text(REMUX, encoding="utf-8")
