@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.report import pytest_terminal_summary  # the fault report, under make check too
 from vpo_tui.samples import AudioSpec, SampleSpec, SubtitleSpec, make_media
 
 MakeMedia = Callable[..., Path]
@@ -30,7 +31,7 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-__all__ = ["AudioSpec", "MakeMedia", "SubtitleSpec", "sha256"]
+__all__ = ["AudioSpec", "MakeMedia", "SubtitleSpec", "pytest_terminal_summary", "sha256"]
 
 
 def _permissions_enforced() -> bool:
