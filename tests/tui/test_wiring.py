@@ -20,6 +20,7 @@ from tests.tui.helpers import fake_load_policy, fake_services, touch_library, wa
 from vpo_tui.config import Config, ProcessingConfig, load_config
 from vpo_tui.engine.control import FileControl
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus
+from vpo_tui.engine.safety import fingerprint_of, write_journal
 from vpo_tui.store.history import HistoryStore
 from vpo_tui.tui.app import VpoApp
 from vpo_tui.tui.screens.history import HistoryScreen
@@ -145,6 +146,29 @@ async def test_recovery_runs_before_the_first_batch(tmp_path: Path) -> None:
         assert [j.status for j in store.batch_jobs(old)] == ["interrupted"]
     finally:
         store.close()
+
+
+async def test_preview_finishes_an_interrupted_container_change_before_discovery(
+    tmp_path: Path,
+) -> None:
+    """A run killed between placing x.mkv and removing x.mp4: the preview must not queue x.mp4."""
+    lib = touch_library(tmp_path / "lib", ["x.mp4", "x.mkv"])
+    journal = write_journal(
+        lib / "x.mp4",
+        fingerprint_of((lib / "x.mp4").stat()),
+        lib / "x.mkv",
+        fingerprint_of((lib / "x.mkv").stat()),
+    )
+    journal.rename(journal.with_name(journal.name.replace(f"-{os.getpid()}", f"-{dead_pid()}")))
+    app = VpoApp(services=fake_services(FakeEngine()), paths=[lib], policy="fake")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen), what="preview")
+        preview = app.screen
+        assert isinstance(preview, PreviewScreen)
+        await wait_for(pilot, lambda: preview.probing_done, what="probing")
+        assert [r.name for r in preview.rows] == ["x.mkv"]
+    assert sorted(p.name for p in lib.iterdir()) == ["x.mkv"]
 
 
 async def test_discovery_uses_config_and_shows_its_problems(tmp_path: Path) -> None:

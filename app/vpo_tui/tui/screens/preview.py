@@ -20,7 +20,7 @@ from vpo_tui.batch.discovery import DiscoveryProblem
 from vpo_tui.batch.events import BatchFinished, FileFinished
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus
 from vpo_tui.policy.model import OnError
-from vpo_tui.tui.messages import DRAIN_INTERVAL_S, BatchCrashed, EventPipe
+from vpo_tui.tui.messages import DRAIN_INTERVAL_S, BatchCrashed, EventPipe, RecoveryNotes
 from vpo_tui.tui.run_state import cause_text, display_name
 from vpo_tui.tui.screens.pick import BatchRequest
 from vpo_tui.tui.services import Runner
@@ -185,11 +185,21 @@ class PreviewScreen(Screen[None]):
         if runner is not None:
             runner.kill()
 
+    def on_recovery_notes(self, message: RecoveryNotes) -> None:
+        first = message.notes[0]
+        more = f" (+{len(message.notes) - 1} more)" if len(message.notes) > 1 else ""
+        self.notify(f"Recovered from an earlier run: {first}{more}", timeout=8)
+
     # -- background work (thread): discovery, then a dry-run batch ---------------
     @work(thread=True, exit_on_error=False, group="preview")
     def _find_and_probe(self) -> None:
         services = self.vpo.services
         try:
+            # Recovery first, as headless does: finishing a half-done container
+            # change removes the old file, which discovery would otherwise queue.
+            notes = services.recover(self.request.paths)
+            if notes:
+                self.post_message(RecoveryNotes(notes))
             found = services.discover(self.request.paths)
         except Exception as exc:  # discover reports problems itself; this is a bug guard
             self.post_message(DiscoveryFailed(f"Cannot look for files: {exc}"))
