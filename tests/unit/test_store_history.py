@@ -226,3 +226,36 @@ def test_a_file_another_run_converted_is_skipped_not_failed(tmp_path: Path) -> N
     assert "already processed by another vpo-tui run" in (converted.error or "")
     assert str(new) in (converted.error or "")
     assert gone.status is FileStatus.FAILED  # nothing says where it went: still an error
+
+
+def test_a_file_another_live_run_has_just_swapped_is_skipped(tmp_path: Path) -> None:
+    """The other run removed x.mp4 but has not recorded its result yet (its job is open)."""
+    store = HistoryStore(tmp_path / "h.db")
+    old = tmp_path / "x.mp4"
+    other = subprocess.Popen(["sleep", "30"])  # stands in for the other vpo-tui process
+    try:
+        batch = store.begin_batch(
+            policy_name="p", policy_digest="d", workers=1, dry_run=False, total=1
+        )
+        job = store.job_started(batch, 0, old)
+        store.pool.execute_write("UPDATE jobs SET pid = ? WHERE id = ?", (other.pid, job))
+        assert store.running_elsewhere(old) == other.pid
+
+        def vanished(job: FileJob, control: object) -> FileResult:
+            return FileResult(job.path, FileStatus.FAILED, error=f"{job.path}: file vanished")
+
+        result = BatchRunner(
+            [FileJob(old, fake_policy())],
+            workers=1,
+            listener=RecordingListener(),
+            on_error="skip",
+            process=vanished,
+            store=store,
+        ).run()
+        (only,) = result.files
+        assert only.status is FileStatus.SKIPPED
+        assert f"being processed by another vpo-tui run (pid {other.pid})" in (only.error or "")
+    finally:
+        other.kill()
+        other.wait()
+    assert store.running_elsewhere(old) is None  # a dead process's job is no excuse

@@ -415,13 +415,17 @@ class BatchRunner:
         found = self._store_call(
             "look up the file's other runs", lambda s: s.converted_elsewhere(job.path)
         )
-        if not isinstance(found, Path) or not found.exists():
-            return result
-        return dataclasses.replace(
-            result,
-            status=FileStatus.SKIPPED,
-            error=f"{job.path}: already processed by another vpo-tui run → {found}",
-        )
+        if isinstance(found, Path) and found.exists():
+            why = f"already processed by another vpo-tui run → {found}"
+        else:
+            # The other run may have swapped the file in but not recorded it yet.
+            pid = self._store_call(
+                "look up the file's other runs", lambda s: s.running_elsewhere(job.path)
+            )
+            if not isinstance(pid, int):
+                return result
+            why = f"being processed by another vpo-tui run (pid {pid})"
+        return dataclasses.replace(result, status=FileStatus.SKIPPED, error=f"{job.path}: {why}")
 
     def _finish(
         self,

@@ -243,6 +243,15 @@ class HistoryStore:
         )
         return Path(rows[0]["output_path"]) if rows else None
 
+    def running_elsewhere(self, path: Path | str) -> int | None:
+        """The pid of another live vpo-tui process whose job on ``path`` is still open."""
+        rows = self._pool.execute_read(
+            "SELECT pid FROM jobs WHERE path = ? AND status = ? AND pid IS NOT NULL"
+            " AND pid != ? ORDER BY id DESC",
+            (str(path), RUNNING, os.getpid()),
+        )
+        return next((int(r["pid"]) for r in rows if _pid_alive(int(r["pid"]))), None)
+
     # -- probe cache -------------------------------------------------------------
     def is_compliant(self, path: Path | str, size: int, mtime_ns: int, digest: str) -> bool:
         rows = self._pool.execute_read(

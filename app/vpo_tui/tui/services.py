@@ -24,6 +24,7 @@ from vpo_tui.batch.workers import WorkerChoice, cpu_cores, resolve_workers
 from vpo_tui.config import Config, save_ui_theme
 from vpo_tui.engine.control import FileControl
 from vpo_tui.engine.job import EngineSettings, FileJob, FileResult
+from vpo_tui.engine.process import process_file
 from vpo_tui.policy.load import builtin_policy_names, load_policy
 from vpo_tui.policy.model import OnError, Policy
 from vpo_tui.store.history import HistoryStore
@@ -63,39 +64,6 @@ class RunnerFactory(Protocol):
     ) -> Runner: ...
 
 
-def _batch_runner(
-    jobs: Sequence[FileJob],
-    *,
-    workers: int,
-    listener: BatchListener,
-    on_error: OnError,
-    dry_run: bool,
-    process: ProcessFn,
-    store: HistoryStore | None,
-    max_workers: int,
-    policy_name: str,
-    roots: Sequence[Path],
-) -> Runner:
-    return BatchRunner(
-        list(jobs),
-        workers=workers,
-        listener=listener,
-        on_error=on_error,
-        dry_run=dry_run,
-        process=process,
-        store=store,
-        max_workers=max_workers,
-        policy_name=policy_name,
-        roots=roots,
-    )
-
-
-def _engine_process(job: FileJob, control: FileControl) -> FileResult:
-    from vpo_tui.engine.process import process_file
-
-    return process_file(job, control)
-
-
 def _builtin_names() -> list[str]:
     return list(builtin_policy_names())
 
@@ -104,8 +72,8 @@ def _builtin_names() -> list[str]:
 class Services:
     """The engine, runner, store, config and clock the app uses; each replaceable in tests."""
 
-    process: ProcessFn = _engine_process
-    runner_factory: RunnerFactory = _batch_runner
+    process: ProcessFn = process_file
+    runner_factory: RunnerFactory = BatchRunner
     load_policy: Callable[[str], Policy] = load_policy
     policy_names: Callable[[], list[str]] = _builtin_names
     config: Config = field(default_factory=Config)
