@@ -147,13 +147,17 @@ def main() -> int:
     floor = headless_seconds(args.files, args.workers, console=False)
     rounds: list[tuple[float, float, float, float]] = []
     latencies: list[float] = []
+    first_keys: list[float] = []
     for _ in range(args.repeat):
         cpu0 = cpu_seconds()
         headless = headless_seconds(args.files, args.workers, console=True)
         cpu_headless = cpu_seconds() - cpu0
         tui, cpu_tui, keys = asyncio.run(tui_figures(args.files, args.workers))
         rounds.append((headless, tui, cpu_headless, cpu_tui))
-        latencies += keys
+        # The first key is sent the instant the run screen is mounted, so it waits
+        # for the screen's first paint; reported apart from the keys while it runs.
+        first_keys += keys[:1]
+        latencies += keys[1:]
     latencies_ms = sorted(x * 1000 for x in latencies) or [0.0]
     p95 = latencies_ms[int(len(latencies_ms) * 0.95) - 1] if len(latencies_ms) > 1 else 0.0
     ratios = sorted(t / h for h, t, _, _ in rounds)
@@ -181,6 +185,11 @@ def main() -> int:
         f"median {statistics.median(latencies_ms):.1f} ms, p95 {p95:.1f} ms, "
         f"max {latencies_ms[-1]:.1f} ms (goal <= 100 ms)"
     )
+    if first_keys:
+        print(
+            "first key, sent as the run screen mounts (waits for its first paint): "
+            + ", ".join(f"{x * 1000:.0f} ms" for x in first_keys)
+        )
     return 0
 
 
