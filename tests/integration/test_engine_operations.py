@@ -275,3 +275,27 @@ def test_keep_backups_and_permissions(make_file: MakeMedia) -> None:
     backups = list(path.parent.glob("*.vpo-backup*"))
     assert len(backups) == 1 and sha256(backups[0]) == digest
     assert path.stat().st_mode & 0o777 == 0o640
+
+
+@pytest.mark.parametrize(
+    ("choice", "status"), [("skip", FileStatus.SKIPPED), ("error", FileStatus.FAILED)]
+)
+def test_a_codec_the_target_container_cannot_take(
+    make_file: MakeMedia, choice: str, status: FileStatus
+) -> None:
+    """PCM audio cannot go into MP4: skip or fail as the policy says, untouched either way."""
+    path = make_file(audio=(AudioSpec("eng", default=True, codec="pcm_s16le"),))
+    digest = sha256(path)
+    policy = _policy(f'[container]\nformat = "mp4"\non_incompatible = "{choice}"\n')
+    result = process_file(FileJob(path, policy))
+    assert result.status is status
+    assert "pcm_s16le" in (result.error or "") and "mp4" in (result.error or "")
+    assert (result.error or "").count(str(path)) == 1  # named once
+    assert sha256(path) == digest and sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_an_incompatible_codec_can_be_transcoded_instead(make_file: MakeMedia) -> None:
+    path = make_file(audio=(AudioSpec("eng", default=True, codec="pcm_s16le"),))
+    policy = _policy('[container]\nformat = "mp4"\non_incompatible = "transcode"\n')
+    after, _ = apply(path, policy, PassKind.FFMPEG)
+    assert [t.codec for t in after.of_type(TrackType.AUDIO)] == ["aac"]

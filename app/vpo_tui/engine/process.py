@@ -420,7 +420,7 @@ def process_file(job: FileJob, control: FileControl | None = None) -> FileResult
                     path,
                     FileStatus.SKIPPED,
                     plan.changes,
-                    error=f"{path}: {plan.skip_reason}",
+                    error=plan.skip_reason,  # names the file already
                     before=before,
                 )
             elif plan.compliant:
