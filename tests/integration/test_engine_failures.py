@@ -356,3 +356,17 @@ def test_long_file_name_still_gets_a_temp_file(make_file: MakeMedia) -> None:
     result = _run(path, REMUX)
     assert result.status is FileStatus.OK, result.error
     assert result.output_path == path
+
+
+def test_a_download_cut_short_is_refused_not_processed(make_file: MakeMedia) -> None:
+    """The header still says 12 s, the data stops half-way: processing would hide that."""
+    full = _two_audio(make_file, "full.mkv", duration=12.0)
+    cut = make_truncated(full, full.with_name("cut.mkv"), keep=0.5)
+    digest = sha256(cut)
+    result = _run(cut, REMUX)
+    assert result.status is FileStatus.FAILED
+    assert "truncated or damaged: the header says 12.0 s but the data ends at" in (
+        result.error or ""
+    )
+    _assert_untouched(cut, digest, result)
+    assert _run(full, REMUX).status is FileStatus.OK  # the whole file is fine

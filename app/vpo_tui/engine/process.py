@@ -44,6 +44,7 @@ from vpo_tui.policy.planned import PassKind, Plan, PlanError
 _Feed = Callable[[str], None]
 _COPY_CHUNK = 4 * 1024 * 1024
 _END_WINDOW_S = 30.0  # how much of the end of a file is read to find its last packet
+_TRUNCATION_SLACK_S = 2.0  # streams may end a little before the container's duration
 
 
 class CommitError(Exception):
@@ -205,8 +206,46 @@ def _av_streams(media: MediaInfo, indices: set[int] | None = None) -> frozenset[
     )
 
 
+def _source_end(
+    plan: Plan, ffprobe: str, settings: EngineSettings, control: FileControl
+) -> float | None:
+    """Where the kept audio/video of the source really ends (read from its last packets).
+
+    A download cut short often keeps its full duration in the header; processing it
+    would produce a shorter, valid-looking file that hides the damage. So a source
+    whose data stops well before its header's duration is refused before any tool
+    runs, and the same figure is what the output is verified against.
+    """
+    kept = {t.source_index for t in plan.tracks}
+    streams = _av_streams(plan.source, kept)
+    if not streams:
+        return None
+    header = plan.source.duration or 0.0
+    window = max(header - _END_WINDOW_S, 0.0)
+    end = measure_end(
+        plan.source.path,
+        ffprobe,
+        streams,
+        from_s=window,
+        control=control,
+        timeout_s=_probe_timeout(settings),
+    )
+    if header > 0 and (end is None or header - end > max(_TRUNCATION_SLACK_S, 0.02 * header)):
+        where = f"ends at {end:.1f} s" if end is not None else f"stops before {window:.1f} s"
+        raise ProbeError(
+            f"{plan.source.path}: truncated or damaged: the header says {header:.1f} s"
+            f" but the data {where}; left as it is"
+        )
+    return end
+
+
 def _verify_output(
-    plan: Plan, temp: Path, ffprobe: str, settings: EngineSettings, control: FileControl
+    plan: Plan,
+    temp: Path,
+    ffprobe: str,
+    settings: EngineSettings,
+    control: FileControl,
+    source_end: float | None,
 ) -> MediaInfo:
     try:
         output = probe(temp, ffprobe, control, timeout_s=_probe_timeout(settings))
@@ -216,21 +255,7 @@ def _verify_output(
             f"output verification failed: the tool's output is unusable ({reason})"
         ) from None
     # compare like with like: the source's kept audio/video vs the output's audio/video
-    kept = {t.source_index for t in plan.tracks}
     window = max((plan.source.duration or 0.0) - _END_WINDOW_S, 0.0)
-    source_streams = _av_streams(plan.source, kept)
-    source_end = (
-        measure_end(
-            plan.source.path,
-            ffprobe,
-            source_streams,
-            from_s=window,
-            control=control,
-            timeout_s=_probe_timeout(settings),
-        )
-        if source_streams
-        else None
-    )
     output_end = measure_end(
         temp,
         ffprobe,
@@ -312,6 +337,7 @@ def _execute(
     final = _output_path(path, plan)
     if final != path and (final.exists() or final.is_symlink()):
         raise CommitError(f"{path}: cannot change the container: {final.name} already exists")
+    source_end = _source_end(plan, tools["ffprobe"], settings, control)
     _stage(control, "space")
     if plan.pass_kind is PassKind.MKVPROPEDIT:
         estimate = plan.source.size
@@ -325,7 +351,7 @@ def _execute(
         _stage(control, "run")
         _run_pass(plan, path, temp, tools, settings, control)
         _stage(control, "verify")
-        output = _verify_output(plan, temp, tools["ffprobe"], settings, control)
+        output = _verify_output(plan, temp, tools["ffprobe"], settings, control, source_end)
         _stage(control, "commit")
         _commit(path, final, temp, original, settings)
     control.progress(ProgressUpdate("commit", 1.0))
