@@ -8,6 +8,7 @@ only thing on stdout is the ``--json`` document, so scripts can parse it.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -323,6 +324,11 @@ def _prepare(options: HeadlessOptions, state: dict[str, Any], err: TextIO) -> tu
     _require_tools(settings.tools, options.dry_run)
     if choice.warning:
         warn(choice.warning)
+
+    # A mistyped path is a usage error, not a warning a cron job would never read.
+    missing = [str(p) for p in options.paths if not os.path.lexists(p)]
+    if missing:
+        raise _Early(EXIT_USAGE, f"no such file or folder: {', '.join(missing)}")
 
     # Recovery first: finishing an interrupted commit removes files discovery would queue.
     store = None

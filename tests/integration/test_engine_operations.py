@@ -277,6 +277,17 @@ def test_keep_backups_and_permissions(make_file: MakeMedia) -> None:
     assert path.stat().st_mode & 0o777 == 0o640
 
 
+def test_a_read_only_file_is_left_alone(make_file: MakeMedia) -> None:
+    """chmod a-w is how people protect a file; the folder being writable does not override it."""
+    path = make_file(audio=(AudioSpec("fre", default=True), AudioSpec("eng")))
+    path.chmod(0o444)
+    digest = sha256(path)
+    result = process_file(FileJob(path, _policy('[audio]\nkeep = ["eng"]\n')))
+    assert result.status is FileStatus.SKIPPED
+    assert result.error == f"{path}: read-only file (no write permission): left as it is"
+    assert sha256(path) == digest and path.stat().st_mode & 0o777 == 0o444
+
+
 @pytest.mark.parametrize(
     ("choice", "status"), [("skip", FileStatus.SKIPPED), ("error", FileStatus.FAILED)]
 )

@@ -32,20 +32,23 @@ def test_configured_path_wins_over_path(tmp_path: Path) -> None:
     assert find_tools(ToolPaths(ffmpeg=str(link)))["ffmpeg"] == str(link)
 
 
-def test_missing_configured_tool_is_named_with_install_hint() -> None:
+def test_missing_configured_tool_is_named_with_the_config_to_fix() -> None:
     report = {i.name: i for i in doctor_report(ToolPaths(mkvmerge="/nonexistent/mkvmerge"))}
     assert not report["mkvmerge"].found
     assert "/nonexistent/mkvmerge" in (report["mkvmerge"].problem or "")
     with pytest.raises(MissingToolError) as caught:
         require_tools(ToolPaths(mkvmerge="/nonexistent/mkvmerge"), ["ffprobe", "mkvmerge"])
     message = str(caught.value)
-    assert "mkvmerge" in message and "sudo apt-get install ffmpeg mkvtoolnix" in message
+    # the configured path is wrong: installing the package would not help
+    assert "/nonexistent/mkvmerge" in message and "fix the path under [tools]" in message
+    assert "apt-get" not in message
 
 
 def test_tool_missing_from_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(MissingToolError, match="ffprobe not found on PATH"):
+    with pytest.raises(MissingToolError, match="ffprobe not found on PATH") as caught:
         require_tools(ToolPaths(), ["ffprobe"])
+    assert "sudo apt-get install ffmpeg mkvtoolnix" in str(caught.value)
 
 
 def test_not_executable_configured_tool(tmp_path: Path) -> None:

@@ -77,7 +77,7 @@ def test_missing_tool_exits_5_before_touching_files(tmp_path: Path) -> None:
     cfg.write_text('[tools]\nffprobe = "/nonexistent/ffprobe"\n')
     done = vpo("--no-tui", "--config", str(cfg), str(tmp_path), "--db", "h.db", cwd=tmp_path)
     assert done.returncode == 5
-    assert "/nonexistent/ffprobe" in done.stderr and "install" in done.stderr
+    assert "/nonexistent/ffprobe" in done.stderr and "[tools]" in done.stderr
     assert media.read_bytes() == b"not touched"
 
 
@@ -114,3 +114,13 @@ def test_not_a_terminal_falls_back_to_headless(tmp_path: Path) -> None:
     done = vpo("empty", "--db", "h.db", cwd=tmp_path)
     assert "not a terminal" in done.stderr
     assert done.returncode == 4
+
+
+def test_a_mistyped_path_is_a_usage_error_not_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "a.mkv").write_bytes(b"not touched")
+    done = vpo("--no-tui", "--json", "lib", "libb", "--dry-run", "--db", "h.db", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    doc = json.loads(done.stdout)
+    assert "no such file or folder: libb" in doc["error"] and doc["files"] == []
+    assert (tmp_path / "lib" / "a.mkv").read_bytes() == b"not touched"

@@ -333,6 +333,16 @@ def _copy_plain(source: Path, target: Path) -> None:
 def _execute(
     path: Path, plan: Plan, settings: EngineSettings, control: FileControl, original: os.stat_result
 ) -> FileResult:
+    if not stat.S_IMODE(original.st_mode) & 0o222:
+        # Nobody may write it: the owner protected it (chmod a-w). Replacing it
+        # would be allowed by the folder's permissions, but not by the user.
+        return FileResult(
+            path,
+            FileStatus.SKIPPED,
+            plan.changes,
+            error=f"{path}: read-only file (no write permission): left as it is",
+            before=tuple(summarize(t) for t in plan.source.tracks),
+        )
     tools = require_tools(settings.tools, _tools_for(plan.pass_kind))
     final = _output_path(path, plan)
     if final != path and (final.exists() or final.is_symlink()):

@@ -114,14 +114,18 @@ def require_tools(
     """The absolute paths of ``names``, or ``MissingToolError`` naming every missing one."""
     resolved: dict[str, str] = {}
     problems: list[str] = []
+    misconfigured = False
     for name in names:
         path, problem = resolve_tool(paths, name)
         if path is None:
             problems.append(problem or f"{name} is missing")
+            misconfigured = misconfigured or _configured(paths, name) is not None
         else:
             resolved[name] = path
     if problems:
-        raise MissingToolError(f"missing tool: {'; '.join(problems)}; {install_hint()}")
+        # A wrong [tools] path is fixed in the config, not by installing anything.
+        hint = "fix the path under [tools] in config.toml" if misconfigured else install_hint()
+        raise MissingToolError(f"missing tool: {'; '.join(problems)}; {hint}")
     return resolved
 
 
