@@ -297,7 +297,8 @@ def _history(argv: list[str]) -> int:
         for j in jobs:
             line = f"  {j.status:<11} {j.path}"
             if j.error and j.status not in ("ok", "unchanged", "planned"):
-                line += f": {j.error}"
+                prefix = f"{j.path}: "  # the line names the file already
+                line += f": {j.error.removeprefix(prefix)}"
             sys.stdout.write(line + "\n")
             for change in j.changes:
                 sys.stdout.write(f"      - {change}\n")

@@ -93,7 +93,8 @@ async def test_history_lists_a_batch_run_from_the_tui(tmp_path: Path) -> None:
             batches = history.query_one("#batches", DataTable)
             assert batches.row_count == 1
             row = batches.get_row_at(0)
-            assert row[0] == str(batch_id) and row[2] == "fake" and row[5] == "1"
+            assert row[0] == str(batch_id) and row[2] == "fake"
+            assert (row[4], row[5], row[6]) == ("1", "0", "1")  # ok, unchanged, failed
             files = history.query_one("#batch-files", DataTable)
             cells = [files.get_row_at(i) for i in range(files.row_count)]
             assert [(c[0], c[1]) for c in cells] == [

@@ -21,7 +21,7 @@ HELP_TEXT = """\
 | `enter` | Pick | open / close a folder |
 | `n` | Pick | go to the preview of the marked paths |
 | `x` | Preview | exclude / include the file under the cursor |
-| `r` | Preview, Summary | run the batch (Summary: retry the failed files) |
+| `r` | Preview, Summary | run the batch (Summary: run the failed and cancelled files again) |
 | `s` | Run | **Stop**: running files finish, no new file starts |
 | `k` | Run | **Kill**: stop running files now (asks first; originals stay untouched) |
 | `p` | Run | pause / resume |

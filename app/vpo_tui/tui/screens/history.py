@@ -49,7 +49,7 @@ class HistoryScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#batches", DataTable)
-        table.add_columns("#", "started", "policy", "files", "ok", "failed", "status")
+        table.add_columns("#", "started", "policy", "files", "ok", "unchanged", "failed", "status")
         files = self.query_one("#batch-files", DataTable)
         files.add_columns("file", "status", "cause / changes")
         store = self.vpo.services.store
@@ -72,7 +72,8 @@ class HistoryScreen(Screen[None]):
                 _when(batch.started_at),
                 batch.policy_name,
                 str(batch.total),
-                str(batch.totals.get("ok", 0) + batch.totals.get("unchanged", 0)),
+                str(batch.totals.get("ok", 0)),
+                str(batch.totals.get("unchanged", 0)),
                 str(batch.totals.get("failed", 0)),
                 status,
                 key=str(batch.id),

@@ -397,7 +397,7 @@ class RunScreen(Screen[None]):
         cap, why = self.vpo.worker_cap, self.vpo.worker_cap_text
         wanted = max(1, min(cap, n))
         if wanted != n:
-            self.notify(f"Workers stay between 1 and {cap} ({why})")
+            self.notify(f"Workers stay between 1 and {cap} ({why})", markup=False)
         if self.runner is None or not self.running or wanted == self.worker_count:
             return
         self.worker_count = wanted

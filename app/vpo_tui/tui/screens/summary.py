@@ -25,7 +25,7 @@ TOTAL_ORDER = ("ok", "unchanged", "planned", "failed", "skipped", "cancelled")
 
 class SummaryScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "retry", "Retry failed"),
+        Binding("r", "retry", "Retry failed/cancelled"),
         Binding("n", "new", "New batch"),
         Binding("h", "history", "History"),
         Binding("escape", "back", "Back to the table"),
@@ -81,7 +81,7 @@ class SummaryScreen(Screen[None]):
                 for name, cause in failed:
                     table.add_row(name, Text(cause, style="red"))
                 yield Static(table, id="failed")
-                yield Static("r retries only the failed files.", classes="hint")
+                yield Static("r runs the failed and cancelled files again.", classes="hint")
             else:
                 yield Static(Text("No file failed.", style="green"), id="failed")
             yield Static(Text(self._where()), id="where")
@@ -100,9 +100,11 @@ class SummaryScreen(Screen[None]):
         )
 
     def action_retry(self) -> None:
-        failed = [f.path for f in self.result.files if f.status is FileStatus.FAILED]
+        # Cancelled files (Stop, Kill, on_error = "fail") were never done either.
+        again = (FileStatus.FAILED, FileStatus.CANCELLED)
+        failed = [f.path for f in self.result.files if f.status in again]
         if not failed:
-            self.notify("No failed files to retry.")
+            self.notify("No failed or cancelled files to run again.")
             return
         self.vpo.retry(self.run_screen.request, failed)
 
