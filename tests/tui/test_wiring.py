@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from rich.text import Text
-from textual.widgets import DataTable, Select, Static
+from textual.widgets import DataTable, Input, Select, Static
 
 from tests.fakes import FakeEngine
 from tests.tui.helpers import fake_load_policy, fake_services, touch_library, wait_for
@@ -295,3 +295,21 @@ def test_open_services_opens_the_store_where_headless_would(tmp_path: Path) -> N
     services = open_services(Config(), blocked / "history.sqlite3")
     assert services.store is None and services.store_problem
     assert os.fspath(blocked) in services.store_problem
+
+
+async def test_tab_takes_the_path_completion(tmp_path: Path) -> None:
+    (tmp_path / "Movies Library" / "x").mkdir(parents=True)
+    app = VpoApp(services=fake_services(FakeEngine()), browse_root=tmp_path, policy="fake")
+    async with app.run_test(size=SIZE) as pilot:
+        box = app.screen.query_one("#path-input", Input)
+        box.focus()
+        await pilot.press(*str(tmp_path / "Mov"))
+        await wait_for(pilot, lambda: box._suggestion != "", what="a suggestion")
+        await pilot.press("tab")
+        assert box.value == f"{tmp_path / 'Movies Library'}/" and box.has_focus
+        await wait_for(pilot, lambda: box._suggestion.endswith("/x/"), what="the next one")
+        await pilot.press("tab")
+        assert box.value == f"{tmp_path / 'Movies Library' / 'x'}/" and box.has_focus
+        await pilot.pause(0.2)  # an empty folder: no suggestion comes
+        await pilot.press("tab")  # nothing to complete: tab moves the focus on, as elsewhere
+        assert not box.has_focus

@@ -18,7 +18,7 @@ from textual.widgets.option_list import Option
 from vpo_tui.policy.model import Policy
 from vpo_tui.tui.run_state import display_name
 from vpo_tui.tui.widgets.marking_tree import MarkingTree
-from vpo_tui.tui.widgets.path_input import PathSuggester
+from vpo_tui.tui.widgets.path_input import PathInput
 
 if TYPE_CHECKING:
     from vpo_tui.tui.app import VpoApp
@@ -74,9 +74,8 @@ class PickScreen(Screen[None]):
                 tree.root.label = display_name(app.browse_root, app.display_root) or "."
                 tree.border_title = "Folders  (space marks, enter opens)"
                 yield tree
-                yield Input(
+                yield PathInput(
                     placeholder="Type a path and press enter to mark it (tab completes)",
-                    suggester=PathSuggester(),
                     id="path-input",
                 )
             with Vertical(id="pick-right"):

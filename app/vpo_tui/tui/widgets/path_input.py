@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, ClassVar
 
+from textual.binding import Binding, BindingType
 from textual.suggester import Suggester
+from textual.widgets import Input
 
 
 class PathSuggester(Suggester):
@@ -36,3 +39,23 @@ class PathSuggester(Suggester):
         if (folder / names[0]).is_dir():
             candidate += "/"
         return candidate if candidate != value else None
+
+
+class PathInput(Input):
+    """The pick screen's path box: ``tab`` takes the completion, as in a shell.
+
+    Without a completion on offer, ``tab`` moves the focus on as everywhere else.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "complete", "Complete", show=False),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(suggester=PathSuggester(), **kwargs)
+
+    def action_complete(self) -> None:
+        if self.cursor_at_end and len(self._suggestion) > len(self.value):
+            self.action_cursor_right()  # Input's own way of accepting a suggestion
+        else:
+            self.screen.focus_next()
