@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from vpo_tui.ownership import pid_alive
+
 NAME_MAX = 255
 TEMP_MARKER = ".vpo-tmp-"
 JOURNAL_MARKER = ".vpo-commit-"
@@ -68,18 +70,6 @@ def backup_path_for(original: Path) -> Path:
     return candidate
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
-
-
 def sweep_stale_temp_files(roots: Iterable[Path], *, recursive: bool = False) -> list[Path]:
     """Remove our temp files whose owning process is gone; return what was removed.
 
@@ -94,7 +84,7 @@ def sweep_stale_temp_files(roots: Iterable[Path], *, recursive: bool = False) ->
             continue
         for entry in entries:
             owner = temp_owner(entry.name)
-            if owner is None or _pid_alive(owner):
+            if owner is None or pid_alive(owner):
                 continue
             try:
                 if entry.is_file(follow_symlinks=False):
@@ -179,7 +169,7 @@ def finish_interrupted_commits(
             continue
         for journal in journals:
             match = _JOURNAL_RE.match(journal.name)
-            if match is None or _pid_alive(int(match.group(1))):
+            if match is None or pid_alive(int(match.group(1))):
                 continue  # a live run is in the middle of its commit
             try:
                 done = _finish_commit(journal)

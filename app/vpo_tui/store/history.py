@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import platformdirs
 
 from vpo_tui.engine.job import FileResult
+from vpo_tui.ownership import pid_alive
 from vpo_tui.store.pool import ConnectionPool
 from vpo_tui.store.schema import migrate
 
@@ -32,18 +33,6 @@ RUNNING = "running"
 
 def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("vpo-tui")) / "history.sqlite3"
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's live process
-    return True
 
 
 @dataclass(frozen=True)
@@ -117,7 +106,7 @@ class HistoryStore:
         rows = self._pool.execute_read(
             "SELECT * FROM jobs WHERE status = ? AND pid IS NOT NULL", (RUNNING,)
         )
-        dead = [r for r in rows if not _pid_alive(int(r["pid"]))]
+        dead = [r for r in rows if not pid_alive(int(r["pid"]))]
         now = time.time()
         if dead:
             self._pool.execute_many(
@@ -138,7 +127,7 @@ class HistoryStore:
             "SELECT id, pid FROM batches WHERE status = ?", (RUNNING,)
         )
         gone = [
-            (INTERRUPTED, now, b["id"], RUNNING) for b in batches if not _pid_alive(int(b["pid"]))
+            (INTERRUPTED, now, b["id"], RUNNING) for b in batches if not pid_alive(int(b["pid"]))
         ]
         if gone:
             self._pool.execute_many(
@@ -250,7 +239,7 @@ class HistoryStore:
             " AND pid != ? ORDER BY id DESC",
             (str(path), RUNNING, os.getpid()),
         )
-        return next((int(r["pid"]) for r in rows if _pid_alive(int(r["pid"]))), None)
+        return next((int(r["pid"]) for r in rows if pid_alive(int(r["pid"]))), None)
 
     # -- probe cache -------------------------------------------------------------
     def is_compliant(self, path: Path | str, size: int, mtime_ns: int, digest: str) -> bool:
