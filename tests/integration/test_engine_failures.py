@@ -289,7 +289,8 @@ def test_missing_tool_fails_before_touching_anything(make_file: MakeMedia) -> No
     digest = sha256(path)
     result = _run(path, REMUX, tools=ToolPaths(mkvmerge="/nonexistent/mkvmerge"))
     assert result.status is FileStatus.FAILED
-    assert "mkvmerge" in (result.error or "") and "apt-get install" in (result.error or "")
+    assert "/nonexistent/mkvmerge" in (result.error or "")
+    assert "fix the path under [tools]" in (result.error or "")  # a config fix, not an install
     _assert_untouched(path, digest, result)
 
 
