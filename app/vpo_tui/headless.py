@@ -77,6 +77,7 @@ class ConsoleListener:
         self._lock = threading.Lock()
         self.total = 0
         self.done = 0
+        self.worked = 0  # finished files that were not cancelled: the pace for the ETA
         self._running: set[int] = set()
         self.started_at = time.monotonic()
         self._line_shown = False
@@ -91,6 +92,8 @@ class ConsoleListener:
                 self._running.add(event.position)
             elif isinstance(event, FileFinished):
                 self.done += 1
+                if event.result.status is not FileStatus.CANCELLED:
+                    self.worked += 1
                 had_started = event.position in self._running
                 self._running.discard(event.position)
                 self._file_line(event.result, had_started)
@@ -169,8 +172,9 @@ class ConsoleListener:
             f"Processing: {self.done}/{self.total} files [{self.active} active] "
             f"{_clock(elapsed)} elapsed"
         )
-        if 0 < self.done < self.total:
-            line += f", ETA {_clock(elapsed / self.done * (self.total - self.done))}"
+        if self.worked > 0 and self.done < self.total:
+            # cancelled files finish instantly: they must not speed up the pace
+            line += f", ETA {_clock(elapsed / self.worked * (self.total - self.done))}"
         self._out.write("\r\x1b[K" + line)
         self._out.flush()
         self._line_shown = True

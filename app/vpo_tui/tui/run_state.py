@@ -159,6 +159,7 @@ class RunModel:
     by_path: dict[Path, FileRow] = field(default_factory=dict)
     total: int = 0
     done: int = 0
+    worked: int = 0  # finished and not cancelled: the pace for the ETA
     active: int = 0
     workers: int = 0
     started_at: float | None = None
@@ -253,6 +254,8 @@ class RunModel:
         if first_time:
             self.done += 1
             self._finished_seconds += result.duration_s
+            if result.status is not FileStatus.CANCELLED:
+                self.worked += 1
         row.status = result.status.value
         row.result = result
         row.fraction = 1.0
@@ -271,9 +274,10 @@ class RunModel:
 
     def eta(self, now: float) -> float | None:
         """Remaining time from the average pace so far (None until a file finishes)."""
-        if self.result is not None or self.done == 0 or self.started_at is None:
+        if self.result is not None or self.worked == 0 or self.started_at is None:
             return None
-        pace = self.elapsed(now) / self.done
+        # cancelled files (after Stop) finish instantly: they must not speed up the pace
+        pace = self.elapsed(now) / self.worked
         return pace * (self.total - self.done)
 
     def counts(self) -> dict[str, int]:
