@@ -10,6 +10,7 @@ recorded exactly like a headless one.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -85,6 +86,12 @@ class Services:
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
     discover_files: Callable[..., Discovery] = discover
+    # Start-up recovery walks every folder under a root: do it once per root per
+    # session (the preview does it before discovery; the batch then has nothing left).
+    _recovered: set[Path] = field(default_factory=set, repr=False, compare=False)
+    _recovery_lock: threading.Lock = field(
+        default_factory=threading.Lock, repr=False, compare=False
+    )
 
     @property
     def settings(self) -> EngineSettings:
@@ -120,8 +127,16 @@ class Services:
         return f"max {cap}: half of {cores} CPU cores ([processing] max_workers raises it)"
 
     def recover(self, roots: Sequence[Path]) -> list[str]:
-        """Start-up recovery before a batch, as headless does it; returns notes to show."""
-        recovery = recover_at_startup(self.store, roots, recursive=self.recursive)
+        """Start-up recovery before a batch, as headless does it; returns notes to show.
+
+        Each root is recovered once per session; called again, it does nothing.
+        """
+        with self._recovery_lock:
+            todo = [Path(r) for r in roots if Path(r) not in self._recovered]
+            if not todo:
+                return []
+            recovery = recover_at_startup(self.store, todo, recursive=self.recursive)
+            self._recovered.update(todo)
         return recovery.messages()
 
 
