@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.processes import is_running
 from vpo_tui.engine.probe import probe
 from vpo_tui.engine.safety import is_temp_name
 from vpo_tui.policy.load import load_policy
@@ -146,13 +147,6 @@ def assert_all_compliant(root: Path, policy: Policy | str) -> int:
 # -- processes -----------------------------------------------------------------
 
 
-def _state(pid: int) -> str | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return None
-
-
 def tool_processes(marker: str) -> list[tuple[int, str]]:
     """Live processes (not zombies) whose command line contains ``marker``."""
     found: list[tuple[int, str]] = []
@@ -165,7 +159,7 @@ def tool_processes(marker: str) -> list[tuple[int, str]]:
         except OSError:
             continue
         cmdline = raw.replace(b"\0", b" ").decode("utf-8", "replace")
-        if marker in cmdline and _state(int(entry.name)) not in (None, "Z", "X"):
+        if marker in cmdline and is_running(int(entry.name)):
             found.append((int(entry.name), cmdline))
     return found
 

@@ -8,7 +8,6 @@ as a user could do through ``[tools]``; the rest uses the real tools on real
 from __future__ import annotations
 
 import fcntl
-import os
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import AudioSpec, MakeMedia, sha256
+from tests.processes import still_running
 from vpo_tui.engine.control import FileControl
 from vpo_tui.engine.job import (
     EngineSettings,
@@ -62,19 +62,6 @@ def _assert_untouched(path: Path, digest: str, result: FileResult) -> None:
     assert sha256(path) == digest
     assert _temps(path.parent) == []
     assert result.error and str(path) in result.error
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie is dead for our purpose
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 # -- lying and failing tools -------------------------------------------------
@@ -143,8 +130,8 @@ def test_timeout_kills_the_tool_group(
     assert time.monotonic() - started < 10
     assert result.status is FileStatus.FAILED and "timed out" in (result.error or "")
     _assert_untouched(path, digest, result)
-    for pid in map(int, pidfile.read_text().split()):
-        assert not _alive(pid), "the tool or its child outlived the timeout"
+    left = still_running(map(int, pidfile.read_text().split()))
+    assert not left, "the tool or its child outlived the timeout"
 
 
 def test_cancel_a_hanging_tool(
@@ -170,8 +157,7 @@ def test_cancel_a_hanging_tool(
     killer.join()
     assert result.status is FileStatus.CANCELLED
     _assert_untouched(path, digest, result)
-    for pid in map(int, pidfile.read_text().split()):
-        assert not _alive(pid)
+    assert not still_running(map(int, pidfile.read_text().split())), "a tool outlived cancel"
 
 
 def test_cancel_in_the_middle_of_a_real_transcode(make_file: MakeMedia) -> None:

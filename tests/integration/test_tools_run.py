@@ -12,19 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import is_running, still_running
 from vpo_tui.engine.control import Cancelled, FileControl
 from vpo_tui.engine.run import STDERR_TAIL_LINES, ToolError, run_tool
 
 FAKE = Path(__file__).parent / "fake_tools"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (ProcessLookupError, OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 def test_success_captures_stdout() -> None:
@@ -58,8 +50,7 @@ def test_timeout_terminates_the_whole_group(
     with pytest.raises(ToolError) as caught:
         run_tool([str(FAKE / "hang")], timeout_s=0.5, kill_grace_s=0.5)
     assert caught.value.timed_out
-    for pid in map(int, pidfile.read_text().split()):
-        assert not _alive(pid)
+    assert not still_running(map(int, pidfile.read_text().split()))
 
 
 def test_term_ignoring_tool_is_killed_after_the_grace_period() -> None:
@@ -113,13 +104,10 @@ def test_no_tool_outlives_a_kill_9_of_its_owner(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "the tool never started"
             time.sleep(0.05)
         tool_pid, _child = map(int, pidfile.read_text().split())
-        assert _alive(tool_pid)
+        assert is_running(tool_pid)
         owner.send_signal(signal.SIGKILL)
         owner.wait()
-        deadline = time.monotonic() + 5
-        while _alive(tool_pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not _alive(tool_pid), "the tool outlived kill -9 of vpo-tui"
+        assert not still_running([tool_pid]), "the tool outlived kill -9 of vpo-tui"
     finally:
         owner.kill()
         for pid in map(int, (pidfile.read_text().split() if pidfile.exists() else [])):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import FakeEngine, RecordingListener, fake_jobs
+from tests.processes import process_state
 from vpo_tui.batch.events import (
     BatchFinished,
     BatchStarted,
@@ -165,19 +166,6 @@ def test_stop_drains_running_files_and_cancels_the_queue() -> None:
     assert result.stop_reason == "stop"  # type: ignore[attr-defined]
 
 
-def _alive(proc_pid: int) -> bool:
-    try:
-        with open(f"/proc/{proc_pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def _state(proc_pid: int) -> str:
-    with open(f"/proc/{proc_pid}/stat") as fh:
-        return fh.read().split(")")[-1].split()[0]
-
-
 def test_kill_terminates_running_tool_processes() -> None:
     engine = FakeEngine(duration=30, spawn=True)
     runner = BatchRunner(
@@ -233,9 +221,9 @@ def test_pause_stops_dispatching_and_suspends_the_tool_then_resume_continues() -
     runner.pause()  # idempotent
     pid = engine.processes[0].pid
     deadline = time.monotonic() + 2
-    while _state(pid) != "T" and time.monotonic() < deadline:
+    while process_state(pid) != "T" and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert _state(pid) == "T"  # SIGSTOPped
+    assert process_state(pid) == "T"  # SIGSTOPped
     time.sleep(0.8)  # longer than the file takes: nothing new may start meanwhile
     assert engine.started_order == ["f00.mkv"]
     assert runner.paused
