@@ -400,14 +400,11 @@ def test_many_files_flow_with_bounded_in_flight_work() -> None:
         return FileResult(job.path, FileStatus.UNCHANGED)
 
     jobs = fake_jobs(f"{i}.mkv" for i in range(5000))
-    began = time.perf_counter()
     result = BatchRunner(
         jobs, workers=2, listener=RecordingListener(), on_error="skip", process=process
     ).run()
-    elapsed = time.perf_counter() - began
     assert result.totals["unchanged"] == 5000
-    assert peak <= 2
-    assert elapsed < 10  # generous: the benchmark measures the real number
+    assert peak <= 2  # speed and memory: bench/runner_scale.py
 
 
 def test_store_failure_is_a_warning_not_a_lost_batch(tmp_path: Path) -> None:
