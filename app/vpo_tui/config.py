@@ -179,25 +179,32 @@ _SCHEMA: dict[str, dict[str, Converter]] = {
 
 
 def parse_config(document: Mapping[str, Any], source: Path | None = None) -> Config:
-    """Validate a parsed TOML document; every error names ``[section] key``."""
+    """Validate a parsed TOML document; every error names ``[section] key``.
+
+    All problems are reported together, one per line, so a config is fixed in one pass.
+    """
     where = f"{source}: " if source is not None else ""
+    problems: list[str] = []
     sections: dict[str, dict[str, Any]] = {}
     for section, table in document.items():
         if section not in _SCHEMA:
             known = ", ".join(f"[{s}]" for s in _SCHEMA)
-            raise ConfigError(f"{where}unknown section [{section}] (known: {known})")
+            problems.append(f"{where}unknown section [{section}] (known: {known})")
+            continue
         if not isinstance(table, dict):
-            raise ConfigError(f"{where}{section}: expected a [{section}] table")
+            problems.append(f"{where}{section}: expected a [{section}] table")
+            continue
         values: dict[str, Any] = {}
         for key, value in table.items():
             converter = _SCHEMA[section].get(key)
             if converter is None:
                 known = ", ".join(_SCHEMA[section])
-                raise ConfigError(f"{where}[{section}] {key}: unknown key (known: {known})")
+                problems.append(f"{where}[{section}] {key}: unknown key (known: {known})")
+                continue
             try:
                 values[key] = converter(f"[{section}] {key}", value)
             except ConfigError as exc:
-                raise ConfigError(f"{where}{exc}") from None
+                problems.append(f"{where}{exc}")
         sections[section] = values
     processing = ProcessingConfig(**sections.get("processing", {}))
     if (
@@ -205,10 +212,12 @@ def parse_config(document: Mapping[str, Any], source: Path | None = None) -> Con
         and processing.max_workers is not None
         and processing.workers > processing.max_workers
     ):
-        raise ConfigError(
+        problems.append(
             f"{where}[processing] workers = {processing.workers} is above "
             f"max_workers = {processing.max_workers}"
         )
+    if problems:
+        raise ConfigError("\n".join(problems))
     return Config(
         processing=processing,
         tools=ToolsConfig(**sections.get("tools", {})),

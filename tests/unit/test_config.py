@@ -93,6 +93,21 @@ def test_bad_config_names_the_file_and_key(tmp_path: Path, text: str, expected: 
     assert str(path) in str(info.value)
 
 
+def test_every_config_problem_is_reported_at_once(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[processing]\nworkers = "x"\nfoo = 1\n[bogus]\n[tools]\nffmpeg = 5\n',
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    lines = str(info.value).splitlines()
+    assert len(lines) == 4 and all(line.startswith(f"{path}: ") for line in lines)
+    assert "[processing] workers: expected an integer" in lines[0]
+    assert "[processing] foo: unknown key" in lines[1]
+    assert "unknown section [bogus]" in lines[2]
+    assert "[tools] ffmpeg: expected a non-empty string" in lines[3]
+
+
 def test_save_ui_theme_rewrites_only_that_key(tmp_path: Path) -> None:
     original = '# mine\n[processing]\nworkers = 3  # keep\n\n[ui]\ntheme = "old"\n'
     path = write(tmp_path, original)

@@ -289,6 +289,54 @@ def test_error_fields() -> None:
     assert error.line is None
 
 
+def test_every_problem_is_reported_at_once() -> None:
+    text = (
+        'on_eror = "skip"\n'
+        "[audio]\n"
+        'keep = ["english", "jpn", 4]\n'
+        'default = "loudest"\n'
+        "[subtitles]\n"
+        'remove_all = "yes"\n'
+        "[transcode.video]\n"
+        'codec = "hevc"\n'
+        "crf = 99\n"
+        'bitrate = "2M"\n'
+        "[container]\n"
+        'format = "avi"\n'
+    )
+    error = error_of(text)
+    assert [p.key_path for p in error.problems] == [
+        "on_eror",
+        "audio.keep[0]",
+        "audio.keep[2]",
+        "audio.default",
+        "subtitles.remove_all",
+        "container.format",
+        "transcode.video.crf",
+    ]
+    lines = str(error).splitlines()
+    assert len(lines) == len(error.problems)
+    assert all(line.startswith("policy.toml: ") for line in lines)
+    assert lines[0] == "policy.toml: on_eror: unknown key on_eror; did you mean on_error?"
+    # the error's own fields describe the first problem, as for a single one
+    assert (error.key_path, error.source) == ("on_eror", "policy.toml")
+
+
+def test_a_section_of_the_wrong_shape_does_not_hide_the_others() -> None:
+    error = error_of('audio = 3\ntranscode = "x"\n[subtitles]\nkeep = "eng"\n')
+    assert str(error).splitlines() == [
+        "policy.toml: audio: expected a table ([audio]), got an integer",
+        "policy.toml: subtitles.keep: expected an array of strings, got a string",
+        "policy.toml: transcode: expected a table ([transcode]), got a string",
+    ]
+
+
+def test_a_single_problem_is_one_line_with_itself_as_the_only_problem() -> None:
+    error = error_of("[audio]\nmin_tracks = -1\n")
+    assert error.problems == (error,)
+    assert str(error) == "policy.toml: audio.min_tracks: -1 is out of range (expected >= 0)"
+
+
 @pytest.mark.parametrize(
     ("text", "line", "column"),
     [

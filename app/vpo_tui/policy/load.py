@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 from importlib import resources
 from pathlib import Path
@@ -58,10 +58,16 @@ _CODEC_NAME = re.compile(r"^[a-z0-9_.-]{1,40}$")
 _STEM_PLACEHOLDER = "{stem}"
 
 E = TypeVar("E", bound=Enum)
+T = TypeVar("T")
 
 
 class PolicyError(Exception):
-    """A policy that cannot be used: names the file, the key path and what was expected."""
+    """A policy that cannot be used: names the file, the key path and what was expected.
+
+    When a document has several problems they are all reported at once (``problems``,
+    one line each), so a user fixes a policy in one pass instead of one error per run.
+    The attributes describe the first problem.
+    """
 
     def __init__(
         self,
@@ -76,9 +82,26 @@ class PolicyError(Exception):
         self.message = message
         self.line = line
         self.column = column
+        self.problems: tuple[PolicyError, ...] = (self,)
         super().__init__(str(self))
 
+    @classmethod
+    def all_of(cls, problems: Sequence[PolicyError]) -> PolicyError:
+        """One error that reports every problem in ``problems`` (at least one)."""
+        first = problems[0]
+        if len(problems) == 1:
+            return first
+        combined = cls(first.source, first.message, first.key_path, first.line, first.column)
+        combined.problems = tuple(problems)
+        combined.args = (str(combined),)
+        return combined
+
     def __str__(self) -> str:
+        if len(self.problems) > 1:
+            return "\n".join(problem.location_and_message() for problem in self.problems)
+        return self.location_and_message()
+
+    def location_and_message(self) -> str:
         where = self.source
         if self.line is not None:
             where += f":{self.line}"
@@ -243,9 +266,22 @@ class _Reader:
     def __init__(self, source: str, document: Mapping[str, Any]) -> None:
         self.source = source
         self.document = document
+        self.problems: list[PolicyError] = []
 
     def fail(self, key_path: str, message: str) -> PolicyError:
         return PolicyError(self.source, message, key_path=key_path)
+
+    def note(self, key_path: str, message: str) -> None:
+        """Record a problem and go on reading (the caller uses its default)."""
+        self.problems.append(self.fail(key_path, message))
+
+    def read(self, reader: Callable[[], T], fallback: T) -> T:
+        """``reader()``, or ``fallback`` with its problem noted, so reading goes on."""
+        try:
+            return reader()
+        except PolicyError as problem:
+            self.problems.append(problem)
+            return fallback
 
     # ---- structure
 
@@ -257,11 +293,14 @@ class _Reader:
                 table = table.get(part, {})
                 if not isinstance(table, dict):
                     raise self.fail(path, f"expected a table ([{path}]), got {_type_name(table)}")
-        for key in table:
-            if key not in _SECTIONS[path]:
+        known = {}
+        for key, value in table.items():
+            if key in _SECTIONS[path]:
+                known[key] = value
+            else:
                 full = f"{path}.{key}" if path else key
-                raise self.fail(full, self._unknown(full))
-        return table  # type: ignore[no-any-return]
+                self.problems.append(self.fail(full, self._unknown(full)))
+        return known
 
     def _unknown(self, full: str) -> str:
         close = difflib.get_close_matches(full, _ALL_KEYS, n=1, cutoff=0.75)
@@ -278,7 +317,8 @@ class _Reader:
             return None
         value = table[key]
         if not isinstance(value, str):
-            raise self.fail(_join(section, key), f"expected a string, got {_type_name(value)}")
+            self.note(_join(section, key), f"expected a string, got {_type_name(value)}")
+            return None
         return value
 
     def boolean(self, table: Mapping[str, Any], section: str, key: str, default: bool) -> bool:
@@ -286,10 +326,11 @@ class _Reader:
             return default
         value = table[key]
         if not isinstance(value, bool):
-            raise self.fail(
+            self.note(
                 _join(section, key),
                 f"expected a boolean (true or false), got {_type_name(value)} {_show(value)}",
             )
+            return default
         return value
 
     def integer(
@@ -307,10 +348,12 @@ class _Reader:
         value = table[key]
         path = _join(section, key)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(path, f"expected an integer, got {_type_name(value)} {_show(value)}")
+            self.note(path, f"expected an integer, got {_type_name(value)} {_show(value)}")
+            return None
         if value < low or (high is not None and value > high):
             bound = f"{low}..{high}" if high is not None else f">= {low}"
-            raise self.fail(path, f"{value} is out of range (expected {bound}{what})")
+            self.note(path, f"{value} is out of range (expected {bound}{what})")
+            return None
         return value
 
     def enum(
@@ -322,7 +365,8 @@ class _Reader:
         allowed = [member.value for member in kind]
         if raw not in allowed:
             listed = ", ".join(f'"{a}"' for a in allowed)
-            raise self.fail(_join(section, key), f"{_show(raw)} is not one of {listed}")
+            self.note(_join(section, key), f"{_show(raw)} is not one of {listed}")
+            return default
         return kind(raw)
 
     def string_list(
@@ -338,13 +382,19 @@ class _Reader:
         value = table[key]
         path = _join(section, key)
         if not isinstance(value, list):
-            raise self.fail(path, f"expected an array of strings, got {_type_name(value)}")
+            self.note(path, f"expected an array of strings, got {_type_name(value)}")
+            return None
         out: list[str] = []
         for position, entry in enumerate(value):
             entry_path = f"{path}[{position}]"
             if not isinstance(entry, str):
-                raise self.fail(entry_path, f"expected a string, got {_type_name(entry)}")
-            checked = item(entry, entry_path)
+                self.note(entry_path, f"expected a string, got {_type_name(entry)}")
+                continue
+            try:
+                checked = item(entry, entry_path)
+            except PolicyError as problem:
+                self.problems.append(problem)
+                continue
             if checked not in out:
                 out.append(checked)
         return tuple(out)
@@ -377,36 +427,51 @@ class _Reader:
     def bitrate(self, table: Mapping[str, Any], section: str, key: str) -> str | None:
         raw = self.string(table, section, key)
         if raw is not None and not _BITRATE.match(raw.strip()):
-            raise self.fail(
+            self.note(
                 _join(section, key), f'{_show(raw)} is not a bitrate (expected e.g. "192k" or "4M")'
             )
+            return None
         return raw.strip() if raw is not None else None
 
     # ---- the whole policy
 
     def policy(self, source: str) -> Policy:
+        """The policy, or one PolicyError naming every problem found.
+
+        Scalar readers note a problem and return their default; a section whose
+        shape is wrong is noted once and read as its defaults. Either way reading
+        goes on, and the error raised at the end lists everything.
+        """
+        read = self.read
         top = self.section("")
         name = self.string(top, "", "name")
         if name is None:
             name = source[len("builtin:") :] if source.startswith("builtin:") else Path(source).stem
         patterns = self.string_list(top, "", "commentary_patterns", self.pattern)
-        return Policy(
+        attachments = self.section_or_empty("attachments")
+        policy = Policy(
             name=name.strip() or "policy",
             description=self.string(top, "", "description") or "",
             on_error=self.enum(top, "", "on_error", OnError, OnError.SKIP),
-            languages=self.languages(),
-            audio=self.audio(),
-            subtitles=self.subtitles(),
+            languages=read(self.languages, Languages()),
+            audio=read(self.audio, AudioPolicy()),
+            subtitles=read(self.subtitles, SubtitlePolicy()),
             attachments=AttachmentPolicy(
-                drop=self.boolean(self.section("attachments"), "attachments", "drop", False)
+                drop=self.boolean(attachments, "attachments", "drop", False)
             ),
-            metadata=self.metadata(),
-            container=self.container(),
-            video_transcode=self.video_transcode(),
-            audio_transcode=self.audio_transcode(),
+            metadata=read(self.metadata, MetadataPolicy()),
+            container=read(self.container, ContainerPolicy()),
+            video_transcode=read(self.video_transcode, None),
+            audio_transcode=read(self.audio_transcode, None),
             commentary_patterns=DEFAULT_COMMENTARY_PATTERNS if patterns is None else patterns,
             source=source,
         )
+        if self.problems:
+            raise PolicyError.all_of(self.problems)
+        return policy
+
+    def section_or_empty(self, path: str) -> Mapping[str, Any]:
+        return self.read(lambda: self.section(path), {})
 
     def languages(self) -> Languages:
         table = self.section("languages")
@@ -440,13 +505,17 @@ class _Reader:
     def metadata(self) -> MetadataPolicy:
         table = self.section("metadata")
         und = self.string(table, "metadata", "und_language")
-        und_language = None if und is None else self.language(und, "metadata.und_language")
+        und_language = (
+            None
+            if und is None
+            else self.read(lambda: self.language(und, "metadata.und_language"), None)
+        )
         title = self.string(table, "metadata", "container_title")
         if title is not None and (
             "{" in title.replace(_STEM_PLACEHOLDER, "")
             or "}" in title.replace(_STEM_PLACEHOLDER, "")
         ):
-            raise self.fail(
+            self.note(
                 "metadata.container_title",
                 f"{_show(title)}: the only placeholder is {{stem}}"
                 " (the file name without extension)",
@@ -473,11 +542,12 @@ class _Reader:
             return entry
 
         if not isinstance(value, list):
-            raise self.fail(
+            self.note(
                 "metadata.clear_titles",
                 f'expected true/false or an array of track types (e.g. ["audio", "subtitle"]), '
                 f"got {_type_name(value)}",
             )
+            return ()
         names = self.string_list(table, "metadata", "clear_titles", kind) or ()
         return tuple(sorted((TrackType(n) for n in names), key=lambda k: k.order))
 
@@ -491,8 +561,7 @@ class _Reader:
         )
 
     def video_transcode(self) -> VideoTranscodePolicy | None:
-        self.section("transcode")
-        if "video" not in self.document.get("transcode", {}):
+        if "video" not in self.section("transcode"):
             return None
         section = "transcode.video"
         table = self.section(section)
@@ -501,13 +570,11 @@ class _Reader:
         crf = self.integer(table, section, "crf", low=low, high=high, what=f" for {codec}")
         bitrate = self.bitrate(table, section, "bitrate")
         if crf is not None and bitrate is not None:
-            raise self.fail(
-                f"{section}.bitrate", "crf and bitrate are exclusive (give one of them)"
-            )
+            self.note(f"{section}.bitrate", "crf and bitrate are exclusive (give one of them)")
         preset = self.string(table, section, "preset")
         if preset is not None and preset not in VIDEO_PRESETS[codec]:
             listed = ", ".join(f'"{p}"' for p in VIDEO_PRESETS[codec])
-            raise self.fail(
+            self.note(
                 f"{section}.preset", f"{_show(preset)} is not a {codec} preset (one of {listed})"
             )
         return VideoTranscodePolicy(
@@ -521,7 +588,8 @@ class _Reader:
         )
 
     def audio_transcode(self) -> AudioTranscodePolicy | None:
-        if "audio" not in self.document.get("transcode", {}):
+        transcode = self.document.get("transcode", {})
+        if not isinstance(transcode, dict) or "audio" not in transcode:
             return None
         section = "transcode.audio"
         table = self.section(section)
