@@ -65,6 +65,23 @@ def test_term_ignoring_tool_is_killed_after_the_grace_period() -> None:
     assert time.monotonic() - started < 5
 
 
+def test_paused_time_does_not_count_towards_the_timeout() -> None:
+    import threading
+
+    control = FileControl()
+    control.pause()  # the tool is stopped as soon as it starts
+    threading.Timer(2.0, control.resume).start()
+    started = time.monotonic()
+    done = run_tool(
+        ["/bin/sh", "-c", "sleep 0.3; echo finished"],
+        control=control,
+        timeout_s=1.0,
+        capture_stdout=True,
+    )
+    assert done.stdout == b"finished\n"
+    assert time.monotonic() - started >= 2.0  # it really was held, longer than the timeout
+
+
 def test_cancel_before_start_runs_nothing(tmp_path: Path) -> None:
     control = FileControl()
     control.cancel()

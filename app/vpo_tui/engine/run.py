@@ -215,14 +215,21 @@ def run_tool(
 
     timed_out = False
     term_sent_at: float | None = None
+    # The timeout counts running time only: a batch paused over lunch must not come
+    # back to a tool killed for being slow.
+    running_s = 0.0
+    last_poll = started
     exit_watch = _ExitWatch(proc)
     try:
         while True:
             if exit_watch.wait(_POLL_S):
                 break
             now = time.monotonic()
+            if control is None or not control.paused:
+                running_s += now - last_poll
+            last_poll = now
             cancelled = control is not None and control.cancelled
-            if not timed_out and timeout_s is not None and now - started > timeout_s:
+            if not timed_out and timeout_s is not None and running_s > timeout_s:
                 timed_out = True
             if (cancelled or timed_out) and term_sent_at is None:
                 term_sent_at = now
