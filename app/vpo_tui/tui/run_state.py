@@ -105,6 +105,7 @@ class FileRow:
     fps: float | None = None
     speed: float | None = None
     eta_s: float | None = None
+    paused: bool = False  # its tool is suspended: speed and ETA mean nothing now
     result: FileResult | None = None
 
     @property
@@ -124,6 +125,8 @@ class FileRow:
         """Speed or fps when the tool reports it (ffmpeg), else what the file is doing."""
         if self.status != RUNNING:
             return ""
+        if self.paused:
+            return "paused"
         if self.fps is not None:
             return f"{self.fps:.0f} fps"
         if self.speed is not None:
@@ -132,7 +135,7 @@ class FileRow:
 
     @property
     def eta_text(self) -> str:
-        return format_duration(self.eta_s) if self.status == RUNNING else ""
+        return format_duration(self.eta_s) if self.status == RUNNING and not self.paused else ""
 
     @property
     def result_text(self) -> str:
@@ -178,6 +181,18 @@ class RunModel:
         model.by_path = {row.path: row for row in model.rows}
         model.total = len(model.rows)
         return model
+
+    def set_paused(self, paused: bool) -> list[FileRow]:
+        """Mark the running rows paused (or not); returns the rows that changed."""
+        changed = []
+        for row in self.rows if not paused else self._running_rows():
+            if row.paused != paused:
+                row.paused = paused
+                changed.append(row)
+        return changed
+
+    def _running_rows(self) -> list[FileRow]:
+        return [row for row in self.rows if row.status == RUNNING]
 
     def apply(self, event: BatchEvent, now: float) -> FileRow | None:
         """Update the state in O(1); return the row that changed (if one did).

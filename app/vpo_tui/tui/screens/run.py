@@ -391,6 +391,9 @@ class RunScreen(Screen[None]):
         else:
             self.runner.pause()
         self.paused = not self.paused
+        changed = self.model.set_paused(self.paused)
+        self.table.refresh_rows_by_id({id(row) for row in changed})
+        self._refresh_detail()
         self._refresh_aggregate()
 
     def _set_workers(self, n: int) -> None:
