@@ -8,8 +8,9 @@ SAMPLE := .sample/library
 
 # Run the app on a ready sample library: tools, venv, package, sample files, launch.
 # The sample has a broken file on purpose, so exit code 1 ("a file failed") is expected.
+# Its history goes to .sample/, not the user's own history database.
 demo: tools $(BIN)/vpo-tui sample
-	$(BIN)/vpo-tui $(SAMPLE) --policy normalize || [ $$? -eq 1 ]
+	$(BIN)/vpo-tui --db .sample/history.sqlite3 $(SAMPLE) --policy normalize || [ $$? -eq 1 ]
 
 # Everything CI runs: lint, format check, types, the whole test suite.
 check: tools-ci $(VENV)/.test-deps lint typecheck test
