@@ -172,7 +172,7 @@ def _subcommand(name: str, argv: list[str]) -> int:
 def _doctor(argv: list[str]) -> int:
     from vpo_tui.config import Config, default_config_path
     from vpo_tui.engine.tools import doctor_report, install_hint
-    from vpo_tui.store.history import default_db_path
+    from vpo_tui.store.history import default_db_path, describe_database
 
     parser = _Parser(prog="vpo-tui doctor", description="Check the tools and settings.")
     _common(parser)
@@ -184,8 +184,9 @@ def _doctor(argv: list[str]) -> int:
     out = sys.stdout
     out.write(f"vpo-tui {__version__}, Python {sys.version.split()[0]}\n")
     out.write(f"config:   {config.source or f'{default_config_path()} (not present: defaults)'}\n")
-    db = ns.db or config.paths.database or default_db_path()
-    out.write(f"database: {db}\n")
+    db = Path(ns.db or config.paths.database or default_db_path())
+    usable, state = describe_database(db)
+    out.write(f"database: {db} ({state if usable else 'PROBLEM: ' + state})\n")
     missing = False
     for tool in doctor_report(config.engine_settings().tools):
         if tool.found:

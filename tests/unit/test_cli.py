@@ -109,6 +109,23 @@ def test_doctor_reports_tools(tmp_path: Path) -> None:
     assert done.returncode == 5 and "MISSING" in done.stdout
 
 
+def test_doctor_says_what_state_the_history_is_in(tmp_path: Path) -> None:
+    def db_line(db: str) -> str:
+        done = vpo("doctor", "--db", db, cwd=tmp_path)
+        assert done.returncode == 0, done.stdout
+        return next(line for line in done.stdout.splitlines() if line.startswith("database:"))
+
+    assert db_line("h.db") == "database: h.db (not created yet; the first run makes it)"
+    assert not (tmp_path / "h.db").exists()  # looking never creates it
+    (tmp_path / "lib").mkdir()
+    vpo("--no-tui", "--db", "h.db", "--dry-run", "lib", cwd=tmp_path)  # no files: exit 4
+    assert db_line("h.db") == "database: h.db (0 batches, 0 file results, schema v3)"
+    (tmp_path / "bad.db").write_text("not sqlite at all\n" * 100)
+    assert db_line("bad.db") == (
+        "database: bad.db (PROBLEM: cannot be read: file is not a database)"
+    )
+
+
 def test_not_a_terminal_falls_back_to_headless(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     done = vpo("empty", "--db", "h.db", cwd=tmp_path)

@@ -22,7 +22,7 @@ import platformdirs
 from vpo_tui.engine.job import FileResult
 from vpo_tui.ownership import pid_alive
 from vpo_tui.store.pool import ConnectionPool
-from vpo_tui.store.schema import migrate
+from vpo_tui.store.schema import SCHEMA_VERSION, migrate
 
 if TYPE_CHECKING:  # the store sits below the batch layer: no runtime import
     from vpo_tui.batch.events import BatchResult
@@ -33,6 +33,40 @@ RUNNING = "running"
 
 def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("vpo-tui")) / "history.sqlite3"
+
+
+def describe_database(path: Path) -> tuple[bool, str]:
+    """``(usable, words)`` about the history at ``path``, for ``vpo-tui doctor``.
+
+    Opened read-only: checking must never create, migrate or lock anything.
+    """
+    if not path.exists():
+        return True, "not created yet; the first run makes it"
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2.0)
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                return False, (
+                    f"schema v{version} is newer than this vpo-tui understands "
+                    f"(v{SCHEMA_VERSION}); upgrade vpo-tui or use --db"
+                )
+            if version == 0:
+                return True, "empty; the next run sets it up"
+            check = str(conn.execute("PRAGMA quick_check").fetchone()[0])
+            if check != "ok":
+                return False, f"damaged: {check}"
+            batches = int(conn.execute("SELECT count(*) FROM batches").fetchone()[0])
+            files = int(conn.execute("SELECT count(*) FROM jobs").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return False, f"cannot be read: {exc}"
+    plural = "" if batches == 1 else "es"
+    return True, (
+        f"{batches} batch{plural}, {files} file result{'' if files == 1 else 's'}, "
+        f"schema v{version}"
+    )
 
 
 @dataclass(frozen=True)
