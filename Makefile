@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SAMPLE := .sample/library
 
-.PHONY: demo check test lint typecheck venv tools sample clean bench
+.PHONY: demo check test lint typecheck venv tools sample clean bench fuzz
 
 # Run the app on a ready sample library: tools, venv, package, sample files, launch.
 # The sample has a broken file on purpose, so exit code 1 ("a file failed") is expected.
@@ -48,6 +48,13 @@ NOCAPS := $(shell [ "$$(id -u)" = 0 ] && command -v setpriv >/dev/null && echo "
 
 test: $(VENV)/.test-deps
 	$(NOCAPS) $(BIN)/python -m pytest -n 2 -q
+
+# Property tests with fresh random examples, 50x as many (make check draws the same ones
+# every run, so it never turns red on its own). Turn what this finds into an @example.
+fuzz: $(VENV)/.test-deps
+	VPO_FUZZ_SCALE=$${VPO_FUZZ_SCALE:-50} $(BIN)/python -m pytest -q \
+		tests/unit/test_plan_properties.py tests/unit/test_policy_properties.py \
+		tests/faults/test_policy_fuzz.py
 
 bench: $(VENV)/.test-deps tools
 	$(BIN)/python -m bench

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import fuzzing  # noqa: F401  (loads the hypothesis profile before any test module)
 from tests.faults.report import pytest_terminal_summary  # the fault report, under make check too
 from vpo_tui.samples import AudioSpec, SampleSpec, SubtitleSpec, make_media
 

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.faults.conftest import Tally
+from tests.fuzzing import examples
 from tests.unit.test_plan_properties import media_infos
 from tests.unit.test_policy_properties import toml_value, values
 from vpo_tui.media import MediaInfo
@@ -118,7 +119,7 @@ def _check_plans(policy: Policy, media: MediaInfo) -> None:
 
 
 FUZZ = settings(
-    max_examples=200,
+    max_examples=examples(200),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

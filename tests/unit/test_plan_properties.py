@@ -13,6 +13,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.fuzzing import examples
 from vpo_tui.media import MediaInfo, Track, TrackType
 from vpo_tui.policy.model import (
     AttachmentPolicy,
@@ -173,7 +174,9 @@ def policies(draw: st.DrawFn) -> Policy:
     )
 
 
-SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @SETTINGS

@@ -8,6 +8,7 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.fuzzing import examples
 from vpo_tui.policy.load import PolicyError, parse_policy
 from vpo_tui.policy.model import Policy
 
@@ -146,19 +147,19 @@ def check(text: str) -> None:
         assert len(policy.digest) == 64
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents())
 def test_structured_random_policies(text: str) -> None:
     check(text)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.text(alphabet=string.printable + "[]=\"'{}ü", max_size=80))
 def test_random_text(text: str) -> None:
     check(text)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.sampled_from(WORDS[:20]), st.sampled_from(sorted(k for k in KEYS if k)))
 def test_valid_looking_values_everywhere(word: str, section: str) -> None:
     for key in KEYS[section]:
