@@ -304,6 +304,51 @@ def test_subtitle_default_modes(mode: str, audio_pref: str, expected: list[int])
     assert_idempotent(policy, p)
 
 
+def test_foreign_audio_judges_by_the_audio_mp4_will_mark_default() -> None:
+    """No audio is marked default; MP4 marks the first one default when written.
+
+    Found by the planner property test: the first plan looked at the source flags
+    (no default audio, so no default subtitle), the file came out with English
+    audio playing by default, and a second run then wanted an English subtitle
+    default. The subtitle choice must follow the audio that will actually play.
+    """
+    policy = pol(
+        '[languages]\nsubtitle = ["jpn", "eng"]\nreorder = false\n'
+        '[subtitles]\ndefault = "foreign_audio"\n[container]\nformat = "mp4"\n'
+    )
+    m = media(
+        audio(0, "eng"),
+        audio(1, "eng"),
+        sub(2, "eng", forced=True),
+        sub(3, "eng"),
+    )
+    p = plan(policy, m)
+    assert defaults(p, A) == [0]  # written as default by the MP4 muxer
+    assert defaults(p, S) == [3]  # English audio is foreign to a Japanese reader
+    assert_idempotent(policy, p)
+
+
+@pytest.mark.parametrize("fallback", ["keep_all", "keep_first"])
+def test_when_every_audio_is_commentary_the_fallback_prefers_a_kept_language(
+    fallback: str,
+) -> None:
+    """Found by the planner property test: with titles cleared, a kept Japanese
+    commentary became a plain Japanese track, which the next run removed."""
+    policy = pol(
+        f'[audio]\nkeep = ["eng"]\ndrop_commentary = true\nfallback = "{fallback}"\n'
+        '[metadata]\nclear_titles = ["audio"]\n'
+    )
+    m = media(
+        video(),
+        audio(1, "jpn", "Director's Commentary"),
+        audio(2, "eng", "Director's Commentary"),
+    )
+    p = plan(policy, m)
+    assert [t.source_index for t in p.tracks if t.type is A] == [2]
+    assert 'remove audio 1 (jpn, "Director\'s Commentary"): commentary' in p.changes
+    assert_idempotent(policy, p)
+
+
 def test_preferred_subtitle_needs_a_listed_language() -> None:
     policy = pol('[languages]\nsubtitle = ["ger"]\n[subtitles]\ndefault = "preferred"\n')
     assert defaults(plan(policy, media(*SUBS)), S) == []

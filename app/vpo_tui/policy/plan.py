@@ -161,7 +161,11 @@ class _Planner:
         kept = [t for t in candidates if keep is None or self.language[t.index] in keep]
         if not kept:
             fallback = policy.audio.fallback
-            pool = candidates or list(audio)
+            # Every track is commentary: fall back among those in a kept language
+            # first. Keeping the others too would not last: once their titles are
+            # cleared they are plain tracks in the wrong language, removed next run.
+            in_language = [t for t in audio if keep is None or self.language[t.index] in keep]
+            pool = candidates or in_language or list(audio)
             if fallback is AudioFallback.ERROR:
                 present = ", ".join(self.language[t.index] for t in audio)
                 wanted = ", ".join(keep or ())
@@ -339,6 +343,9 @@ class _Planner:
                 chosen_sub = self.preferred_subtitle(subs)
             if mode is SubtitleDefault.FOREIGN_AUDIO and chosen_sub is not None:
                 default_audio = next((t for t in audio if default[t.index]), None)
+                if default_audio is None and audio and self.rules.first_track_default:
+                    # MP4 will write the first audio as default: judge by what plays
+                    default_audio = audio[0]
                 reads = policy.languages.subtitle[0]
                 if default_audio is None or self.language[default_audio.index] == reads:
                     chosen_sub = None
