@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import AudioSpec, MakeMedia, SubtitleSpec
-from vpo_tui.engine.probe import ProbeError, measure_end, probe
-from vpo_tui.media import TrackType
+from vpo_tui.engine.probe import ProbeError, measure_end, probe, probe_with_end
+from vpo_tui.media import MediaInfo, TrackType
 from vpo_tui.samples import make_garbage, make_truncated
 
 FFPROBE = shutil.which("ffprobe") or "ffprobe"
@@ -88,3 +88,22 @@ def test_measure_end_sees_a_cut_that_the_header_hides(make_file: MakeMedia, tmp_
     cut = make_truncated(good, tmp_path / "cut.mkv", keep=0.5)
     end = measure_end(cut, FFPROBE, streams)
     assert end is not None and end < 1.5
+
+
+def audio_only(media: MediaInfo) -> frozenset[int]:
+    return frozenset(t.index for t in media.tracks if t.type is TrackType.AUDIO)
+
+
+@pytest.mark.parametrize("from_s", [0.0, 1.5])
+def test_probe_with_end_is_probe_and_measure_end_in_one_run(
+    make_file: MakeMedia, tmp_path: Path, from_s: float
+) -> None:
+    good = make_file("good.mkv", duration=2.0, audio=(AudioSpec("eng"), AudioSpec("jpn")))
+    media, end = probe_with_end(good, FFPROBE, audio_only, from_s=from_s)
+    assert media == probe(good, FFPROBE)
+    assert end == measure_end(good, FFPROBE, audio_only(media), from_s=from_s)
+    assert end == pytest.approx(2.0, abs=0.1)
+    cut = make_truncated(good, tmp_path / "cut.mkv", keep=0.5)
+    with pytest.raises(ProbeError, match="truncated or damaged"):
+        probe_with_end(cut, FFPROBE, audio_only)  # reading its packets runs into the cut
+    assert probe_with_end(good, FFPROBE, lambda media: frozenset(), from_s=from_s)[1] is None

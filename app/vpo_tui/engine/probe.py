@@ -186,11 +186,43 @@ def probe(
     timeout_s: float = PROBE_TIMEOUT_S,
 ) -> MediaInfo:
     """Probe ``path``; raise ``ProbeError`` with a clear cause when it cannot be read."""
-    path = Path(path).absolute()
+    media, _ = _probe(Path(path).absolute(), ffprobe, control, timeout_s, packets_from=None)
+    return media
+
+
+def probe_with_end(
+    path: Path | str,
+    ffprobe: str,
+    streams_of: Callable[[MediaInfo], frozenset[int]],
+    *,
+    from_s: float = 0.0,
+    control: FileControl | None = None,
+    timeout_s: float = PROBE_TIMEOUT_S,
+) -> tuple[MediaInfo, float | None]:
+    """``probe`` and ``measure_end`` in one ffprobe run (one process less per output).
+
+    The streams whose end counts are chosen from the probe itself (``streams_of``),
+    which is why verification can ask for both at once: it wants the end of
+    whatever audio/video the output turned out to have.
+    """
+    media, packets = _probe(Path(path).absolute(), ffprobe, control, timeout_s, packets_from=from_s)
+    return media, _last_end(packets, streams_of(media))
+
+
+def _probe(
+    path: Path,
+    ffprobe: str,
+    control: FileControl | None,
+    timeout_s: float,
+    *,
+    packets_from: float | None,
+) -> tuple[MediaInfo, list[_Packet]]:
     if not ffprobe or not Path(ffprobe).exists():
         raise ProbeError(f"{path}: ffprobe missing ({ffprobe or 'no path'})")
     st = _check_readable(path)
     argv = [ffprobe, "-v", "error", "-print_format", "json", "-show_streams", "-show_format"]
+    if packets_from is not None:
+        argv += _packet_args(packets_from)
     stdout, stderr = _run_ffprobe([*argv, _tool_path_arg(path)], path, control, timeout_s)
     lowered = stderr.lower()
     if any(marker in lowered for marker in _TRUNCATION_MARKERS):
@@ -208,7 +240,7 @@ def probe(
     if not any(t.type in (TrackType.VIDEO, TrackType.AUDIO) for t in tracks):
         raise ProbeError(f"{path}: not a video file (no video or audio track)")
     title = _tags(fmt).get("title") or None
-    return MediaInfo(
+    media = MediaInfo(
         path=path,
         container=container_name(str(fmt.get("format_name", "")), path),
         size=st.st_size,
@@ -216,6 +248,37 @@ def probe(
         tracks=tracks,
         title=title,
     )
+    packets = [
+        (
+            _int(raw.get("stream_index")),
+            _float(raw.get("pts_time")),
+            _float(raw.get("duration_time")),
+        )
+        for raw in data.get("packets") or []
+        if isinstance(raw, dict)
+    ]
+    return media, packets
+
+
+# (stream index, start, duration) of one packet, as ffprobe reports it
+_Packet = tuple[int | None, float | None, float | None]
+
+
+def _packet_args(from_s: float) -> list[str]:
+    """Ask ffprobe for the packets from ``from_s`` on (seeking first, so the read is short)."""
+    argv = ["-read_intervals", f"{from_s:.3f}%"] if from_s > 0 else []
+    return [*argv, "-show_entries", "packet=stream_index,pts_time,duration_time"]
+
+
+def _last_end(packets: list[_Packet], streams: frozenset[int]) -> float | None:
+    """Where the last packet of ``streams`` ends; ``None`` when there is none."""
+    end: float | None = None
+    for index, start, length in packets:
+        if index not in streams or start is None:
+            continue
+        stop = start + (length or 0.0)
+        end = stop if end is None else max(end, stop)
+    return end
 
 
 def measure_end(
@@ -234,26 +297,13 @@ def measure_end(
     ``from_s`` seeks first so a long file is not read whole. Returns ``None``
     when no packet of those streams is found after ``from_s``.
     """
-    argv = [ffprobe, "-v", "error"]
-    if from_s > 0:
-        argv += ["-read_intervals", f"{from_s:.3f}%"]
-    argv += [
-        "-show_entries",
-        "packet=stream_index,pts_time,duration_time",
-        "-of",
-        "csv=p=0",
-        _tool_path_arg(path),
-    ]
-    stdout, _ = _run_ffprobe(argv, path, control, timeout_s)
-    end: float | None = None
+    argv = [ffprobe, "-v", "error", *_packet_args(from_s), "-of", "csv=p=0"]
+    stdout, _ = _run_ffprobe([*argv, _tool_path_arg(path)], path, control, timeout_s)
+    packets: list[_Packet] = []
     for line in stdout.decode("utf-8", "replace").splitlines():
         parts = line.strip().split(",")
-        if len(parts) < 2 or _int(parts[0]) not in streams:
-            continue
-        start = _float(parts[1])
-        if start is None:
-            continue
-        length = _float(parts[2]) if len(parts) > 2 else None
-        stop = start + (length or 0.0)
-        end = stop if end is None else max(end, stop)
-    return end
+        if len(parts) >= 2:
+            packets.append(
+                (_int(parts[0]), _float(parts[1]), _float(parts[2]) if len(parts) > 2 else None)
+            )
+    return _last_end(packets, streams)

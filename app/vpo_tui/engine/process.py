@@ -23,7 +23,13 @@ from vpo_tui.engine import commands
 from vpo_tui.engine.control import Cancelled, FileControl
 from vpo_tui.engine.job import EngineSettings, FileJob, FileResult, FileStatus, ProgressUpdate
 from vpo_tui.engine.locks import FileLock, FileLocked
-from vpo_tui.engine.probe import PROBE_TIMEOUT_S, ProbeError, measure_end, probe
+from vpo_tui.engine.probe import (
+    PROBE_TIMEOUT_S,
+    ProbeError,
+    measure_end,
+    probe,
+    probe_with_end,
+)
 from vpo_tui.engine.progress import FfmpegProgress, MkvmergeProgress
 from vpo_tui.engine.run import ToolError, run_tool
 from vpo_tui.engine.safety import (
@@ -247,23 +253,22 @@ def _verify_output(
     control: FileControl,
     source_end: float | None,
 ) -> MediaInfo:
+    # compare like with like: the source's kept audio/video vs the output's audio/video
+    window = max((plan.source.duration or 0.0) - _END_WINDOW_S, 0.0)
     try:
-        output = probe(temp, ffprobe, control, timeout_s=_probe_timeout(settings))
+        output, output_end = probe_with_end(
+            temp,
+            ffprobe,
+            _av_streams,
+            from_s=window,
+            control=control,
+            timeout_s=_probe_timeout(settings),
+        )
     except ProbeError as exc:
         reason = str(exc).split(": ", 1)[-1]
         raise VerifyError(
             f"output verification failed: the tool's output is unusable ({reason})"
         ) from None
-    # compare like with like: the source's kept audio/video vs the output's audio/video
-    window = max((plan.source.duration or 0.0) - _END_WINDOW_S, 0.0)
-    output_end = measure_end(
-        temp,
-        ffprobe,
-        _av_streams(output),
-        from_s=window,
-        control=control,
-        timeout_s=_probe_timeout(settings),
-    )
     verify(plan, output, Timing(source_end, output_end), settings.duration_tolerance_s)
     return output
 
