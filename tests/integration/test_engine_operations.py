@@ -305,6 +305,45 @@ def test_a_codec_the_target_container_cannot_take(
     assert sha256(path) == digest and sorted(p.name for p in path.parent.iterdir()) == [path.name]
 
 
+@pytest.mark.parametrize(
+    ("choice", "status"), [("skip", FileStatus.SKIPPED), ("error", FileStatus.FAILED)]
+)
+def test_flac_into_mp4_is_incompatible_not_a_tool_failure(
+    make_file: MakeMedia, choice: str, status: FileStatus
+) -> None:
+    """ffmpeg 5.1 refuses FLAC in MP4 without -strict experimental: the plan must say so."""
+    path = make_file(audio=(AudioSpec("eng", default=True, codec="flac"),))
+    digest = sha256(path)
+    policy = _policy(f'[container]\nformat = "mp4"\non_incompatible = "{choice}"\n')
+    result = process_file(FileJob(path, policy))
+    assert result.status is status, result.error
+    assert "audio 1 (eng): codec flac cannot go into mp4" in (result.error or "")
+    assert result.stderr_tail is None  # decided by the plan, no tool ran
+    assert sha256(path) == digest and sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_flac_into_mp4_is_transcoded_when_the_policy_says_so(make_file: MakeMedia) -> None:
+    path = make_file(audio=(AudioSpec("eng", default=True, codec="flac"),))
+    policy = _policy('[container]\nformat = "mp4"\non_incompatible = "transcode"\n')
+    after, _ = apply(path, policy, PassKind.FFMPEG)
+    assert after.container == "mp4"
+    assert [t.codec for t in after.of_type(TrackType.AUDIO)] == ["aac"]
+
+
+def test_alac_and_opus_are_copied_into_mp4(make_file: MakeMedia) -> None:
+    """Measured: both go into MP4 with ffmpeg 5.1 without experimental flags."""
+    path = make_file(
+        audio=(
+            AudioSpec("eng", default=True, codec="alac"),
+            AudioSpec("ger", codec="libopus"),
+        )
+    )
+    policy = _policy('[container]\nformat = "mp4"\non_incompatible = "error"\n')
+    after, predicted = apply(path, policy, PassKind.FFMPEG)
+    assert all(t.transcode is None for t in predicted.tracks)
+    assert [t.codec for t in after.of_type(TrackType.AUDIO)] == ["alac", "opus"]
+
+
 def test_an_incompatible_codec_can_be_transcoded_instead(make_file: MakeMedia) -> None:
     path = make_file(audio=(AudioSpec("eng", default=True, codec="pcm_s16le"),))
     policy = _policy('[container]\nformat = "mp4"\non_incompatible = "transcode"\n')

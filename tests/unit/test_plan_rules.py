@@ -452,6 +452,37 @@ def test_on_incompatible(choice: str, outcome: str) -> None:
     assert_idempotent(policy, p)
 
 
+@pytest.mark.parametrize("choice", ["error", "skip", "transcode"])
+def test_flac_is_incompatible_with_mp4(choice: str) -> None:
+    # measured: ffmpeg 5.1 refuses flac in MP4 without -strict experimental
+    policy = pol(f'[container]\nformat = "mp4"\non_incompatible = "{choice}"\n')
+    m = media(video(), audio(1, "eng", codec="flac", default=True))
+    if choice == "error":
+        with pytest.raises(PlanError, match=r"/lib/Movie.mkv: audio 1 \(eng\): codec flac"):
+            plan(policy, m)
+        return
+    p = plan(policy, m)
+    if choice == "skip":
+        assert p.skip_reason is not None and "codec flac cannot go into mp4" in p.skip_reason
+        return
+    assert [t.codec for t in p.tracks] == ["h264", "aac"]
+    assert "transcode audio 1 flac → aac" in p.changes
+    assert_idempotent(policy, p)
+
+
+def test_alac_and_opus_are_copied_into_mp4() -> None:
+    policy = pol('[container]\nformat = "mp4"\n')
+    m = media(video(), audio(1, "eng", codec="alac", default=True), audio(2, "eng", codec="opus"))
+    p = plan(policy, m)
+    assert all(t.transcode is None for t in p.tracks)
+
+
+def test_flac_audio_target_cannot_go_into_mp4() -> None:
+    policy = pol('[container]\nformat = "mp4"\n[transcode.audio]\ncodec = "flac"\n')
+    with pytest.raises(PlanError, match=r"transcode\.audio\.codec flac cannot go into mp4"):
+        plan(policy, media(video(), audio(1, "eng", codec="dts", default=True)))
+
+
 def test_image_subtitles_cannot_go_into_mp4_even_with_transcode() -> None:
     policy = pol('[container]\nformat = "mp4"\non_incompatible = "transcode"\n')
     m = media(video(), audio(1, "eng", default=True), sub(2, "eng", codec="hdmv_pgs_subtitle"))

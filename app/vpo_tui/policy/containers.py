@@ -23,6 +23,14 @@ Facts measured with ffmpeg/ffprobe 5.1 and mkvmerge 74 (samples.make_media input
   probes back as ``und`` (no tag). Container title survives.
 * mkvmerge silently drops MP4 ``mov_text`` subtitles (exit 0), so mov_text must
   be converted to subrip by ffmpeg for an MKV output.
+* The codec lists below are what ffmpeg 5.1 stream-copies into the container
+  WITHOUT ``-strict experimental`` (``ffmpeg -i x.mka -c copy -f mp4``, exit 0).
+  MP4 refuses ``flac`` and ``truehd`` ("... in MP4 support is experimental"),
+  ``vp8``, ``webvtt``, ``subrip``/``ass`` and PCM ("could not find tag");
+  ``alac`` and ``opus`` go in. WebM takes only what its list says (the muxer
+  names the same set). ``dts`` and ``vorbis`` also copy into MP4 but few players
+  read them there, so they are left out: such a track goes through
+  ``container.on_incompatible``.
 """
 
 from __future__ import annotations
@@ -142,7 +150,8 @@ MKV = ContainerRules(
 MP4 = ContainerRules(
     name="mp4",
     video=frozenset({"h264", "hevc", "av1", "vp9", "mpeg4"}),
-    audio=frozenset({"aac", "ac3", "eac3", "mp3", "opus", "flac", "alac"}),
+    # not flac: ffmpeg 5.1 refuses it without -strict experimental
+    audio=frozenset({"aac", "ac3", "eac3", "mp3", "opus", "alac"}),
     subtitle=frozenset({"mov_text"}),
     text_subtitle_codec="mov_text",
     carries_attachments=False,
