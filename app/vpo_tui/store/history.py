@@ -87,6 +87,17 @@ class BatchRecord:
     stop_reason: str | None
     duration_s: float | None
 
+    @property
+    def outcome(self) -> str:
+        """How the batch ended, in the words both front ends show."""
+        if self.status != "finished" or not self.stop_reason:
+            return self.status  # running | interrupted | finished
+        return _STOP_WORDS.get(self.stop_reason, f"stopped ({self.stop_reason})")
+
+
+# BatchRunner's stop reasons (kept as plain strings: the store sits below the batch layer)
+_STOP_WORDS = {"stop": "stopped", "kill": "killed", "failure": "stopped at a failure"}
+
 
 @dataclass(frozen=True)
 class JobRecord:
