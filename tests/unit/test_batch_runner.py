@@ -273,6 +273,31 @@ def test_kill_while_paused_still_ends_everything() -> None:
     assert engine.processes[0].poll() is not None
 
 
+def test_stop_while_paused_resumes_so_running_files_can_finish() -> None:
+    engine = FakeEngine(spawn=True, duration=0.6)
+    runner = BatchRunner(
+        fake_jobs(NAMES[:3]),
+        workers=1,
+        listener=RecordingListener(),
+        on_error="skip",
+        process=engine,
+    )
+    thread, out = run_in_thread(runner)
+    deadline = time.monotonic() + 5
+    while not engine.processes and time.monotonic() < deadline:
+        time.sleep(0.005)
+    runner.pause()
+    pid = engine.processes[0].pid
+    deadline = time.monotonic() + 2
+    while process_state(pid) != "T" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    runner.stop()  # "finish the running files": they cannot while suspended
+    assert not runner.paused
+    thread.join(10)
+    assert not thread.is_alive(), "stop while paused waited for ever"
+    assert statuses(out[0]) == {"f00.mkv": "ok", "f01.mkv": "cancelled", "f02.mkv": "cancelled"}
+
+
 def test_set_workers_while_running_is_clamped_to_the_cap() -> None:
     engine = FakeEngine(duration=0.3)
     runner = BatchRunner(

@@ -171,10 +171,15 @@ class BatchRunner:
             return len(self._running)
 
     def stop(self) -> None:
-        """Drain: no new file starts, queued files are cancelled, running ones finish."""
+        """Drain: no new file starts, queued files are cancelled, running ones finish.
+
+        Running files must run to finish, so a paused batch is resumed: a stop
+        while paused would otherwise wait for ever.
+        """
         with self._lock:
             if self._stop_reason is None:
                 self._stop_reason = STOP_USER
+        self.resume()
         self._wake.put(None)
 
     def kill(self) -> None:
