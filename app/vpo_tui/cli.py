@@ -3,8 +3,8 @@
 Subcommands (``doctor``, ``policy``, ``history``, ``sample``) are recognised by the first
 argument; anything else is a list of paths for a batch (``./doctor`` reaches a folder
 that happens to be called ``doctor``). Exit codes are the headless ones (see
-``vpo_tui.headless``): 0 ok, 1 failed files, 2 usage, 3 invalid policy/config,
-4 nothing found, 5 missing tool, 130 stopped by the user.
+``vpo_tui.headless``): 0 ok, 1 failed files or unreadable paths, 2 usage,
+3 invalid policy/config, 4 nothing found, 5 missing tool, 130 stopped by the user.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from vpo_tui import __version__
 from vpo_tui.headless import (
@@ -26,6 +27,9 @@ from vpo_tui.headless import (
     EXIT_OK,
     EXIT_USAGE,
     HeadlessOptions,
+    console_text,
+    error_document,
+    plural,
     run_headless,
 )
 
@@ -33,7 +37,30 @@ SUBCOMMANDS = ("doctor", "policy", "history", "sample")
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse exits with 2 on usage errors, which is our documented code too."""
+    """argparse exits with 2 on usage errors, which is our documented code too.
+
+    With ``json_errors`` set (``--json`` is on the command line) a usage error also
+    prints the JSON error document on stdout, as every other refusal does: a script
+    that asked for JSON always gets one.
+    """
+
+    json_errors: bool = False
+
+    def error(self, message: str) -> NoReturn:
+        if self.json_errors:
+            _print_json(error_document(message, EXIT_USAGE))
+        super().error(message)
+
+
+def _print_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def _json_requested(argv: Sequence[str]) -> bool:
+    """``--json`` (or an abbreviation argparse accepts) before any ``--``."""
+    options = argv[: list(argv).index("--")] if "--" in argv else argv
+    return any(len(arg) >= 3 and "--json".startswith(arg) for arg in options)
 
 
 def _positive_int(text: str) -> int:
@@ -51,13 +78,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="FILE", help="history database to use")
 
 
-def batch_parser() -> argparse.ArgumentParser:
+def batch_parser() -> _Parser:
     parser = _Parser(
         prog="vpo-tui",
         description="Apply a media policy to video files and folders, several at a time, safely.",
         epilog="Subcommands: vpo-tui doctor | policy {check FILE,list,show NAME} | "
-        "history [BATCH] | sample DIR.  Exit codes: 0 ok, 1 failed files, 2 usage, "
-        "3 invalid policy/config, 4 no video files, 5 missing tool, 130 stopped.",
+        "history [BATCH] | sample DIR.  Exit codes: 0 ok, 1 failed files or unreadable "
+        "paths, 2 usage, 3 invalid policy/config, 4 no video files, 5 missing tool, "
+        "130 stopped.",
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="video files or folders")
     parser.add_argument(
@@ -95,13 +123,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _config_or_exit(path: str | None) -> tuple[object | None, int]:
+def _config_or_exit(
+    path: str | None, *, json_errors: bool = False, dry_run: bool = False
+) -> tuple[object | None, int]:
     from vpo_tui.config import ConfigError
 
     try:
         return _load_config(path), EXIT_OK
     except ConfigError as exc:
-        sys.stderr.write(f"vpo-tui: invalid config: {exc}\n")
+        message = f"invalid config: {exc}"
+        sys.stderr.write(f"vpo-tui: {message}\n")
+        if json_errors:
+            _print_json(error_document(message, EXIT_INVALID, dry_run=dry_run))
         return None, EXIT_INVALID
 
 
@@ -109,8 +142,9 @@ def _batch(argv: list[str]) -> int:
     from vpo_tui.config import Config
 
     parser = batch_parser()
+    parser.json_errors = _json_requested(argv)
     ns = parser.parse_args(argv)
-    config, code = _config_or_exit(ns.config)
+    config, code = _config_or_exit(ns.config, json_errors=ns.json, dry_run=ns.dry_run)
     if config is None:
         return code
     assert isinstance(config, Config)
@@ -138,8 +172,11 @@ def _batch(argv: list[str]) -> int:
                 )
             )
     if not ns.paths:
+        message = "give at least one file or folder with --no-tui"
         parser.print_usage(sys.stderr)
-        sys.stderr.write("vpo-tui: error: give at least one file or folder with --no-tui\n")
+        sys.stderr.write(f"vpo-tui: error: {message}\n")
+        if ns.json:
+            _print_json(error_document(message, EXIT_USAGE, policy_name=policy, dry_run=ns.dry_run))
         return EXIT_USAGE
     return run_headless(
         HeadlessOptions(
@@ -183,21 +220,36 @@ def _doctor(argv: list[str]) -> int:
     assert isinstance(config, Config)
     out = sys.stdout
     out.write(f"vpo-tui {__version__}, Python {sys.version.split()[0]}\n")
-    out.write(f"config:   {config.source or f'{default_config_path()} (not present: defaults)'}\n")
+    source = config.source or f"{default_config_path()} (not present: defaults)"
+    out.write(f"config:   {console_text(str(source))}\n")
     db = Path(ns.db or config.paths.database or default_db_path())
     usable, state = describe_database(db)
-    out.write(f"database: {db} ({state if usable else 'PROBLEM: ' + state})\n")
-    missing = False
-    for tool in doctor_report(config.engine_settings().tools):
+    out.write(f"database: {console_text(str(db))} ({state if usable else 'PROBLEM: ' + state})\n")
+    tools = config.engine_settings().tools
+    missing: list[str] = []
+    for tool in doctor_report(tools):
         if tool.found:
             out.write(f"  ok       {tool.name:<12} {tool.version:<12} {tool.path}\n")
         else:
-            missing = True
-            out.write(f"  MISSING  {tool.name:<12} {tool.problem}\n")
-    if missing:
-        out.write(f"Some tools are missing; {install_hint()}\n")
-        return EXIT_MISSING_TOOL
-    return EXIT_OK
+            missing.append(tool.name)
+            out.write(f"  MISSING  {tool.name:<12} {console_text(str(tool.problem))}\n")
+    if not missing:
+        return EXIT_OK
+    # A wrong [tools] path is fixed in the config file, not by installing anything.
+    configured = [name for name in missing if getattr(tools, name, None)]
+    from_path = [name for name in missing if name not in configured]
+    hints: list[str] = []
+    if configured:
+        where = console_text(str(config.source or "config.toml"))
+        hints.append(f"fix the path under [tools] in {where} ({', '.join(configured)})")
+    if from_path:
+        hints.append(
+            f"for {', '.join(from_path)}: {install_hint()}" if configured else install_hint()
+        )
+    out.write(
+        f"{'A tool is' if len(missing) == 1 else 'Some tools are'} missing; {'; '.join(hints)}\n"
+    )
+    return EXIT_MISSING_TOOL
 
 
 def _policy(argv: list[str]) -> int:
@@ -230,7 +282,7 @@ def _policy(argv: list[str]) -> int:
 
 def _history(argv: list[str]) -> int:
     from vpo_tui.config import Config
-    from vpo_tui.store.history import HistoryStore
+    from vpo_tui.store.history import HistoryStore, default_db_path
     from vpo_tui.store.pool import StoreError
 
     parser = _Parser(prog="vpo-tui history", description="Past batches and their files.")
@@ -243,10 +295,13 @@ def _history(argv: list[str]) -> int:
     if config is None:
         return code
     assert isinstance(config, Config)
+    db = Path(ns.db or config.paths.database or default_db_path())
+    if not db.exists():  # reading the history must never create a database
+        return _history_of_nothing(ns.batch, ns.json, db)
     try:
-        store = HistoryStore(ns.db or config.paths.database)
+        store = HistoryStore(db)
     except StoreError as exc:
-        sys.stderr.write(f"vpo-tui: {exc}\n")
+        sys.stderr.write(f"vpo-tui: {console_text(str(exc))}\n")
         return EXIT_FAILED
     with store:
         if ns.batch is None:
@@ -257,19 +312,19 @@ def _history(argv: list[str]) -> int:
                 return EXIT_OK
             if not batches:
                 sys.stdout.write("No batches yet.\n")
+            width = max((len(b.outcome) for b in batches), default=0)
             for b in batches:
                 totals = ", ".join(f"{n} {k}" for k, n in b.totals.items() if n) or "nothing"
                 when = time.strftime("%Y-%m-%d %H:%M", time.localtime(b.started_at))
                 flag = " dry-run" if b.dry_run else ""
                 sys.stdout.write(
-                    f"#{b.id:<5} {when}  {b.status:<11} {b.policy_name}{flag}  "
-                    f"{b.total} files: {totals}\n"
+                    f"#{b.id:<5} {when}  {b.outcome:<{width}}  {console_text(b.policy_name)}"
+                    f"{flag}  {plural(b.total, 'file')}: {totals}\n"
                 )
             return EXIT_OK
         batch = store.get_batch(ns.batch)
         if batch is None:
-            sys.stderr.write(f"vpo-tui: no batch #{ns.batch} in {store.path}\n")
-            return EXIT_USAGE
+            return _history_of_nothing(ns.batch, ns.json, store.path)
         jobs = store.batch_jobs(batch.id)
         if ns.json:
             doc = _batch_dict(batch)
@@ -292,25 +347,37 @@ def _history(argv: list[str]) -> int:
             return EXIT_OK
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(batch.started_at))
         sys.stdout.write(
-            f"Batch #{batch.id} {when} policy {batch.policy_name} ({batch.status}, "
-            f"{batch.workers} workers{', dry run' if batch.dry_run else ''})\n"
+            f"Batch #{batch.id} {when} policy {console_text(batch.policy_name)} "
+            f"({batch.outcome}, {plural(batch.workers, 'worker')}"
+            f"{', dry run' if batch.dry_run else ''})\n"
         )
         for j in jobs:
-            line = f"  {j.status:<11} {j.path}"
+            line = f"  {j.status:<11} {console_text(j.path)}"
             if j.error and j.status not in ("ok", "unchanged", "planned"):
-                prefix = f"{j.path}: "  # the line names the file already
-                line += f": {j.error.removeprefix(prefix)}"
+                error = j.error.removeprefix(f"{j.path}: ")  # the line names the file already
+                line += f": {console_text(error)}"
             sys.stdout.write(line + "\n")
             for change in j.changes:
-                sys.stdout.write(f"      - {change}\n")
+                sys.stdout.write(f"      - {console_text(change)}\n")
         return EXIT_OK
 
 
-def _batch_dict(b: object) -> dict[str, object]:
+def _history_of_nothing(batch: int | None, as_json: bool, db: Path) -> int:
+    """The list of no batches (exit 0), or no such batch (exit 2)."""
+    if batch is not None:
+        sys.stderr.write(f"vpo-tui: no batch #{batch} in {console_text(str(db))}\n")
+        return EXIT_USAGE
+    sys.stdout.write("[]\n" if as_json else "No batches yet.\n")
+    return EXIT_OK
+
+
+def _batch_dict(b: Any) -> dict[str, object]:
+    """A BatchRecord as JSON: its fields, and ``outcome`` (how it ended, as shown)."""
     from dataclasses import asdict
 
-    doc = asdict(b)  # type: ignore[call-overload]
+    doc = asdict(b)
     doc["roots"] = list(doc["roots"])
+    doc["outcome"] = b.outcome
     return dict(doc)
 
 
@@ -330,6 +397,7 @@ def _sample(argv: list[str]) -> int:
         sys.stderr.write(f"vpo-tui: cannot make samples in {target}: {exc}\n")
         return EXIT_FAILED
     for path in made:
-        sys.stdout.write(f"{path}\n")
-    sys.stdout.write(f"Made {len(made)} files. Try: vpo-tui --no-tui --dry-run {target}\n")
+        sys.stdout.write(f"{console_text(str(path))}\n")
+    try_it = f"vpo-tui --no-tui --dry-run {console_text(str(target))}"
+    sys.stdout.write(f"Made {plural(len(made), 'file')}. Try: {try_it}\n")
     return EXIT_OK

@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,28 @@ class HeadlessOptions:
     db: Path | None = None
     recursive: bool = True
     quiet: bool = False
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 file``, ``2 files``; ``many`` for the irregular ones (``batch``/``batches``)."""
+    return f"{n} {word if n == 1 else many or word + 's'}"
+
+
+# Control characters, line separators and lone surrogates (undecodable bytes in a
+# file name): printed raw they break one-line-per-file output or drive the terminal.
+_ESCAPED_CATEGORIES = frozenset({"Cc", "Zl", "Zp", "Cs"})
+
+
+def console_text(text: str) -> str:
+    """``text`` with control characters escaped as Python does (a newline shows as ``\\n``).
+
+    For paths and messages on the console only; ``--json`` escapes by itself.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        repr(ch)[1:-1] if unicodedata.category(ch) in _ESCAPED_CATEGORIES else ch for ch in text
+    )
 
 
 def _clock(seconds: float) -> str:
@@ -98,7 +121,7 @@ class ConsoleListener:
                 self._running.discard(event.position)
                 self._file_line(event.result, had_started)
             elif isinstance(event, BatchWarning):
-                self._print(f"warning: {event.message}")
+                self._print(f"warning: {console_text(event.message)}")
             elif isinstance(event, BatchFinished):
                 self._clear()
                 return
@@ -130,23 +153,20 @@ class ConsoleListener:
             show = True
         if not show:
             return
-        head = f"[{self.done}/{self.total}] {status.value:<9} {result.path}"
+        head = f"[{self.done}/{self.total}] {status.value:<9} {console_text(str(result.path))}"
         if result.error and status is not FileStatus.OK:
-            error = result.error
-            prefix = f"{result.path}: "
-            error = error[len(prefix) :] if error.startswith(prefix) else error
-            head += f": {error}"
+            error = result.error.removeprefix(f"{result.path}: ")  # the line names the file
+            head += f": {console_text(error)}"
         elif status in (FileStatus.OK, FileStatus.PLANNED):
-            n = len(result.changes)
-            head += f" ({n} change{'s' if n != 1 else ''}, {result.duration_s:.1f} s)"
+            head += f" ({plural(len(result.changes), 'change')}, {result.duration_s:.1f} s)"
             if result.output_path is not None and result.output_path != result.path:
-                head += f" -> {result.output_path}"
+                head += f" -> {console_text(str(result.output_path))}"
         lines = [head]
         if status is FileStatus.PLANNED or (self._dry_run and result.changes):
-            lines += [f"    - {change}" for change in result.changes]
+            lines += [f"    - {console_text(change)}" for change in result.changes]
         if status is FileStatus.FAILED and result.stderr_tail:
             tail = result.stderr_tail.strip().splitlines()[-3:]
-            lines += [f"    | {line}" for line in tail]
+            lines += [f"    | {console_text(line)}" for line in tail]
         self._print("\n".join(lines))
 
     def _print(self, text: str) -> None:
@@ -169,7 +189,7 @@ class ConsoleListener:
         self._last_draw = now
         elapsed = now - self.started_at
         line = (
-            f"Processing: {self.done}/{self.total} files [{self.active} active] "
+            f"Processing: {self.done}/{plural(self.total, 'file')} [{self.active} active] "
             f"{_clock(elapsed)} elapsed"
         )
         if self.worked > 0 and self.done < self.total:
@@ -228,20 +248,43 @@ def result_document(
     }
 
 
-def exit_code_for(result: BatchResult) -> int:
+def exit_code_for(result: BatchResult, unreadable: int = 0) -> int:
+    """130 stopped, 1 a file failed or ``unreadable`` paths could not be read, else 0.
+
+    A folder that cannot be read is work silently not done: a cron job must see it.
+    """
     if result.stop_reason in ("stop", "kill"):
         return EXIT_INTERRUPTED
-    if result.count(FileStatus.FAILED):
+    if result.count(FileStatus.FAILED) or unreadable:
         return EXIT_FAILED
     return EXIT_OK
 
 
-class _Early(Exception):
-    """A problem found before any file is touched: exit code + message."""
+def error_document(
+    error: str, exit_code: int, *, policy_name: str = DEFAULT_POLICY, dry_run: bool = False
+) -> dict[str, Any]:
+    """The ``--json`` document of a run refused before it started (no files, no result)."""
+    return result_document(
+        None,
+        policy_name=policy_name,
+        policy_source="",
+        workers=0,
+        dry_run=dry_run,
+        error=error,
+        exit_code=exit_code,
+    )
 
-    def __init__(self, code: int, message: str) -> None:
+
+class _Early(Exception):
+    """A problem found before any file is touched: exit code + message.
+
+    ``console`` is the message for the terminal when it differs (paths escaped).
+    """
+
+    def __init__(self, code: int, message: str, console: str | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.console = console if console is not None else message
 
 
 def run_headless(
@@ -260,11 +303,14 @@ def run_headless(
         "workers": options.workers or 0,
         "problems": [],
         "warnings": [],
+        "unreadable": 0,
     }
 
-    def finish(code: int, result: BatchResult | None, error: str | None = None) -> int:
+    def finish(
+        code: int, result: BatchResult | None, error: str | None = None, console: str | None = None
+    ) -> int:
         if error:
-            err.write(f"vpo-tui: {error}\n")
+            err.write(f"vpo-tui: {console or error}\n")
         if options.json:
             doc = result_document(
                 result,
@@ -284,21 +330,21 @@ def run_headless(
     try:
         runner, listener, store = _prepare(options, state, err)
     except _Early as early:
-        return finish(early.code, None, str(early))
+        return finish(early.code, None, str(early), early.console)
     try:
         result = _run(runner, listener, err, install_signals)
     finally:
         if store is not None:
             store.close()
-    code = exit_code_for(result)
-    err.write(_summary(result) + "\n")
+    code = exit_code_for(result, state["unreadable"])
+    err.write(_summary(result, state["unreadable"]) + "\n")
     return finish(code, result)
 
 
 def _prepare(options: HeadlessOptions, state: dict[str, Any], err: TextIO) -> tuple[Any, Any, Any]:
     """Everything that can refuse the batch before a file is touched, in exit-code order."""
     from vpo_tui.batch.discovery import discover
-    from vpo_tui.batch.recovery import recover_at_startup
+    from vpo_tui.batch.recovery import pending_recovery, recover_at_startup
     from vpo_tui.batch.runner import BatchRunner
     from vpo_tui.batch.workers import WorkerCountError, resolve_workers
     from vpo_tui.policy.load import PolicyError, load_policy
@@ -309,7 +355,7 @@ def _prepare(options: HeadlessOptions, state: dict[str, Any], err: TextIO) -> tu
 
     def warn(text: str) -> None:
         state["warnings"].append(text)
-        err.write(f"warning: {text}\n")
+        err.write(f"warning: {console_text(text)}\n")
 
     try:
         choice = resolve_workers(
@@ -332,30 +378,50 @@ def _prepare(options: HeadlessOptions, state: dict[str, Any], err: TextIO) -> tu
     # A mistyped path is a usage error, not a warning a cron job would never read.
     missing = [str(p) for p in options.paths if not os.path.lexists(p)]
     if missing:
-        raise _Early(EXIT_USAGE, f"no such file or folder: {', '.join(missing)}")
+        raise _Early(
+            EXIT_USAGE,
+            f"no such file or folder: {', '.join(missing)}",
+            f"no such file or folder: {', '.join(map(console_text, missing))}",
+        )
 
     # Recovery first: finishing an interrupted commit removes files discovery would queue.
+    # A dry run changes nothing, so it only says what the next real run will clean up.
     store = None
     try:
         store = HistoryStore(options.db or config.paths.database)
     except StoreError as exc:
         warn(f"{exc}; continuing without history or cache")
-    recovery = recover_at_startup(store, options.paths, recursive=options.recursive)
-    for line in recovery.messages():
-        if not options.quiet:
-            err.write(f"note: {line}\n")
+    if options.dry_run:
+        pending = pending_recovery(store, options.paths, recursive=options.recursive).summary()
+        notes = [pending] if pending else []
+    else:
+        notes = recover_at_startup(store, options.paths, recursive=options.recursive).messages()
+    if not options.quiet:
+        for line in notes:
+            err.write(f"note: {console_text(line)}\n")
 
     found = discover(
         options.paths, recursive=options.recursive, extensions=config.processing.extensions
     )
     for problem in found.problems:
-        state["problems"].append({"path": str(problem.path), "message": problem.message})
-        err.write(f"warning: {problem}\n")
+        state["problems"].append(
+            {
+                "path": str(problem.path),
+                "message": problem.message,
+                "unreadable": problem.unreadable,
+            }
+        )
+        state["unreadable"] += problem.unreadable
+        err.write(f"warning: {console_text(str(problem))}\n")
     if not found.files:
         if store is not None:
             store.close()
-        given = ", ".join(str(p) for p in options.paths)
-        raise _Early(EXIT_NOTHING_FOUND, f"no video files found in: {given}")
+        given = [str(p) for p in options.paths]
+        raise _Early(
+            EXIT_NOTHING_FOUND,
+            f"no video files found in: {', '.join(given)}",
+            f"no video files found in: {', '.join(map(console_text, given))}",
+        )
 
     on_error = config.processing.on_error or policy.on_error
     jobs = [FileJob(path, policy, settings, options.dry_run) for path in found.files]
@@ -417,9 +483,8 @@ def _run(runner: Any, listener: ConsoleListener, err: TextIO, install_signals: b
         nonlocal interrupts
         interrupts += 1
         if interrupts == 1:
-            n = runner.active
             listener.message(
-                f"Stopping: no new files will start; {n} file{'s' if n != 1 else ''} still "
+                f"Stopping: no new files will start; {plural(runner.active, 'file')} still "
                 "running will finish. Press Ctrl-C again to kill them."
             )
             runner.stop()
@@ -450,12 +515,14 @@ def _run(runner: Any, listener: ConsoleListener, err: TextIO, install_signals: b
     return outcome[0]
 
 
-def _summary(result: BatchResult) -> str:
+def _summary(result: BatchResult, unreadable: int = 0) -> str:
     totals = result.totals
     parts = [f"{n} {name}" for name, n in totals.items() if n]
-    text = f"Done: {len(result.files)} files in {result.duration_s:.1f} s"
+    text = f"Done: {plural(len(result.files), 'file')} in {result.duration_s:.1f} s"
     if parts:
         text += " (" + ", ".join(parts) + ")"
+    if unreadable:
+        text += f"; {plural(unreadable, 'path')} could not be read (see the warnings above)"
     if result.stop_reason == "failure":
         text += "; stopped at the first failure (on_error = fail)"
     elif result.stop_reason == "stop":

@@ -132,3 +132,15 @@ def test_unreadable_folder_is_reported_even_as_root(
 def test_default_count_is_capped_silently() -> None:
     choice = resolve_workers(None, None, None, cores=2)
     assert choice.workers == 1 and choice.warning is None
+
+
+def test_problems_say_whether_a_path_could_not_be_read(tmp_path: Path) -> None:
+    """Headless exits 1 for what could not be read, not for what was left out on purpose."""
+    touch(tmp_path / "d" / "ok.mkv")
+    (tmp_path / "d" / "loop").symlink_to(tmp_path / "d")
+    (tmp_path / "d" / "gone.mkv").symlink_to(tmp_path / "nowhere.mkv")
+    txt = touch(tmp_path / "notes.txt")
+    temp = touch(tmp_path / ".x.mkv.vpo-tmp-1-ab.mkv")
+    result = discover([tmp_path / "d", txt, temp])
+    flags = {p.path.name: p.unreadable for p in result.problems}
+    assert flags == {"loop": True, "gone.mkv": True, "notes.txt": False, temp.name: False}

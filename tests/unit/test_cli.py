@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -141,3 +142,92 @@ def test_a_mistyped_path_is_a_usage_error_not_a_warning(tmp_path: Path) -> None:
     doc = json.loads(done.stdout)
     assert "no such file or folder: libb" in doc["error"] and doc["files"] == []
     assert (tmp_path / "lib" / "a.mkv").read_bytes() == b"not touched"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "words"),
+    [
+        (("--no-tui", "--json", "--workers", "0", "x"), 2, "--workers: must be at least 1"),
+        (("--json", "--bogus", "x"), 2, "unrecognized arguments: --bogus"),
+        (("--js", "--no-tui"), 2, "give at least one file or folder"),
+        (("--json", "--config", "bad.toml", "x"), 3, "invalid config"),
+    ],
+)
+def test_with_json_every_refusal_prints_a_json_document(
+    tmp_path: Path, args: tuple[str, ...], code: int, words: str
+) -> None:
+    (tmp_path / "bad.toml").write_text("[processing]\nworkrs = 2\n")
+    done = vpo(*args, cwd=tmp_path)
+    assert done.returncode == code, done.stderr
+    assert words in done.stderr  # the message stays on stderr too
+    doc = json.loads(done.stdout)  # the same shape as the exit 3/4/5 documents
+    assert doc["exit_code"] == code and words in doc["error"]
+    assert doc["files"] == [] and doc["summary"]["total"] == 0 and "policy" in doc
+
+
+def test_reading_the_history_never_creates_a_database(tmp_path: Path) -> None:
+    listed = vpo("history", "--db", "nonexist.db", cwd=tmp_path)
+    assert listed.returncode == 0 and listed.stdout == "No batches yet.\n"
+    as_json = vpo("history", "--db", "nonexist.db", "--json", cwd=tmp_path)
+    assert as_json.returncode == 0 and json.loads(as_json.stdout) == []
+    one = vpo("history", "3", "--db", "nonexist.db", cwd=tmp_path)
+    assert one.returncode == 2 and "no batch #3" in one.stderr
+    default = vpo("history", cwd=tmp_path)  # the default database, not there yet either
+    assert default.returncode == 0
+    assert not (tmp_path / "nonexist.db").exists()
+    assert not (tmp_path / "xdg-data").exists()
+
+
+def test_history_says_how_each_batch_ended(tmp_path: Path) -> None:
+    from vpo_tui.batch.events import BatchResult
+    from vpo_tui.engine.job import FileResult, FileStatus
+    from vpo_tui.store.history import HistoryStore
+
+    with HistoryStore(tmp_path / "h.db") as store:
+        for reason in (None, "stop", "kill", "failure"):
+            batch = store.begin_batch(
+                policy_name="normalize", policy_digest="d", workers=1, dry_run=False, total=1
+            )
+            result = BatchResult(
+                files=(FileResult(Path("/m/a.mkv"), FileStatus.CANCELLED),),
+                duration_s=1.0,
+                stopped_early=reason is not None,
+                workers=1,
+                dry_run=False,
+                batch_id=batch,
+                stop_reason=reason,
+            )
+            store.finish_batch(batch, result)
+    listed = vpo("history", "--db", "h.db", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    # "#4     2026-01-02 10:11  stopped at a failure  normalize  1 file: 1 cancelled"
+    words = [
+        re.sub(r"^#\d+ +\S+ \S+  (.+?) +normalize .*$", r"\1", line)
+        for line in listed.stdout.splitlines()
+    ]
+    assert words == ["stopped at a failure", "killed", "stopped", "finished"]
+    assert all("  1 file: 1 cancelled" in line for line in listed.stdout.splitlines())
+    docs = json.loads(vpo("history", "--db", "h.db", "--json", cwd=tmp_path).stdout)
+    assert [(d["status"], d["outcome"]) for d in docs] == [
+        ("finished", "stopped at a failure"),
+        ("finished", "killed"),
+        ("finished", "stopped"),
+        ("finished", "finished"),
+    ]
+    detail = vpo("history", "3", "--db", "h.db", cwd=tmp_path)
+    assert "(killed, 1 worker)" in detail.stdout.splitlines()[0]
+    one = json.loads(vpo("history", "3", "--db", "h.db", "--json", cwd=tmp_path).stdout)
+    assert one["outcome"] == "killed" and one["status"] == "finished"
+
+
+def test_doctor_points_a_wrong_tool_path_at_the_config(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[tools]\nffmpeg = "/nope/ffmpeg"\nmkvmerge = "/nope/mkvmerge"\n')
+    done = vpo("doctor", "--config", str(cfg), cwd=tmp_path)
+    assert done.returncode == 5
+    last = done.stdout.splitlines()[-1]
+    assert last == f"Some tools are missing; fix the path under [tools] in {cfg} (ffmpeg, mkvmerge)"
+    assert "apt-get" not in done.stdout and "brew" not in done.stdout
+    # A tool missing from PATH still gets the install hint.
+    bare = vpo("doctor", cwd=tmp_path, env={"PATH": str(tmp_path)})
+    assert bare.returncode == 5 and "install them with" in bare.stdout.splitlines()[-1]

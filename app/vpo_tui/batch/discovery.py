@@ -19,8 +19,17 @@ TEMP_MARKER = ".vpo-tmp-"  # the engine's temp files: .name.vpo-tmp-<pid>-<rand>
 
 @dataclass(frozen=True)
 class DiscoveryProblem:
+    """A path that was not queued, and why.
+
+    ``unreadable`` tells a path that could not be read (a folder without permission,
+    a symlink loop, a path that vanished: something the user must act on, so headless
+    exits 1) from one read fine and left out on purpose (a given file that is not a
+    video, one of our temp files).
+    """
+
     path: Path
     message: str
+    unreadable: bool = True
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
@@ -71,12 +80,17 @@ def discover(
         if os.path.isdir(real):
             _walk(real, recursive, exts, found, problems, visited_dirs)
         elif _is_vpo_temp(os.path.basename(real)):
-            problems.append(DiscoveryProblem(given_path, "a vpo-tui temporary file, not queued"))
+            problems.append(
+                DiscoveryProblem(
+                    given_path, "a vpo-tui temporary file, not queued", unreadable=False
+                )
+            )
         elif not real.lower().endswith(exts):
             problems.append(
                 DiscoveryProblem(
                     given_path,
                     f"not a video file by its extension (looking for {', '.join(exts)})",
+                    unreadable=False,
                 )
             )
         else:

@@ -3,15 +3,20 @@
 Jobs the database still shows as running for a dead process become ``interrupted``,
 and vpo-tui temp files whose owning process is gone are removed from the folders
 about to be processed. Re-running the same command then redoes only what is not done.
+
+A dry run must change nothing, so it does not recover; ``pending_recovery`` looks
+(read-only) at what the next real run will clean up, so the user can be told.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from vpo_tui.store.history import HistoryStore, JobRecord
+from vpo_tui.ownership import pid_alive
+from vpo_tui.store.history import RUNNING, HistoryStore, JobRecord
 
 
 @dataclass(frozen=True)
@@ -47,3 +52,90 @@ def recover_at_startup(
     finished = tuple(finish_interrupted_commits(ordered, recursive=recursive))
     swept = tuple(sweep_stale_temp_files(ordered, recursive=recursive))
     return Recovery(interrupted=interrupted, swept=swept, finished=finished)
+
+
+@dataclass(frozen=True)
+class PendingRecovery:
+    """What ``recover_at_startup`` would do now, counted without doing it."""
+
+    stale_temp_files: int = 0
+    unfinished_commits: int = 0
+    interrupted_batches: int = 0
+    interrupted_files: int = 0
+
+    def summary(self) -> str | None:
+        """One line for a dry run, or ``None`` when there is nothing to clean up."""
+        parts: list[str] = []
+        if self.stale_temp_files:
+            parts.append(_count(self.stale_temp_files, "stale temporary file"))
+        if self.unfinished_commits:
+            parts.append(_count(self.unfinished_commits, "half-done container change"))
+        if self.interrupted_batches:
+            parts.append(_count(self.interrupted_batches, "interrupted batch", "batches"))
+        elif self.interrupted_files:
+            parts.append(_count(self.interrupted_files, "interrupted file"))
+        if not parts:
+            return None
+        listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        return f"{listed} will be cleaned up by the next real run (a dry run changes nothing)"
+
+
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
+def pending_recovery(
+    store: HistoryStore | None, roots: Iterable[Path], *, recursive: bool = True
+) -> PendingRecovery:
+    """Count what recovery would do under ``roots``, touching no file and no row.
+
+    Mirrors ``recover_at_startup``: running jobs and batches of dead processes,
+    temp files and commit journals of dead processes in the roots' folders and in
+    the folders of those jobs.
+    """
+    from vpo_tui.engine.safety import JOURNAL_MARKER, temp_owner
+
+    dead_jobs: list[str] = []
+    dead_batches = 0
+    if store is not None:
+        # Read-only twin of HistoryStore.mark_interrupted (which writes as it finds).
+        jobs = store.pool.execute_read(
+            "SELECT path, pid FROM jobs WHERE status = ? AND pid IS NOT NULL", (RUNNING,)
+        )
+        dead_jobs = [str(r["path"]) for r in jobs if not pid_alive(int(r["pid"]))]
+        batches = store.pool.execute_read("SELECT pid FROM batches WHERE status = ?", (RUNNING,))
+        dead_batches = sum(1 for r in batches if not pid_alive(int(r["pid"])))
+    folders = {Path(r) for r in roots} | {Path(path).parent for path in dead_jobs}
+    temps = journals = 0
+    # Each folder once: a job's folder is often a root, or inside one (recovery's
+    # second look finds nothing there, having cleaned it the first time).
+    for folder in sorted({p.absolute() for p in _folders(sorted(folders), recursive)}):
+        try:
+            with os.scandir(folder) as entries:
+                listing = list(entries)
+        except OSError:
+            continue  # recovery skips what it cannot read too
+        for entry in listing:
+            owner = temp_owner(entry.name)
+            if owner is not None:
+                if not pid_alive(owner) and entry.is_file(follow_symlinks=False):
+                    temps += 1
+                continue
+            head, marker, pid = entry.name.rpartition(JOURNAL_MARKER)
+            if marker and head.startswith(".") and pid.isdigit() and not pid_alive(int(pid)):
+                journals += 1
+    return PendingRecovery(
+        stale_temp_files=temps,
+        unfinished_commits=journals,
+        interrupted_batches=dead_batches,
+        interrupted_files=len(dead_jobs),
+    )
+
+
+def _folders(roots: Iterable[Path], recursive: bool) -> Iterator[Path]:
+    """The folders recovery looks in: each root (a file's own folder), and below it."""
+    for root in roots:
+        if recursive and root.is_dir():
+            yield from (Path(dirpath) for dirpath, _dirs, _files in os.walk(root))
+        else:
+            yield root if root.is_dir() else root.parent

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from vpo_tui.batch.discovery import Discovery, discover
 from vpo_tui.batch.events import BatchListener, BatchResult
-from vpo_tui.batch.recovery import recover_at_startup
+from vpo_tui.batch.recovery import pending_recovery, recover_at_startup
 from vpo_tui.batch.runner import BatchRunner
 from vpo_tui.batch.workers import WorkerChoice, cpu_cores, resolve_workers
 from vpo_tui.config import Config, save_ui_theme
@@ -126,11 +126,16 @@ class Services:
         cores = self.cores if self.cores is not None else cpu_cores()
         return f"max {cap}: half of {cores} CPU cores ([processing] max_workers raises it)"
 
-    def recover(self, roots: Sequence[Path]) -> list[str]:
+    def recover(self, roots: Sequence[Path], *, dry_run: bool = False) -> list[str]:
         """Start-up recovery before a batch, as headless does it; returns notes to show.
 
         Each root is recovered once per session; called again, it does nothing.
+        A dry run changes nothing: it only says what the next real run will clean up
+        (and leaves the roots to be recovered by that run).
         """
+        if dry_run:
+            pending = pending_recovery(self.store, roots, recursive=self.recursive).summary()
+            return [pending] if pending else []
         with self._recovery_lock:
             todo = [Path(r) for r in roots if Path(r) not in self._recovered]
             if not todo:
