@@ -363,7 +363,11 @@ class RunScreen(Screen[None]):
     def action_stop(self) -> None:
         if not self.running or self.runner is None:
             return
-        self.runner.stop()
+        self.runner.stop()  # resumes a paused batch: running files must run to finish
+        if self.paused:
+            self.paused = False
+            changed = self.model.set_paused(False)
+            self.table.refresh_rows_by_id({id(row) for row in changed})
         self.stopping = "STOPPING: running files finish, the rest are cancelled"
         self._refresh_aggregate()
 
