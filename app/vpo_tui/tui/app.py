@@ -7,6 +7,10 @@ runner sends back, and makes sure no runner outlives it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
 import sys
 import threading
 import time
@@ -23,7 +27,7 @@ from vpo_tui.batch.events import BatchResult
 from vpo_tui.batch.workers import WorkerChoice, WorkerCountError
 from vpo_tui.config import Config
 from vpo_tui.engine.job import FileStatus
-from vpo_tui.headless import DEFAULT_POLICY, EXIT_USAGE
+from vpo_tui.headless import DEFAULT_POLICY, EXIT_INTERRUPTED, EXIT_USAGE
 from vpo_tui.policy.model import Policy
 from vpo_tui.tui.screens.dialogs import QuitWhileRunning
 from vpo_tui.tui.screens.help import HelpScreen
@@ -36,6 +40,8 @@ from vpo_tui.tui.services import Runner, Services, open_services
 from vpo_tui.tui.styles import stylesheet_paths
 
 QUIT_GRACE_S = 1.5  # after "kill now", exit even if a tool is slow to die (goal: gone in 2 s)
+# SIGTERM, or the terminal closing (SIGHUP): nobody is left to answer a dialog
+TERMINATING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 class VpoApp(App[int]):
@@ -76,6 +82,8 @@ class VpoApp(App[int]):
         self.active_runners: set[Runner] = set()
         self.batch_threads_done: list[threading.Event] = []  # set when a runner.run() returns
         self.exit_when_idle = False
+        self.terminated_by: signal.Signals | None = None
+        self._signal_handlers: list[signal.Signals] = []
         self.last_result: BatchResult | None = None
         self._saved_theme = self.services.config.ui.theme
 
@@ -93,6 +101,7 @@ class VpoApp(App[int]):
 
     # -- start-up / shutdown -----------------------------------------------------
     def on_mount(self) -> None:
+        self._handle_terminating_signals()
         wanted = self._saved_theme
         if wanted:
             if wanted in self.available_themes:
@@ -125,6 +134,63 @@ class VpoApp(App[int]):
     def on_unmount(self) -> None:
         """Last line of defence (crash or quit): no runner may outlive the app."""
         self.kill_all()
+        loop = asyncio.get_running_loop()
+        for sig in self._signal_handlers:
+            loop.remove_signal_handler(sig)
+        self._signal_handlers.clear()
+
+    def _handle_terminating_signals(self) -> None:
+        """SIGTERM/SIGHUP act as quit → kill now, so files end cancelled and clean.
+
+        Without this the default action ends the process at once: the running
+        tools die with it (parent-death signal), but their temp files stay until
+        the next start and the batch stays "running" in the history.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set from the main thread
+        loop = asyncio.get_running_loop()
+        for sig in TERMINATING_SIGNALS:
+            try:
+                loop.add_signal_handler(sig, self.terminate, sig)
+            except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
+                continue
+            self._signal_handlers.append(sig)
+
+    def _leave_when_batches_end(self) -> None:
+        """After a hang-up: exit the process once the killed batches have ended.
+
+        There is no screen left to restore, and Textual's shutdown can block for
+        ever writing to the terminal that went away; the files are already safe
+        (cancelled, temp files removed, the end recorded) when the batches end.
+        """
+
+        def leave() -> None:
+            self.wait_for_batches(timeout=2 * QUIT_GRACE_S + 5.0)
+            store = self.services.store
+            if store is not None:
+                with contextlib.suppress(Exception):
+                    store.close()
+            os._exit(EXIT_INTERRUPTED)
+
+        threading.Thread(target=leave, name="vpo-hangup-exit", daemon=True).start()
+
+    def terminate(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Kill every running file and exit with 130 once the runners have ended."""
+        if self.terminated_by is not None:
+            return
+        self.terminated_by = sig
+        if sig == signal.SIGHUP:
+            _detach_from_dead_terminal()
+            self._leave_when_batches_end()
+        self.exit_when_idle = True
+        for screen in self.screen_stack:
+            if isinstance(screen, RunScreen) and screen.running:
+                screen.kill_now()
+        self.kill_all()
+        if not self.active_runners:
+            self.exit(self._exit_code())
+        else:
+            self.set_timer(QUIT_GRACE_S, lambda: self.exit(self._exit_code()))
 
     def kill_all(self) -> None:
         for runner in list(self.active_runners):
@@ -162,6 +228,8 @@ class VpoApp(App[int]):
         self.push_screen(QuitWhileRunning(active), chosen)
 
     def _exit_code(self) -> int:
+        if self.terminated_by is not None:
+            return EXIT_INTERRUPTED
         result = self.last_result
         if result is not None and result.count(FileStatus.FAILED):
             return 1
@@ -246,6 +314,20 @@ def _browse_root(paths: Sequence[Path]) -> Path:
 
     root = common_root(tuple(paths)) or Path.cwd()
     return root.parent if root in paths and root.parent != root else root
+
+
+def _detach_from_dead_terminal() -> None:
+    """Point stdin/stdout/stderr at /dev/null: the terminal that hung up is gone.
+
+    Writes to it fail (EIO) or block, and Textual's shutdown writes to it to
+    restore the screen; with /dev/null those writes succeed and the exit goes on.
+    """
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+    finally:
+        os.close(null)
 
 
 def run_tui(

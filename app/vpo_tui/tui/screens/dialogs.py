@@ -26,8 +26,9 @@ class QuitWhileRunning(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
+            files = "1 file is" if self.running == 1 else f"{self.running} files are"
             yield Static(
-                f"{self.running} file(s) are still being processed.\n"
+                f"{files} still being processed.\n"
                 "Finish them first (no new file starts), kill them now "
                 "(their originals stay untouched), or keep going?",
                 classes="dialog-text",
@@ -58,14 +59,19 @@ class ConfirmKill(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
+            files = "the running file" if self.running == 1 else f"the {self.running} running files"
             yield Static(
-                f"Kill the {self.running} running file(s) now? Their partial output is "
+                f"Kill {files} now? Their partial output is "
                 "deleted and the originals stay as they were; queued files are cancelled.",
                 classes="dialog-text",
             )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Kill [y]", id="yes", variant="error")
                 yield Button("Keep running [n]", id="no", variant="primary")
+
+    def on_mount(self) -> None:
+        # enter must never kill by accident: the harmless answer has the focus
+        self.query_one("#no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

@@ -1,0 +1,82 @@
+"""The installed app, mid-transcode, when its terminal closes (SIGHUP) or it gets SIGTERM.
+
+Nobody is left to answer the quit dialog, so both act as quit → kill now: the
+running file is cancelled, its temp file removed, the original byte-identical,
+the batch recorded as killed, no process left, exit code 130.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MakeMedia, sha256
+from tests.faults.harness import tool_processes
+from tests.tui.test_e2e_tmux import (  # noqa: F401  (fixtures and marks are used by name)
+    VPO_TUI,
+    Terminal,
+    pytestmark,
+    terminal_env,
+    terminal_factory,
+)
+from vpo_tui.engine.safety import is_temp_name
+from vpo_tui.store.history import HistoryStore
+
+
+def _temps(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if is_temp_name(p.name)]
+
+
+def _wait(condition: object, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("how", ["terminal closed", "SIGTERM"])
+def test_a_killed_terminal_leaves_no_trace_but_a_killed_batch(
+    how: str,
+    tmp_path: Path,
+    make_file: MakeMedia,
+    terminal_env: dict[str, str],  # noqa: F811
+    terminal_factory: list[Terminal],  # noqa: F811
+) -> None:
+    lib = tmp_path / "library"
+    lib.mkdir()
+    for n in (1, 2):  # big enough that an HEVC transcode takes a while
+        make_file(f"clip {n}.mkv", folder=lib, width=640, height=360, duration=20.0)
+    before = {p.name: sha256(p) for p in lib.iterdir()}
+    db = tmp_path / "history.db"
+    command = [str(VPO_TUI), "--db", str(db), "--policy", "hevc-1080p", str(lib)]
+    term = Terminal(command, terminal_env, tmp_path)
+    terminal_factory.append(term)
+    term.wait_for("[x]")
+    term.keys("n")
+    term.wait_for("press r to run")
+    term.keys("r")
+    _wait(lambda: _temps(lib), "the transcode to start writing")
+    marker = str(tmp_path)
+    (app_pid,) = [pid for pid, cmd in tool_processes(marker) if cmd.startswith(sys.executable)]
+
+    if how == "terminal closed":
+        term.close()  # the terminal goes away: the app gets SIGHUP
+    else:
+        os.kill(app_pid, signal.SIGTERM)
+        assert "VPO-EXITED-130" in term.wait_for("VPO-EXITED-", timeout=30)
+
+    _wait(lambda: not tool_processes(marker), "vpo-tui and its tools to exit", timeout=30)
+    assert _temps(lib) == []
+    with HistoryStore(db) as store:
+        (batch,) = store.list_batches()
+        assert batch.outcome == "killed"
+        jobs = {Path(j.path).name: j.status for j in store.batch_jobs(batch.id)}
+    assert "cancelled" in jobs.values()
+    for name, status in jobs.items():
+        if status == "cancelled":
+            assert sha256(lib / name) == before[name], f"{name} was cancelled but changed"
