@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vpo_tui.ownership import pid_alive
-from vpo_tui.store.history import RUNNING, HistoryStore, JobRecord
+from vpo_tui.store.history import HistoryStore, JobRecord
 
 
 @dataclass(frozen=True)
@@ -98,13 +98,8 @@ def pending_recovery(
     dead_jobs: list[str] = []
     dead_batches = 0
     if store is not None:
-        # Read-only twin of HistoryStore.mark_interrupted (which writes as it finds).
-        jobs = store.pool.execute_read(
-            "SELECT path, pid FROM jobs WHERE status = ? AND pid IS NOT NULL", (RUNNING,)
-        )
-        dead_jobs = [str(r["path"]) for r in jobs if not pid_alive(int(r["pid"]))]
-        batches = store.pool.execute_read("SELECT pid FROM batches WHERE status = ?", (RUNNING,))
-        dead_batches = sum(1 for r in batches if not pid_alive(int(r["pid"])))
+        jobs, dead_batches = store.interrupted_pending()
+        dead_jobs = [str(job.path) for job in jobs]
     folders = {Path(r) for r in roots} | {Path(path).parent for path in dead_jobs}
     temps = journals = 0
     # Each folder once: a job's folder is often a root, or inside one (recovery's

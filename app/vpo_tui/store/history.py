@@ -148,10 +148,7 @@ class HistoryStore:
         Returns the jobs that were marked, so the caller can tell the user and
         sweep their folders for stale temp files.
         """
-        rows = self._pool.execute_read(
-            "SELECT * FROM jobs WHERE status = ? AND pid IS NOT NULL", (RUNNING,)
-        )
-        dead = [r for r in rows if not pid_alive(int(r["pid"]))]
+        dead, gone = self._running_of_dead_processes()
         now = time.time()
         if dead:
             self._pool.execute_many(
@@ -168,17 +165,32 @@ class HistoryStore:
                     for r in dead
                 ],
             )
+        if gone:
+            self._pool.execute_many(
+                "UPDATE batches SET status = ?, finished_at = ? WHERE id = ? AND status = ?",
+                [(INTERRUPTED, now, batch_id, RUNNING) for batch_id in gone],
+            )
+        return [self._job(r) for r in dead]
+
+    def interrupted_pending(self) -> tuple[list[JobRecord], int]:
+        """What ``mark_interrupted`` would mark, changing nothing (for a dry run).
+
+        Returns the jobs and the number of batches still ``running`` whose process
+        is gone.
+        """
+        dead, gone = self._running_of_dead_processes()
+        return [self._job(r) for r in dead], len(gone)
+
+    def _running_of_dead_processes(self) -> tuple[list[sqlite3.Row], list[int]]:
+        rows = self._pool.execute_read(
+            "SELECT * FROM jobs WHERE status = ? AND pid IS NOT NULL", (RUNNING,)
+        )
+        dead = [r for r in rows if not pid_alive(int(r["pid"]))]
         batches = self._pool.execute_read(
             "SELECT id, pid FROM batches WHERE status = ?", (RUNNING,)
         )
-        gone = [
-            (INTERRUPTED, now, b["id"], RUNNING) for b in batches if not pid_alive(int(b["pid"]))
-        ]
-        if gone:
-            self._pool.execute_many(
-                "UPDATE batches SET status = ?, finished_at = ? WHERE id = ? AND status = ?", gone
-            )
-        return [self._job(r) for r in dead]
+        gone = [int(b["id"]) for b in batches if not pid_alive(int(b["pid"]))]
+        return dead, gone
 
     # -- recording (called by the runner, from worker threads) -----------------
     def begin_batch(
