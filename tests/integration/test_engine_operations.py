@@ -8,6 +8,7 @@ then plans again: the second run must find nothing to do (idempotence).
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from vpo_tui.engine.job import FileJob, FileResult, FileStatus
 from vpo_tui.engine.probe import probe
 from vpo_tui.engine.process import process_file
 from vpo_tui.media import MediaInfo, TrackType
-from vpo_tui.policy.load import parse_policy
+from vpo_tui.policy.load import load_policy, parse_policy
 from vpo_tui.policy.model import Policy
 from vpo_tui.policy.plan import plan
 from vpo_tui.policy.planned import PassKind, Plan
@@ -260,6 +261,32 @@ def test_compliant_file_is_not_rewritten(make_file: MakeMedia) -> None:
     assert result.status is FileStatus.UNCHANGED
     assert path.stat().st_mtime_ns == stat.st_mtime_ns
     assert result.fingerprint == (stat.st_size, stat.st_mtime_ns)
+
+
+def _ffmpeg_mkv_without_flags(path: Path, video: str) -> Path:
+    """What plain ``ffmpeg -i x -c:v ... out.mkv`` writes: no default flag on any track."""
+    argv = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+    argv += ["-f", "lavfi", "-i", "testsrc=size=160x90:rate=10:duration=1"]
+    argv += ["-f", "lavfi", "-i", "sine=duration=1:sample_rate=48000"]
+    argv += ["-c:v", video, "-pix_fmt", "yuv420p", "-c:a", "aac"]
+    if video == "libx265":
+        argv += ["-x265-params", "log-level=error"]
+    subprocess.run([*argv, "-metadata:s:a:0", "language=eng", str(path)], check=True)
+    return path
+
+
+@pytest.mark.parametrize(("name", "video"), [("mkv-remux", "libx264"), ("hevc-1080p", "libx265")])
+def test_an_mkv_without_a_default_video_flag_is_left_alone(
+    tmp_path: Path, name: str, video: str
+) -> None:
+    """mkv-remux promises to change nothing else; a lone video needs no default flag."""
+    path = _ffmpeg_mkv_without_flags(tmp_path / "plain.mkv", video)
+    before = probe(path, FFPROBE)
+    assert [t.default for t in before.tracks] == [False, False]  # what ffmpeg wrote
+    digest, mtime = sha256(path), path.stat().st_mtime_ns
+    result = process_file(FileJob(path, load_policy(name)))
+    assert result.status is FileStatus.UNCHANGED, (result.changes, result.error)
+    assert sha256(path) == digest and path.stat().st_mtime_ns == mtime
 
 
 def test_keep_backups_and_permissions(make_file: MakeMedia) -> None:

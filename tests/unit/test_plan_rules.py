@@ -244,6 +244,40 @@ def test_video_default_first_only() -> None:
     assert p.pass_kind is PassKind.MKVPROPEDIT
 
 
+@pytest.mark.parametrize("name", ["mkv-remux", "hevc-1080p"])
+def test_a_lone_video_keeps_its_default_flag(name: str) -> None:
+    # ffmpeg writes MKVs with no default flags: the picture plays anyway, so a
+    # policy that promises to change nothing must not rewrite the file for it
+    m = media(video(default=False, codec="hevc"), audio(1, "eng", default=True))
+    p = plan(load_policy(name), m)
+    assert p.changes == () and p.pass_kind is PassKind.NONE
+    assert defaults(p, V) == []
+
+
+def test_a_lone_video_stays_default_if_it_was() -> None:
+    m = media(video(default=True), audio(1, "eng", default=True))
+    assert plan(pol(""), m).changes == ()
+
+
+def test_a_lone_video_into_mp4_is_made_default_by_the_muxer_without_a_change_line() -> None:
+    policy = pol('[container]\nformat = "mp4"\n')
+    m = media(video(default=False), audio(1, "eng", default=True))
+    p = plan(policy, m)
+    assert defaults(p, V) == [0]  # measured: the mov muxer marks the first video default
+    assert not any("default video" in line for line in p.changes)
+    assert_idempotent(policy, p)
+
+
+def test_cover_art_does_not_count_as_a_second_video() -> None:
+    m = media(
+        video(default=False),
+        audio(1, "eng", default=True),
+        video(2, codec="mjpeg", default=False, attached_pic=True),
+    )
+    p = plan(pol(""), m)
+    assert p.changes == ()
+
+
 def test_default_audio_is_most_preferred_language_non_commentary() -> None:
     policy = pol('[languages]\naudio = ["eng", "jpn"]\nreorder = false\n')
     m = media(

@@ -319,8 +319,12 @@ class _Planner:
         policy = self.policy
         default = {t.index: t.default for t in ordered}
         videos = [t for t in ordered if t.type is TrackType.VIDEO and not t.attached_pic]
-        for n, track in enumerate(videos):
-            default[track.index] = n == 0
+        if len(videos) > 1:
+            # Only a choice between pictures needs a rule (the first one plays).
+            # A lone video keeps its flag: players show it either way, and files
+            # written by ffmpeg (no flags) would otherwise all be rewritten.
+            for n, track in enumerate(videos):
+                default[track.index] = n == 0
 
         audio = [t for t in ordered if t.type is TrackType.AUDIO]
         if audio and policy.audio.default is AudioDefault.PREFERRED and policy.languages.audio:
