@@ -56,6 +56,11 @@ def cause_text(result: FileResult) -> str:
     return strip_path_prefix(result.error or "", result.path, result.output_path)
 
 
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 file`` / ``2 files``: counts the user reads never say ``file(s)`` or ``1 files``."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
 def format_duration(seconds: float | None) -> str:
     """``1:05`` / ``1:02:03``; an empty string when unknown."""
     if seconds is None or seconds < 0:
@@ -301,10 +306,22 @@ class RunModel:
             tally[row.status] = tally.get(row.status, 0) + 1
         return tally
 
+    @property
+    def cancelled(self) -> int:
+        """Finished without doing any work (Stop, Kill, on_error = "fail")."""
+        return self.done - self.worked
+
     def aggregate_text(self, now: float, *, paused: bool = False, stopping: str = "") -> str:
-        """``Processing: 3/10 files [2 active]  elapsed 0:12  ETA 0:30``."""
+        """``Processing: 3/10 files [2 active]  elapsed 0:12  ETA 0:30``.
+
+        Cancelled files are counted apart (``1/12 files, 10 cancelled``): after Stop
+        they finish at once, and counting them as processed would claim work not done.
+        """
         verb = "Finished" if self.result is not None else "Processing"
-        parts = [f"{verb}: {self.done}/{self.total} files [{self.active} active]"]
+        files = f"{self.worked}/{self.total} {'file' if self.total == 1 else 'files'}"
+        if self.cancelled:
+            files += f", {self.cancelled} cancelled"
+        parts = [f"{verb}: {files} [{self.active} active]"]
         parts.append(f"workers {self.workers}")
         parts.append(f"elapsed {format_duration(self.elapsed(now))}")
         eta = self.eta(now)

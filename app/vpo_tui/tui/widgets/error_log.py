@@ -13,6 +13,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from vpo_tui.tui.run_state import plural
+
 SHOWN_ENTRIES = 300
 
 
@@ -39,7 +41,9 @@ class ErrorLog(VerticalScroll):
         hidden = len(self.entries) - len(shown)
         text = Text()
         if hidden:
-            text.append(f"({hidden} older entries not shown)\n", style="dim")
+            text.append(
+                f"({plural(hidden, 'older entry', 'older entries')} not shown)\n", style="dim"
+            )
         text.append(Text("\n\n").join(shown))
         self.query_one("#error-log-text", Static).update(text)
         self.scroll_end(animate=False)
