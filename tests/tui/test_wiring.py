@@ -191,7 +191,7 @@ async def test_discovery_uses_config_and_shows_its_problems(tmp_path: Path) -> N
         assert preview.query_one("#preview-problems").display
         assert "2 problems while looking for files" in shown
         assert "symbolic link loop" in shown and "broken symbolic link" in shown
-        assert "2 problem(s) finding files" in text_of(preview, "#preview-count")
+        assert "2 problems finding files" in text_of(preview, "#preview-count")
     # --no-recursive reaches discovery too.
     flat = VpoApp(
         services=dataclasses.replace(services, recursive=False), paths=[lib], policy="fake"

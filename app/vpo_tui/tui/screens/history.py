@@ -12,17 +12,26 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from vpo_tui.store.history import JobRecord
+from vpo_tui.store.history import BatchRecord, JobRecord
 from vpo_tui.tui.run_state import strip_path_prefix
 
 if TYPE_CHECKING:
     from vpo_tui.tui.app import VpoApp
 
 SHOWN_BATCHES = 200
+# The counts shown for each batch, in the summary's order. "planned" (dry runs) has
+# no column: with it the table no longer fits 100 columns.
+COUNTED = ("ok", "unchanged", "failed", "skipped", "cancelled")
+BATCH_COLUMNS = ("#", "started", "policy", "files", *COUNTED, "status")
 
 
-def _when(timestamp: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+def when_text(timestamp: float, now: float) -> str:
+    """``05-01 14:03`` this year, ``2023-05-01`` before: the year's five columns
+    leave room for every count of a batch in a 100-column terminal."""
+    started = time.localtime(timestamp)
+    if started.tm_year == time.localtime(now).tm_year:
+        return time.strftime("%m-%d %H:%M", started)
+    return time.strftime("%Y-%m-%d", started)
 
 
 class HistoryScreen(Screen[None]):
@@ -49,35 +58,21 @@ class HistoryScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#batches", DataTable)
-        table.add_columns("#", "started", "policy", "files", "ok", "unchanged", "failed", "status")
+        table.add_columns(*BATCH_COLUMNS)
         files = self.query_one("#batch-files", DataTable)
         files.add_columns("file", "status", "cause / changes")
         store = self.vpo.services.store
         if store is None:
-            table.add_row("", "history is off", "", "", "", "", "")
+            table.add_row("", "history is off", *[""] * (len(BATCH_COLUMNS) - 2))
             return
         try:
             batches = store.list_batches(SHOWN_BATCHES)
         except Exception as exc:
             self.notify(f"Cannot read the history: {exc}", severity="error", markup=False)
             return
+        now = self.vpo.services.wall_clock()
         for batch in batches:
-            status = batch.status
-            if batch.stop_reason:
-                status += f" ({batch.stop_reason})"
-            if batch.dry_run:
-                status += ", dry run"
-            table.add_row(
-                str(batch.id),
-                _when(batch.started_at),
-                batch.policy_name,
-                str(batch.total),
-                str(batch.totals.get("ok", 0)),
-                str(batch.totals.get("unchanged", 0)),
-                str(batch.totals.get("failed", 0)),
-                status,
-                key=str(batch.id),
-            )
+            table.add_row(*batch_cells(batch, now), key=str(batch.id))
         table.focus()
         if batches:
             self.show_files(batches[0].id)
@@ -105,6 +100,15 @@ class HistoryScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+
+def batch_cells(batch: BatchRecord, now: float) -> tuple[str, ...]:
+    """One line of the batches table: a stopped or killed batch says so, and its
+    cancelled files are counted, not hidden behind "0 ok, 0 failed"."""
+    status = batch.outcome + (", dry run" if batch.dry_run else "")
+    counts = [str(batch.totals.get(name, 0)) for name in COUNTED]
+    started = when_text(batch.started_at, now)
+    return (str(batch.id), started, batch.policy_name, str(batch.total), *counts, status)
 
 
 def _outcome(job: JobRecord) -> str | Text:

@@ -12,9 +12,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, OptionList, Select, Static, Switch
 from textual.widgets.option_list import Option
 
+from vpo_tui.batch.discovery import DiscoveryProblem
 from vpo_tui.policy.model import Policy
 from vpo_tui.tui.run_state import display_name
 from vpo_tui.tui.widgets.marking_tree import MarkingTree
@@ -33,6 +35,9 @@ class BatchRequest:
     workers: int
     dry_run: bool
     display_root: Path | None
+    # What the preview's discovery could not search (unreadable folders, symlink
+    # loops): carried to the run so that its summary still lists them.
+    discovery_problems: tuple[DiscoveryProblem, ...] = ()
 
 
 def common_root(paths: tuple[Path, ...]) -> Path | None:
@@ -57,6 +62,7 @@ class PickScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._policy: Policy | None = None
+        self._focus_on_return: Widget | None = None
 
     @property
     def vpo(self) -> VpoApp:
@@ -135,9 +141,20 @@ class PickScreen(Screen[None]):
             label = display_name(path, self.vpo.display_root)
             marked.add_option(Option(label, id=str(path)))
 
+    def on_screen_suspend(self) -> None:
+        """Remember where the user was; the Preview button is the way out, not a place."""
+        focused = self.focused
+        self._focus_on_return = None if focused is None or focused.id == "go" else focused
+
     def on_screen_resume(self) -> None:
-        """Back from a batch: its folders are now the most recent ones."""
+        """Back from a preview or a batch: its folders are now the most recent ones,
+        and typed keys go where they went before (by default: the folder tree)."""
         self._fill_recent()
+        back = self._focus_on_return
+        self._focus_on_return = None
+        if back is None or not back.is_attached or not back.focusable:
+            back = self.marking_tree
+        back.focus(scroll_visible=False)
 
     def _fill_recent(self) -> None:
         recent = self.query_one("#recent", OptionList)

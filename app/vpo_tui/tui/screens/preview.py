@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from vpo_tui.batch.events import BatchFinished, FileFinished
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus
 from vpo_tui.policy.model import OnError
 from vpo_tui.tui.messages import DRAIN_INTERVAL_S, BatchCrashed, EventPipe, RecoveryNotes
-from vpo_tui.tui.run_state import cause_text, display_name
+from vpo_tui.tui.run_state import cause_text, display_name, plural
 from vpo_tui.tui.screens.pick import BatchRequest
 from vpo_tui.tui.services import Runner
 from vpo_tui.tui.widgets.file_table import Column, FileTable
@@ -86,15 +87,43 @@ def preview_cells(row: PreviewRow) -> Sequence[str | Text]:
 
 @dataclass
 class Tally:
-    """Counts kept up to date row by row, so the count line never walks all rows."""
+    """Counts kept up to date row by row, so the count line never walks all rows.
+
+    ``by_state`` counts the files that will run; an excluded file counts only as
+    excluded (``excluded_by_state`` keeps its plan so that including it again, or
+    its probe finishing, moves it to the right count).
+    """
 
     by_state: dict[str, int] = field(default_factory=dict)
-    excluded: int = 0
+    excluded_by_state: dict[str, int] = field(default_factory=dict)
 
-    def move(self, old: str | None, new: str) -> None:
+    def move(self, old: str | None, new: str, *, included: bool = True) -> None:
+        counts = self.by_state if included else self.excluded_by_state
         if old is not None:
-            self.by_state[old] -= 1
-        self.by_state[new] = self.by_state.get(new, 0) + 1
+            counts[old] -= 1
+        counts[new] = counts.get(new, 0) + 1
+
+    def set_included(self, state: str, included: bool) -> None:
+        """A file with plan ``state`` was just included (or excluded)."""
+        source, target = (
+            (self.excluded_by_state, self.by_state)
+            if included
+            else (self.by_state, self.excluded_by_state)
+        )
+        source[state] -= 1
+        target[state] = target.get(state, 0) + 1
+
+    @property
+    def excluded(self) -> int:
+        return sum(self.excluded_by_state.values())
+
+    @property
+    def included(self) -> int:
+        return sum(self.by_state.values())
+
+    @property
+    def probing(self) -> int:
+        return self.by_state.get("probing", 0) + self.excluded_by_state.get("probing", 0)
 
 
 class FilesFound(Message):
@@ -144,7 +173,7 @@ class PreviewScreen(Screen[None]):
         mode = "dry run" if self.request.dry_run else "will modify files"
         yield Static(
             f"Preview — policy [b]{escape(self.request.policy.name)}[/b], "
-            f"{self.request.workers} worker(s), {mode}",
+            f"{plural(self.request.workers, 'worker')}, {mode}",
             id="title",
         )
         yield Static("Finding files…", id="preview-count")
@@ -260,8 +289,7 @@ class PreviewScreen(Screen[None]):
             return
         n = len(self.problems)
         text = Text(
-            f"{n} problem{'s' if n != 1 else ''} while looking for files "
-            "(nothing there is in the list below):",
+            f"{plural(n, 'problem')} while looking for files (nothing there is in the list below):",
             style="bold yellow",
         )
         for problem in self.problems[:SHOWN_PROBLEMS]:
@@ -292,7 +320,7 @@ class PreviewScreen(Screen[None]):
                 if row is not None:
                     old = row.state
                     row.take(event.result)
-                    self.tally.move(old, row.state)
+                    self.tally.move(old, row.state, included=row.included)
                     self.table.refresh_row(row)
                     touched = touched or row is current
             elif isinstance(event, BatchFinished):
@@ -307,23 +335,36 @@ class PreviewScreen(Screen[None]):
         self._update_count()
 
     def _update_count(self) -> None:
-        tally = self.tally.by_state
-        excluded = self.tally.excluded
-        probed = len(self.rows) - tally.get("probing", 0)
+        self.query_one("#preview-count", Static).update(self.count_text())
+
+    def count_text(self) -> str:
+        """``Found 13 files · probed 13/13 · 12 will change · 1 excluded · — press r…``.
+
+        The plan counts are of the files that will run: an excluded file is
+        counted as excluded only, whatever its plan.
+        """
+        tally = self.tally
+        found = len(self.rows)
         finding = "" if self.discovery_done else " (still looking)"
-        parts = [f"Found {len(self.rows)} files{finding}", f"probed {probed}/{len(self.rows)}"]
-        parts += [
-            f"{tally[s]} {s}"
-            for s in ("will change", "already compliant", "skipped", "error")
-            if tally.get(s)
+        parts = [
+            f"Found {plural(found, 'file')}{finding}",
+            f"probed {found - tally.probing}/{found}",
         ]
-        if excluded:
-            parts.append(f"{excluded} excluded")
+        parts += [
+            f"{tally.by_state[s]} {s}" if s != "error" else plural(tally.by_state[s], s)
+            for s in ("will change", "already compliant", "skipped", "error")
+            if tally.by_state.get(s)
+        ]
+        if tally.excluded:
+            parts.append(f"{tally.excluded} excluded")
         if self.problems:
-            parts.append(f"{len(self.problems)} problem(s) finding files")
+            parts.append(f"{plural(len(self.problems), 'problem')} finding files")
         if self.discovery_done and self.probing_done:
-            parts.append("— press r to run")
-        self.query_one("#preview-count", Static).update(" · ".join(parts))
+            if tally.included:
+                parts.append(f"— press r to run {plural(tally.included, 'file')}")
+            elif found:
+                parts.append("— every file is excluded")
+        return " · ".join(parts)
 
     @on(FileTable.Highlighted, "#preview-table")
     def _highlighted(self, event: FileTable.Highlighted) -> None:
@@ -357,7 +398,7 @@ class PreviewScreen(Screen[None]):
         if row is None:
             return
         row.included = not row.included
-        self.tally.excluded += -1 if row.included else 1
+        self.tally.set_included(row.state, row.included)
         self.table.refresh_row(row)
         self._update_count()
         self._show_detail(row)
@@ -377,4 +418,5 @@ class PreviewScreen(Screen[None]):
             self.notify("Nothing to run: every file is excluded.", severity="warning")
             return
         self._shutdown()
-        self.vpo.open_run(self.request, chosen)
+        request = dataclasses.replace(self.request, discovery_problems=tuple(self.problems))
+        self.vpo.open_run(request, chosen)

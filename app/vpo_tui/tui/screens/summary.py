@@ -1,7 +1,9 @@
-"""Summary: totals, failed files with their causes, where the history is, retry."""
+"""Summary: totals, failed and skipped files with their causes, discovery problems, retry."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.table import Table
@@ -12,9 +14,10 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from vpo_tui.batch.discovery import DiscoveryProblem
 from vpo_tui.batch.events import BatchResult
 from vpo_tui.engine.job import FileStatus
-from vpo_tui.tui.run_state import cause_text, display_name, format_duration
+from vpo_tui.tui.run_state import cause_text, display_name, format_duration, plural
 
 if TYPE_CHECKING:
     from vpo_tui.tui.app import VpoApp
@@ -43,14 +46,23 @@ class SummaryScreen(Screen[None]):
         assert isinstance(self.app, VpoApp)
         return self.app
 
-    @property
-    def failed(self) -> list[tuple[str, str]]:
+    def _causes(self, status: FileStatus) -> list[tuple[str, str]]:
+        """(file, why) for every file that ended with ``status``, in queue order."""
         root = self.run_screen.request.display_root
         return [
-            (display_name(f.path, root), cause_text(f) or "failed")
+            (display_name(f.path, root), cause_text(f) or status.value)
             for f in self.result.files
-            if f.status is FileStatus.FAILED
+            if f.status is status
         ]
+
+    @property
+    def failed(self) -> list[tuple[str, str]]:
+        return self._causes(FileStatus.FAILED)
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        """Left as they were, on purpose (read-only, locked, the policy says skip): why."""
+        return self._causes(FileStatus.SKIPPED)
 
     def compose(self) -> ComposeResult:
         result = self.result
@@ -58,8 +70,9 @@ class SummaryScreen(Screen[None]):
         dry = " (dry run: nothing was written)" if result.dry_run else ""
         yield Static(
             Text(
-                f"Summary — {len(result.files)} files {how} in "
-                f"{format_duration(result.duration_s)} with {result.workers} worker(s){dry}"
+                f"Summary — {plural(len(result.files), 'file')} {how} in "
+                f"{format_duration(result.duration_s)} with "
+                f"{plural(result.workers, 'worker')}{dry}"
             ),
             id="title",
         )
@@ -81,9 +94,21 @@ class SummaryScreen(Screen[None]):
                 for name, cause in failed:
                     table.add_row(name, Text(cause, style="red"))
                 yield Static(table, id="failed")
-                yield Static("r runs the failed and cancelled files again.", classes="hint")
             else:
                 yield Static(Text("No file failed.", style="green"), id="failed")
+            if failed or result.count(FileStatus.CANCELLED):
+                yield Static("r runs the failed and cancelled files again.", classes="hint")
+            skipped = self.skipped
+            if skipped:
+                table = Table(title=f"Skipped files ({len(skipped)})", expand=True)
+                table.add_column("file", ratio=1)
+                table.add_column("reason", ratio=2)
+                for name, reason in skipped:
+                    table.add_row(name, Text(reason, style="magenta"))
+                yield Static(table, id="skipped")
+            problems = self.run_screen.request.discovery_problems
+            if problems:
+                yield Static(_problems_text(problems), id="discovery-problems")
             yield Static(Text(self._where()), id="where")
         yield Footer()
 
@@ -106,7 +131,9 @@ class SummaryScreen(Screen[None]):
         if not failed:
             self.notify("No failed or cancelled files to run again.")
             return
-        self.vpo.retry(self.run_screen.request, failed)
+        # A retry searches no folder: the first batch's discovery problems are not its own.
+        request = dataclasses.replace(self.run_screen.request, discovery_problems=())
+        self.vpo.retry(request, failed)
 
     def action_new(self) -> None:
         self.vpo.back_to_pick()
@@ -116,3 +143,16 @@ class SummaryScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+
+def _problems_text(problems: Sequence[DiscoveryProblem]) -> Text:
+    """Every place discovery could not search: no file there was in this batch."""
+    text = Text(
+        f"{plural(len(problems), 'problem')} while looking for files "
+        "(nothing there was processed):",
+        style="bold yellow",
+    )
+    for problem in problems:
+        text.append(f"\n  {problem.path}: ", style="yellow")
+        text.append(problem.message)
+    return text
