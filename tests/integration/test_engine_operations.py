@@ -263,6 +263,18 @@ def test_compliant_file_is_not_rewritten(make_file: MakeMedia) -> None:
     assert result.fingerprint == (stat.st_size, stat.st_mtime_ns)
 
 
+def test_mp4_says_it_marks_a_subtitle_default_the_policy_did_not_want(make_file: MakeMedia) -> None:
+    """The mov muxer cannot store "no default subtitle": the plan must say so, and be right."""
+    path = make_file(
+        audio=(AudioSpec("eng", default=True),),
+        subtitles=(SubtitleSpec("eng"), SubtitleSpec("fre")),
+    )
+    policy = _policy('[container]\nformat = "mp4"\n[subtitles]\ndefault = "none"\n')
+    after, predicted = apply(path, policy, PassKind.FFMPEG)
+    assert 'mp4 marks subtitle 2 default (it cannot store "none")' in predicted.changes
+    assert [t.default for t in after.of_type(TrackType.SUBTITLE)] == [True, False]
+
+
 def _ffmpeg_mkv_without_flags(path: Path, video: str) -> Path:
     """What plain ``ffmpeg -i x -c:v ... out.mkv`` writes: no default flag on any track."""
     argv = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]

@@ -448,6 +448,7 @@ def test_mkv_to_mp4_converts_text_subs_and_predicts_muxer_semantics() -> None:
     assert [t.title for t in p.tracks] == [None, None, None, None]
     assert p.tracks[3].forced
     assert "track titles are not kept by mp4" in p.changes
+    assert 'mp4 marks subtitle 2 default (it cannot store "none")' in p.changes
     assert_idempotent(policy, p)
 
 
@@ -460,6 +461,55 @@ def test_mp4_source_titles_and_forced_default_are_not_changes() -> None:
         container="mp4",
     )
     assert plan(policy, m).changes == ()
+
+
+MUXER_NOTE = 'mp4 marks {} default (it cannot store "none")'
+
+
+@pytest.mark.parametrize(
+    ("toml", "notes"),
+    [
+        ('[subtitles]\ndefault = "none"\n', ["subtitle 3"]),
+        # the policy's choice leaves none: the default audio is what the viewer reads
+        (
+            '[languages]\nsubtitle = ["eng"]\n[subtitles]\ndefault = "foreign_audio"\n',
+            ["subtitle 3"],
+        ),
+        ('[languages]\nsubtitle = ["ger"]\n[subtitles]\ndefault = "preferred"\n', ["subtitle 3"]),
+        # a default was chosen: MP4 stores it as asked
+        ('[languages]\nsubtitle = ["fre"]\n[subtitles]\ndefault = "preferred"\n', []),
+        ('[subtitles]\ndefault = "keep"\n', []),  # the source has one
+        ('[audio]\ndefault = "keep"\n', []),  # the source has one
+    ],
+)
+def test_mp4_tells_when_it_marks_a_default_the_policy_did_not_ask_for(
+    toml: str, notes: list[str]
+) -> None:
+    policy = pol('[container]\nformat = "mp4"\n' + toml)
+    m = media(video(), audio(1, "eng", default=True), sub(3, "eng"), sub(4, "fre", default=True))
+    p = plan(policy, m)
+    assert [line for line in p.changes if " marks " in line] == [
+        MUXER_NOTE.format(n) for n in notes
+    ]
+    assert_idempotent(policy, p)
+
+
+def test_mp4_note_for_audio_when_no_audio_is_default() -> None:
+    policy = pol('[container]\nformat = "mp4"\n[audio]\ndefault = "keep"\n')
+    p = plan(policy, media(video(), audio(1, "eng"), audio(2, "ger")))
+    assert MUXER_NOTE.format("audio 1") in p.changes
+    assert defaults(p, A) == [1]
+    assert_idempotent(policy, p)
+
+
+def test_no_muxer_note_on_a_complying_mp4_or_for_mkv() -> None:
+    policy = pol('[subtitles]\ndefault = "none"\n')
+    mp4 = media(
+        video(), audio(1, "eng", default=True), sub(2, "eng", codec="mov_text"), container="mp4"
+    )
+    assert plan(policy, mp4).changes == ()  # the note alone is no reason to rewrite
+    mkv = media(video(), audio(1, "eng", default=True), sub(2, "eng", default=True))
+    assert plan(policy, mkv).changes == ("unset default of subtitle 2 (eng)",)
 
 
 @pytest.mark.parametrize(

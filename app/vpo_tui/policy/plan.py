@@ -411,6 +411,10 @@ class _Planner:
         predicted = effective_tracks(self.container, tuple(target))
         title = self.container_title()
         changes = self.describe(ordered, predicted, title)
+        if changes:
+            # only beside real changes: on a complying file it would be a change
+            # that no rewrite can make (and the plan would never become empty)
+            changes += self.muxer_defaults(tuple(target), predicted)
         return Plan(
             source=self.media,
             container=self.container,
@@ -472,6 +476,24 @@ class _Planner:
                 "clear container title" if title is None else f'container title → "{title}"'
             )
         return changes
+
+    def muxer_defaults(
+        self, wanted: tuple[PlannedTrack, ...], predicted: tuple[PlannedTrack, ...]
+    ) -> list[str]:
+        """Say where the container overrules "no default audio/subtitle" (the MP4 muxer does).
+
+        The diff compares effective values on both sides, so without this line the
+        user would never learn that the output gets a default the policy did not ask for.
+        """
+        notes = []
+        for kind in (TrackType.AUDIO, TrackType.SUBTITLE):
+            asked = [t for t in wanted if t.type is kind]
+            if not asked or any(t.default for t in asked):
+                continue
+            marked = [t for t in predicted if t.type is kind and t.default]
+            why = 'default (it cannot store "none")'
+            notes += [f"{self.container} marks {kind.value} {t.source_index} {why}" for t in marked]
+        return notes
 
     def pass_kind(
         self, changes: list[str], ordered: list[Track], predicted: tuple[PlannedTrack, ...]
