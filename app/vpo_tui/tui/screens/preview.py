@@ -215,9 +215,12 @@ class PreviewScreen(Screen[None]):
             runner.kill()
 
     def on_recovery_notes(self, message: RecoveryNotes) -> None:
+        if self.request.dry_run:  # nothing was recovered: the note says what is pending
+            self.notify(message.notes[0], timeout=8, markup=False)
+            return
         first = message.notes[0]
         more = f" (+{len(message.notes) - 1} more)" if len(message.notes) > 1 else ""
-        self.notify(f"Recovered from an earlier run: {first}{more}", timeout=8)
+        self.notify(f"Recovered from an earlier run: {first}{more}", timeout=8, markup=False)
 
     # -- background work (thread): discovery, then a dry-run batch ---------------
     @work(thread=True, exit_on_error=False, group="preview")
@@ -226,7 +229,8 @@ class PreviewScreen(Screen[None]):
         try:
             # Recovery first, as headless does: finishing a half-done container
             # change removes the old file, which discovery would otherwise queue.
-            notes = services.recover(self.request.paths)
+            # A dry run changes nothing, recovery included: it only says what is pending.
+            notes = services.recover(self.request.paths, dry_run=self.request.dry_run)
             if notes:
                 self.post_message(RecoveryNotes(notes))
             found = services.discover(self.request.paths)
