@@ -188,10 +188,12 @@ class ConsoleListener:
             return
         self._last_draw = now
         elapsed = now - self.started_at
-        line = (
-            f"Processing: {self.done}/{plural(self.total, 'file')} [{self.active} active] "
-            f"{_clock(elapsed)} elapsed"
-        )
+        # as the app words it: cancelled files (after Stop) are not processed ones
+        cancelled = self.done - self.worked
+        files = f"{self.worked}/{plural(self.total, 'file')}"
+        if cancelled:
+            files += f", {cancelled} cancelled"
+        line = f"Processing: {files} [{self.active} active] {_clock(elapsed)} elapsed"
         if self.worked > 0 and self.done < self.total:
             # cancelled files finish instantly: they must not speed up the pace
             line += f", ETA {_clock(elapsed / self.worked * (self.total - self.done))}"

@@ -45,4 +45,4 @@ def test_headless_eta_is_paced_by_files_that_did_work(monkeypatch) -> None:  # t
     for event in rest:
         listener.on_event(event)  # type: ignore[arg-type]
     last = out.getvalue().split("\r\x1b[K")[-1]
-    assert last == "Processing: 3/4 files [1 active] 0:10 elapsed, ETA 0:10", last
+    assert last == "Processing: 1/4 files, 2 cancelled [1 active] 0:10 elapsed, ETA 0:10", last

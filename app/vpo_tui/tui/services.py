@@ -124,7 +124,8 @@ class Services:
         if max_workers is not None:
             return f"max {cap}: set by [processing] max_workers = {max_workers}"
         cores = self.cores if self.cores is not None else cpu_cores()
-        return f"max {cap}: half of {cores} CPU cores ([processing] max_workers raises it)"
+        counted = "1 CPU core" if cores == 1 else f"{cores} CPU cores"
+        return f"max {cap}: half of {counted} ([processing] max_workers raises it)"
 
     def recover(self, roots: Sequence[Path], *, dry_run: bool = False) -> list[str]:
         """Start-up recovery before a batch, as headless does it; returns notes to show.

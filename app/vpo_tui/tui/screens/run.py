@@ -28,7 +28,7 @@ from vpo_tui.tui.messages import (
     EventPipe,
     RecoveryNotes,
 )
-from vpo_tui.tui.run_state import FileRow, RunModel, cause_text
+from vpo_tui.tui.run_state import FileRow, RunModel, cause_text, plural
 from vpo_tui.tui.screens.dialogs import ConfirmKill
 from vpo_tui.tui.screens.pick import BatchRequest
 from vpo_tui.tui.services import Runner
@@ -242,7 +242,7 @@ class RunScreen(Screen[None]):
         entries = [Text(note, style="yellow") for note in message.notes]
         self.query_one("#error-log", ErrorLog).add_many(entries)
         self.notify(
-            f"Recovered from an earlier run: {len(entries)} note(s) in the error log (l)",
+            f"Recovered from an earlier run: {plural(len(entries), 'note')} in the error log (l)",
             timeout=8,
         )
 
@@ -287,7 +287,9 @@ class RunScreen(Screen[None]):
             self._dirty_rows = set()
             self.table.refresh_rows_by_id(dirty)
             aggregate = self.query_one("#aggregate", AggregateLine)
-            aggregate.fraction = self.model.done / max(1, self.model.total)
+            # cancelled files are not work done: after Stop the bar shows the files left to run
+            model = self.model
+            aggregate.fraction = model.worked / max(1, model.total - model.cancelled)
             current = self.table.current_row
             if current is not None and id(current) in dirty:
                 self._refresh_detail()
@@ -322,7 +324,7 @@ class RunScreen(Screen[None]):
         if self.crashed:
             text = f"{text}  {self.crashed}"
         if self.model.warnings:
-            text += f"  ({len(self.model.warnings)} warning(s): see the error log)"
+            text += f"  ({plural(len(self.model.warnings), 'warning')}: see the error log)"
         if text != self._aggregate_text:  # Static.update re-lays out the screen: only on change
             self._aggregate_text = text
             self.query_one("#aggregate", AggregateLine).text = text
