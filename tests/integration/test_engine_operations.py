@@ -7,6 +7,7 @@ then plans again: the second run must find nothing to do (idempotence).
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import AudioSpec, MakeMedia, SubtitleSpec, sha256
-from vpo_tui.engine.job import FileJob, FileResult, FileStatus
+from vpo_tui.engine.job import EngineSettings, FileJob, FileResult, FileStatus
 from vpo_tui.engine.probe import probe
 from vpo_tui.engine.process import process_file
 from vpo_tui.media import MediaInfo, TrackType
@@ -22,6 +23,7 @@ from vpo_tui.policy.load import load_policy, parse_policy
 from vpo_tui.policy.model import Policy
 from vpo_tui.policy.plan import plan
 from vpo_tui.policy.planned import PassKind, Plan
+from vpo_tui.samples import make_truncated
 
 FFPROBE = shutil.which("ffprobe") or "ffprobe"
 
@@ -252,6 +254,51 @@ def test_dry_run_writes_nothing(make_file: MakeMedia) -> None:
     assert result.status is FileStatus.PLANNED and result.changes
     assert sha256(path) == digest
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def _dry_then_real(path: Path, policy: Policy, **settings: object) -> tuple[FileResult, FileResult]:
+    """A dry run, then the real run, of one job; the dry run must leave the folder as it was."""
+    job = FileJob(path, policy, settings=dataclasses.replace(EngineSettings(), **settings))  # type: ignore[arg-type]
+    listing = sorted((p.name, sha256(p)) for p in path.parent.iterdir())
+    dry = process_file(dataclasses.replace(job, dry_run=True))
+    assert sorted((p.name, sha256(p)) for p in path.parent.iterdir()) == listing
+    return dry, process_file(job)
+
+
+def test_dry_run_predicts_a_read_only_skip(make_file: MakeMedia) -> None:
+    path = make_file(audio=(AudioSpec("fre", default=True), AudioSpec("eng")))
+    path.chmod(0o444)
+    dry, real = _dry_then_real(path, _policy('[audio]\nkeep = ["eng"]\n'))
+    assert dry.status is real.status is FileStatus.SKIPPED
+    assert dry.error == real.error == f"{path}: read-only file (no write permission): left as it is"
+
+
+def test_dry_run_predicts_an_existing_target_name(make_file: MakeMedia) -> None:
+    path = make_file(audio=(AudioSpec("eng", default=True),))
+    path.with_suffix(".mp4").write_bytes(b"someone else's file")
+    dry, real = _dry_then_real(path, _policy('[container]\nformat = "mp4"\n'))
+    assert dry.status is real.status is FileStatus.FAILED
+    assert dry.error == real.error
+    assert dry.error == f"{path}: cannot change the container: movie.mp4 already exists"
+
+
+def test_dry_run_predicts_the_truncation_refusal(make_file: MakeMedia, tmp_path: Path) -> None:
+    good = make_file(
+        "good.mkv", duration=4.0, audio=(AudioSpec("fre", default=True), AudioSpec("eng"))
+    )
+    path = make_truncated(good, tmp_path / "cut.mkv", keep=0.3)  # the header still says 4 s
+    dry, real = _dry_then_real(path, _policy('[audio]\nkeep = ["eng"]\n'))
+    assert dry.status is real.status is FileStatus.FAILED
+    assert dry.error == real.error and "truncated or damaged" in (dry.error or "")
+
+
+def test_dry_run_predicts_a_full_disk(make_file: MakeMedia) -> None:
+    path = make_file(audio=(AudioSpec("fre", default=True), AudioSpec("eng")))
+    dry, real = _dry_then_real(path, _policy('[audio]\nkeep = ["eng"]\n'), min_free_bytes=1 << 60)
+    assert dry.status is real.status is FileStatus.FAILED
+    # the same message but for the free MiB, which other processes change meanwhile
+    assert (dry.error or "").rsplit(", ", 1)[0] == (real.error or "").rsplit(", ", 1)[0]
+    assert "not enough free space" in (dry.error or "")
 
 
 def test_compliant_file_is_not_rewritten(make_file: MakeMedia) -> None:

@@ -335,9 +335,23 @@ def _copy_plain(source: Path, target: Path) -> None:
         os.fsync(dst.fileno())
 
 
-def _execute(
+@dataclasses.dataclass(frozen=True)
+class _Cleared:
+    """What the pre-checks found out that the run itself needs."""
+
+    tools: dict[str, str]
+    final: Path
+    source_end: float | None
+
+
+def _precheck(
     path: Path, plan: Plan, settings: EngineSettings, control: FileControl, original: os.stat_result
-) -> FileResult:
+) -> _Cleared | FileResult:
+    """Everything that can stop a run before a tool writes anything (nothing is written here).
+
+    Shared by the real run and ``--dry-run``, so a dry run reports the same
+    skip or failure, with the same message, that the real run would.
+    """
     if not stat.S_IMODE(original.st_mode) & 0o222:
         # Nobody may write it: the owner protected it (chmod a-w). Replacing it
         # would be allowed by the folder's permissions, but not by the user.
@@ -361,12 +375,22 @@ def _execute(
     check_free_space(
         path.parent, required_space(estimate, settings.space_margin, settings.min_free_bytes)
     )
+    return _Cleared(tools, final, source_end)
+
+
+def _execute(
+    path: Path, plan: Plan, settings: EngineSettings, control: FileControl, original: os.stat_result
+) -> FileResult:
+    cleared = _precheck(path, plan, settings, control, original)
+    if isinstance(cleared, FileResult):
+        return cleared
+    tools, final = cleared.tools, cleared.final
     suffix = final.suffix or path.suffix
     with _owned_temp(path, suffix) as temp:
         _stage(control, "run")
         _run_pass(plan, path, temp, tools, settings, control)
         _stage(control, "verify")
-        output = _verify_output(plan, temp, tools["ffprobe"], settings, control, source_end)
+        output = _verify_output(plan, temp, tools["ffprobe"], settings, control, cleared.source_end)
         _stage(control, "commit")
         _commit(path, final, temp, original, settings)
     control.progress(ProgressUpdate("commit", 1.0))
@@ -379,6 +403,22 @@ def _execute(
         after=tuple(summarize(t) for t in output.tracks),
         pass_kind=plan.pass_kind.value,
         fingerprint=_fingerprint(final),
+    )
+
+
+def _dry_run(
+    path: Path, plan: Plan, settings: EngineSettings, control: FileControl, original: os.stat_result
+) -> FileResult:
+    """``planned`` only when nothing stands in the way; else what the real run would say."""
+    cleared = _precheck(path, plan, settings, control, original)
+    if isinstance(cleared, FileResult):
+        return cleared
+    return FileResult(
+        path,
+        FileStatus.PLANNED,
+        plan.changes,
+        before=tuple(summarize(t) for t in plan.source.tracks),
+        pass_kind=plan.pass_kind.value,
     )
 
 
@@ -474,13 +514,7 @@ def process_file(job: FileJob, control: FileControl | None = None) -> FileResult
                     fingerprint=(original.st_size, original.st_mtime_ns),
                 )
             elif job.dry_run:
-                return FileResult(
-                    path,
-                    FileStatus.PLANNED,
-                    plan.changes,
-                    before=before,
-                    pass_kind=plan.pass_kind.value,
-                )
+                return _dry_run(path, plan, job.settings, control, original)
             else:
                 return _execute(path, plan, job.settings, control, original)
         finally:
