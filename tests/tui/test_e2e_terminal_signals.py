@@ -32,6 +32,16 @@ def _temps(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if is_temp_name(p.name)]
 
 
+def _app_and_tools(marker: str) -> list[tuple[int, str]]:
+    """vpo-tui and its tools (not tmux or the shell, whose command lines name the folder)."""
+    tools = {"ffmpeg", "ffprobe", "mkvmerge", "mkvpropedit"}
+    return [
+        (pid, cmd)
+        for pid, cmd in tool_processes(marker)
+        if cmd.startswith(sys.executable) or Path(cmd.split()[0]).name in tools
+    ]
+
+
 def _wait(condition: object, what: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():  # type: ignore[operator]
@@ -62,7 +72,7 @@ def test_a_killed_terminal_leaves_no_trace_but_a_killed_batch(
     term.keys("r")
     _wait(lambda: _temps(lib), "the transcode to start writing")
     marker = str(tmp_path)
-    (app_pid,) = [pid for pid, cmd in tool_processes(marker) if cmd.startswith(sys.executable)]
+    (app_pid,) = [pid for pid, cmd in _app_and_tools(marker) if cmd.startswith(sys.executable)]
 
     if how == "terminal closed":
         term.close()  # the terminal goes away: the app gets SIGHUP
@@ -70,7 +80,7 @@ def test_a_killed_terminal_leaves_no_trace_but_a_killed_batch(
         os.kill(app_pid, signal.SIGTERM)
         assert "VPO-EXITED-130" in term.wait_for("VPO-EXITED-", timeout=30)
 
-    _wait(lambda: not tool_processes(marker), "vpo-tui and its tools to exit", timeout=30)
+    _wait(lambda: not _app_and_tools(marker), "vpo-tui and its tools to exit", timeout=30)
     assert _temps(lib) == []
     with HistoryStore(db) as store:
         (batch,) = store.list_batches()
