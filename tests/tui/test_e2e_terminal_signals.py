@@ -67,6 +67,7 @@ def test_a_killed_terminal_leaves_no_trace_but_a_killed_batch(
     term = Terminal(command, terminal_env, tmp_path)
     terminal_factory.append(term)
     term.wait_for("[x]")
+    term.wait_for("hevc-1080p")  # the policy is chosen: preview can start
     term.keys("n")
     term.wait_for("press r to run")
     term.keys("r")
