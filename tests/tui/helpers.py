@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -12,6 +13,7 @@ from textual.pilot import Pilot
 
 from tests.fakes import fake_policy
 from vpo_tui.policy.model import Policy
+from vpo_tui.store.history import HistoryStore
 from vpo_tui.tui.services import ProcessFn, Services
 
 FIXED_NOW = 1000.0
@@ -65,3 +67,34 @@ async def wait_for(
 
 
 __all__ = ["FIXED_NOW", "fake_policy"]
+
+
+def dead_pid() -> int:
+    """A pid that no process has any more (a child that has been reaped)."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def leave_an_interrupted_run(
+    store: HistoryStore, lib: Path, name: str = "a.mkv"
+) -> tuple[Path, int]:
+    """What a ``kill -9`` mid-file leaves: a temp file and a ``running`` job of a dead pid.
+
+    Returns the temp file and the old batch's id.
+    """
+    gone = dead_pid()
+    stale = lib / f".{name}.vpo-tmp-{gone}-0123abcd.mkv"
+    stale.write_bytes(b"half-written")
+    old = store.begin_batch(
+        policy_name="fake",
+        policy_digest="d",
+        policy_source="builtin:fake",
+        workers=1,
+        dry_run=False,
+        total=1,
+        roots=[lib],
+    )
+    job = store.job_started(old, 0, lib / name)
+    store.pool.execute_write("UPDATE jobs SET pid = ? WHERE id = ?", (gone, job))
+    return stale, old

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import subprocess
 from pathlib import Path
 
 from rich.text import Text
 from textual.widgets import DataTable, Input, Select, Static
 
 from tests.fakes import FakeEngine
-from tests.tui.helpers import fake_load_policy, fake_services, touch_library, wait_for
+from tests.tui.helpers import (
+    dead_pid,
+    fake_load_policy,
+    fake_services,
+    leave_an_interrupted_run,
+    touch_library,
+    wait_for,
+)
 from vpo_tui.config import Config, ProcessingConfig, load_config
 from vpo_tui.engine.control import FileControl
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus
@@ -45,12 +51,6 @@ def request_for(root: Path) -> BatchRequest:
     return BatchRequest(
         paths=(root,), policy=fake_load_policy("fake"), workers=1, dry_run=False, display_root=root
     )
-
-
-def dead_pid() -> int:
-    child = subprocess.Popen(["true"])
-    child.wait()
-    return child.pid
 
 
 def text_of(screen: object, selector: str) -> str:
@@ -119,22 +119,8 @@ async def test_history_lists_a_batch_run_from_the_tui(tmp_path: Path) -> None:
 
 async def test_recovery_runs_before_the_first_batch(tmp_path: Path) -> None:
     lib = touch_library(tmp_path / "lib", ["a.mkv"])
-    gone = dead_pid()
-    stale = lib / f".a.mkv.vpo-tmp-{gone}-0123abcd.mkv"
-    stale.write_bytes(b"half-written")
     store = HistoryStore(tmp_path / "history.sqlite3")
-    # A previous run that was kill -9'd: its job is still "running" for a dead pid.
-    old = store.begin_batch(
-        policy_name="fake",
-        policy_digest="d",
-        policy_source="builtin:fake",
-        workers=1,
-        dry_run=False,
-        total=1,
-        roots=[lib],
-    )
-    job = store.job_started(old, 0, lib / "a.mkv")
-    store.pool.execute_write("UPDATE jobs SET pid = ? WHERE id = ?", (gone, job))
+    stale, old = leave_an_interrupted_run(store, lib)
     app = VpoApp(services=fake_services(FakeEngine(), store=store), browse_root=tmp_path)
     try:
         async with app.run_test(size=SIZE) as pilot:

@@ -207,6 +207,20 @@ def test_kill_escalates_to_sigkill_after_the_grace_period() -> None:
     assert out[0].count(FileStatus.CANCELLED) == 2  # type: ignore[attr-defined]
 
 
+def _wait_for_a_tool(engine: FakeEngine) -> None:
+    deadline = time.monotonic() + 5
+    while not engine.processes and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def _wait_until_stopped(pid: int) -> str | None:
+    """The tool's process state once SIGSTOP has taken (``T``), or after 2 s."""
+    deadline = time.monotonic() + 2
+    while process_state(pid) != "T" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return process_state(pid)
+
+
 def test_pause_stops_dispatching_and_suspends_the_tool_then_resume_continues() -> None:
     engine = FakeEngine(spawn=True, durations={}, duration=0.6)
     listener = RecordingListener()
@@ -214,16 +228,10 @@ def test_pause_stops_dispatching_and_suspends_the_tool_then_resume_continues() -
         fake_jobs(NAMES[:3]), workers=1, listener=listener, on_error="skip", process=engine
     )
     thread, out = run_in_thread(runner)
-    deadline = time.monotonic() + 5
-    while not engine.processes and time.monotonic() < deadline:
-        time.sleep(0.005)
+    _wait_for_a_tool(engine)
     runner.pause()
     runner.pause()  # idempotent
-    pid = engine.processes[0].pid
-    deadline = time.monotonic() + 2
-    while process_state(pid) != "T" and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert process_state(pid) == "T"  # SIGSTOPped
+    assert _wait_until_stopped(engine.processes[0].pid) == "T"  # SIGSTOPped
     time.sleep(0.8)  # longer than the file takes: nothing new may start meanwhile
     assert engine.started_order == ["f00.mkv"]
     assert runner.paused
@@ -262,9 +270,7 @@ def test_kill_while_paused_still_ends_everything() -> None:
         process=engine,
     )
     thread, out = run_in_thread(runner)
-    deadline = time.monotonic() + 5
-    while not engine.processes and time.monotonic() < deadline:
-        time.sleep(0.005)
+    _wait_for_a_tool(engine)
     runner.pause()
     runner.kill()
     thread.join(10)
@@ -283,14 +289,9 @@ def test_stop_while_paused_resumes_so_running_files_can_finish() -> None:
         process=engine,
     )
     thread, out = run_in_thread(runner)
-    deadline = time.monotonic() + 5
-    while not engine.processes and time.monotonic() < deadline:
-        time.sleep(0.005)
+    _wait_for_a_tool(engine)
     runner.pause()
-    pid = engine.processes[0].pid
-    deadline = time.monotonic() + 2
-    while process_state(pid) != "T" and time.monotonic() < deadline:
-        time.sleep(0.01)
+    assert _wait_until_stopped(engine.processes[0].pid) == "T"
     runner.stop()  # "finish the running files": they cannot while suspended
     assert not runner.paused
     thread.join(10)

@@ -88,23 +88,14 @@ class SummaryScreen(Screen[None]):
             yield Static(totals, id="totals")
             failed = self.failed
             if failed:
-                table = Table(title=f"Failed files ({len(failed)})", expand=True)
-                table.add_column("file", ratio=1)
-                table.add_column("cause", ratio=2)
-                for name, cause in failed:
-                    table.add_row(name, Text(cause, style="red"))
-                yield Static(table, id="failed")
+                yield Static(_files_table("Failed files", "cause", failed, "red"), id="failed")
             else:
                 yield Static(Text("No file failed.", style="green"), id="failed")
             if failed or result.count(FileStatus.CANCELLED):
                 yield Static("r runs the failed and cancelled files again.", classes="hint")
             skipped = self.skipped
             if skipped:
-                table = Table(title=f"Skipped files ({len(skipped)})", expand=True)
-                table.add_column("file", ratio=1)
-                table.add_column("reason", ratio=2)
-                for name, reason in skipped:
-                    table.add_row(name, Text(reason, style="magenta"))
+                table = _files_table("Skipped files", "reason", skipped, "magenta")
                 yield Static(table, id="skipped")
             problems = self.run_screen.request.discovery_problems
             if problems:
@@ -156,3 +147,13 @@ def _problems_text(problems: Sequence[DiscoveryProblem]) -> Text:
         text.append(f"\n  {problem.path}: ", style="yellow")
         text.append(problem.message)
     return text
+
+
+def _files_table(title: str, why: str, rows: list[tuple[str, str]], style: str) -> Table:
+    """``Failed files (2)``: one file per row, and why, in the colour of its status."""
+    table = Table(title=f"{title} ({len(rows)})", expand=True)
+    table.add_column("file", ratio=1)
+    table.add_column(why, ratio=2)
+    for name, text in rows:
+        table.add_row(name, Text(text, style=style))
+    return table
