@@ -7,9 +7,13 @@ Why it is shaped like this:
   file only when one finishes (back-pressure), so memory stays flat and ``workers=1``
   processes files strictly in queue order.
 * Completion is signalled by each future's done-callback into one wake-up queue,
-  which ``stop()``/``kill()``/``pause()``/``set_workers()`` also poke. That is
-  ``wait(FIRST_COMPLETED)`` without re-scanning futures, and it lets a control call
-  from any thread wake the dispatcher at once.
+  which ``stop()``/``kill()``/``pause()``/``set_workers()`` also poke. It plays the
+  part of ``as_completed`` (results are handled in completion order), but over a
+  window of futures that changes as files are submitted, and a control call from
+  any thread wakes the dispatcher at once, where ``as_completed`` only wakes for a
+  finished future.
+* Stop, kill and an ``on_error = "fail"`` failure set one stop event: no file starts
+  after it, queued files are reported cancelled, and pending futures are cancelled.
 * The executor is a parameter and the per-file work is ``process(job, control)``:
   a plain function of a picklable ``FileJob`` returning a plain ``FileResult``.
 * The runner never prints and never imports a UI: everything goes to the listener.
@@ -141,7 +145,8 @@ class BatchRunner:
         self._running: dict[int, FileControl] = {}
         self._started = False
         self._finished = False
-        self._stop_reason: str | None = None
+        self._stop_reason: str | None = None  # why, for the result; set with the event
+        self._stop = threading.Event()  # no new file starts once set (stop, kill, failure)
         self._killed = False
         self._paused = False
         self._batch_id: int | None = None
@@ -162,7 +167,7 @@ class BatchRunner:
 
     @property
     def stopping(self) -> bool:
-        return self._stop_reason is not None
+        return self._stop.is_set()
 
     @property
     def active(self) -> int:
@@ -179,6 +184,7 @@ class BatchRunner:
         with self._lock:
             if self._stop_reason is None:
                 self._stop_reason = STOP_USER
+            self._stop.set()
         self.resume()
         self._wake.put(None)
 
@@ -187,6 +193,7 @@ class BatchRunner:
         with self._lock:
             if self._stop_reason in (None, STOP_USER, STOP_FAILURE):
                 self._stop_reason = STOP_KILL
+            self._stop.set()
             self._killed = True
             self._paused = False
             controls = list(self._running.values())
@@ -365,6 +372,7 @@ class BatchRunner:
                     with self._lock:
                         if self._stop_reason is None:
                             self._stop_reason = STOP_FAILURE
+                        self._stop.set()
             if kill_deadline is not None and not force_killed and time.monotonic() >= kill_deadline:
                 force_killed = True
                 for entry in in_flight.values():
