@@ -75,10 +75,10 @@ async def test_an_excluded_file_is_counted_as_excluded_only(tmp_path: Path) -> N
         await wait_for(pilot, lambda: preview.probing_done, what="probed")
         await pilot.pause(0.2)
         count = "Found 4 files · probed 4/4 · 2 will change · 1 error · 1 excluded"
-        assert text_of(preview, "#preview-count") == f"{count} · — press r to run 3 files"
+        assert text_of(preview, "#preview-count") == f"{count} — press r to run 3 files"
         await pilot.press("down", "x")  # bad.mkv: the error is excluded too
         assert text_of(preview, "#preview-count") == (
-            "Found 4 files · probed 4/4 · 2 will change · 2 excluded · — press r to run 2 files"
+            "Found 4 files · probed 4/4 · 2 will change · 2 excluded — press r to run 2 files"
         )
         await pilot.press("up", "x")  # a.mkv back in: will change again
         assert text_of(preview, "#preview-count").startswith(
@@ -108,7 +108,7 @@ async def test_every_file_excluded_says_so(tmp_path: Path) -> None:
         await pilot.pause(0.2)
         await pilot.press("x")
         assert text_of(preview, "#preview-count") == (
-            "Found 1 file · probed 1/1 · 1 excluded · — every file is excluded"
+            "Found 1 file · probed 1/1 · 1 excluded — every file is excluded"
         )
 
 

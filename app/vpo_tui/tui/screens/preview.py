@@ -363,12 +363,13 @@ class PreviewScreen(Screen[None]):
             parts.append(f"{tally.excluded} excluded")
         if self.problems:
             parts.append(f"{plural(len(self.problems), 'problem')} finding files")
+        counts = " · ".join(parts)
         if self.discovery_done and self.probing_done:
             if tally.included:
-                parts.append(f"— press r to run {plural(tally.included, 'file')}")
-            elif found:
-                parts.append("— every file is excluded")
-        return " · ".join(parts)
+                return f"{counts} — press r to run {plural(tally.included, 'file')}"
+            if found:
+                return f"{counts} — every file is excluded"
+        return counts
 
     @on(FileTable.Highlighted, "#preview-table")
     def _highlighted(self, event: FileTable.Highlighted) -> None:
