@@ -100,9 +100,18 @@ def test_worker_resolution() -> None:
     capped = resolve_workers(6, None, None, cores=4)
     assert capped.workers == 2 and capped.cap == 2
     assert capped.warning is not None
-    assert "6" in capped.warning and "using 2" in capped.warning and "4 CPU cores" in capped.warning
+    # the core count is said once, with the way to raise the cap
+    assert capped.warning == (
+        "6 workers requested (--workers), using 2: half of the 4 CPU cores on this machine; "
+        "raise it with [processing] max_workers"
+    )
     raised = resolve_workers(6, None, 8, cores=4)
     assert raised.workers == 6 and raised.cap == 8 and raised.warning is None
+    set_cap = resolve_workers(6, None, 3, cores=1)
+    assert set_cap.warning == (
+        "6 workers requested (--workers), using 3: "
+        "the cap set by [processing] max_workers = 3 (1 CPU core on this machine)"
+    )
     assert resolve_workers(1, None, None, cores=1).cap == 1
     with pytest.raises(WorkerCountError, match="--workers must be at least 1"):
         resolve_workers(0, None, None, cores=4)

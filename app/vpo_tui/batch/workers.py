@@ -60,15 +60,13 @@ def resolve_workers(
         return WorkerChoice(workers=requested, cap=cap, requested=requested)
     if source == "the default":  # the user asked for nothing: no need to warn
         return WorkerChoice(workers=cap, cap=cap, requested=requested)
+    cores_text = f"{n_cores} CPU core{'s' if n_cores != 1 else ''}"
     if max_workers is not None:
-        why = f"the cap set by [processing] max_workers = {max_workers}"
-    else:
         why = (
-            f"half of the {n_cores} CPU core{'s' if n_cores != 1 else ''}; "
-            "raise it with [processing] max_workers"
+            f"the cap set by [processing] max_workers = {max_workers} "
+            f"({cores_text} on this machine)"
         )
-    warning = (
-        f"{requested} workers requested ({source}), using {cap}: {why} "
-        f"({n_cores} CPU cores on this machine)"
-    )
+    else:  # the core count is the reason: say it once, with the way to go past it
+        why = f"half of the {cores_text} on this machine; raise it with [processing] max_workers"
+    warning = f"{requested} workers requested ({source}), using {cap}: {why}"
     return WorkerChoice(workers=cap, cap=cap, requested=requested, warning=warning)
