@@ -29,6 +29,8 @@ async def test_enter_in_the_kill_dialog_keeps_the_files_running(tmp_path: Path) 
         assert run.running and not run.stopping
         await app.action_quit()
         await pilot.press("k")  # quit dialog: kill now
+        await wait_for(pilot, lambda: not app.is_running, timeout=5, what="exit")
+    assert app.return_value == 130  # the batch was cut short by the user, as Ctrl-C headless
 
 
 async def test_stop_while_paused_lets_the_running_file_finish(tmp_path: Path) -> None:
@@ -45,6 +47,9 @@ async def test_stop_while_paused_lets_the_running_file_finish(tmp_path: Path) ->
         assert not run.paused and "PAUSED" not in str(run.query_one("#aggregate").render())
         await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
         assert [r.status for r in run.model.rows] == ["ok", "cancelled", "cancelled"]
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, timeout=5, what="exit")
+    assert app.return_value == 130  # stopped by the user
 
 
 async def test_sigterm_kills_the_running_files_and_exits_130(tmp_path: Path) -> None:

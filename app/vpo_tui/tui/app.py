@@ -24,6 +24,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from vpo_tui.batch.events import BatchResult
+from vpo_tui.batch.runner import STOP_KILL, STOP_USER
 from vpo_tui.batch.workers import WorkerChoice, WorkerCountError
 from vpo_tui.config import Config
 from vpo_tui.engine.job import FileStatus
@@ -83,6 +84,7 @@ class VpoApp(App[int]):
         self.batch_threads_done: list[threading.Event] = []  # set when a runner.run() returns
         self.exit_when_idle = False
         self.terminated_by: signal.Signals | None = None
+        self.quit_cut_batch_short = False
         self._signal_handlers: list[signal.Signals] = []
         self.last_result: BatchResult | None = None
         self._saved_theme = self.services.config.ui.theme
@@ -212,6 +214,8 @@ class VpoApp(App[int]):
             return
 
         def chosen(choice: str | None) -> None:
+            if choice in ("finish", "kill"):
+                self.quit_cut_batch_short = True  # exit 130, like Ctrl-C headless
             if choice == "finish":
                 self.exit_when_idle = True
                 for screen in running:
@@ -228,9 +232,12 @@ class VpoApp(App[int]):
         self.push_screen(QuitWhileRunning(active), chosen)
 
     def _exit_code(self) -> int:
-        if self.terminated_by is not None:
+        """As headless: 130 when the user cut the last batch short, 1 when a file failed."""
+        if self.terminated_by is not None or self.quit_cut_batch_short:
             return EXIT_INTERRUPTED
         result = self.last_result
+        if result is not None and result.stop_reason in (STOP_USER, STOP_KILL):
+            return EXIT_INTERRUPTED
         if result is not None and result.count(FileStatus.FAILED):
             return 1
         return 0

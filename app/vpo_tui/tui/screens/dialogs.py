@@ -59,12 +59,13 @@ class ConfirmKill(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            files = "the running file" if self.running == 1 else f"the {self.running} running files"
-            yield Static(
-                f"Kill {files} now? Their partial output is "
-                "deleted and the originals stay as they were; queued files are cancelled.",
-                classes="dialog-text",
-            )
+            if self.running == 1:
+                what = "the running file now? Its partial output is deleted and the original"
+                what += " stays as it was"
+            else:
+                what = f"the {self.running} running files now? Their partial output is deleted"
+                what += " and the originals stay as they were"
+            yield Static(f"Kill {what}; queued files are cancelled.", classes="dialog-text")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Kill [y]", id="yes", variant="error")
                 yield Button("Keep running [n]", id="no", variant="primary")
