@@ -244,7 +244,9 @@ def _doctor(argv: list[str]) -> int:
         hints.append(f"fix the path under [tools] in {where} ({', '.join(configured)})")
     if from_path:
         hints.append(
-            f"for {', '.join(from_path)}: {install_hint()}" if configured else install_hint()
+            f"for {', '.join(from_path)}: {install_hint(from_path)}"
+            if configured
+            else install_hint(from_path)
         )
     out.write(
         f"{'A tool is' if len(missing) == 1 else 'Some tools are'} missing; {'; '.join(hints)}\n"

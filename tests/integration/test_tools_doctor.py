@@ -46,9 +46,33 @@ def test_missing_configured_tool_is_named_with_the_config_to_fix() -> None:
 
 def test_tool_missing_from_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr("vpo_tui.engine.tools.os.geteuid", lambda: 1000)
     with pytest.raises(MissingToolError, match="ffprobe not found on PATH") as caught:
         require_tools(ToolPaths(), ["ffprobe"])
-    assert "sudo apt-get install ffmpeg mkvtoolnix" in str(caught.value)
+    assert str(caught.value).endswith("; install it with: sudo apt-get install ffmpeg")
+
+
+def ffmpeg_only_path(folder: Path) -> Path:
+    """A PATH folder holding the real ffprobe and ffmpeg, and no mkvtoolnix."""
+    folder.mkdir()
+    for name in ("ffprobe", "ffmpeg"):
+        (folder / name).symlink_to(shutil.which(name) or f"/usr/bin/{name}")
+    return folder
+
+
+@pytest.mark.parametrize(("uid", "command"), [(1000, "sudo apt-get"), (0, "apt-get")])
+def test_install_hint_names_only_the_missing_package(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, uid: int, command: str
+) -> None:
+    monkeypatch.setenv("PATH", str(ffmpeg_only_path(tmp_path / "bin")))
+    monkeypatch.setattr("vpo_tui.engine.tools.os.geteuid", lambda: uid)
+    with pytest.raises(MissingToolError) as caught:
+        require_tools(ToolPaths())
+    message = str(caught.value)
+    assert "mkvmerge not found on PATH" in message and "mkvpropedit not found" in message
+    assert "ffprobe" not in message and "ffmpeg" not in message
+    # root has no need of sudo (and a container often has no sudo at all)
+    assert message.endswith(f"; install them with: {command} install mkvtoolnix")
 
 
 def test_not_executable_configured_tool(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -231,3 +232,17 @@ def test_doctor_points_a_wrong_tool_path_at_the_config(tmp_path: Path) -> None:
     # A tool missing from PATH still gets the install hint.
     bare = vpo("doctor", cwd=tmp_path, env={"PATH": str(tmp_path)})
     assert bare.returncode == 5 and "install them with" in bare.stdout.splitlines()[-1]
+
+
+def test_doctor_hint_installs_only_the_missing_package(tmp_path: Path) -> None:
+    """With ffmpeg there and mkvtoolnix missing, the hint names mkvtoolnix alone."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for name in ("ffprobe", "ffmpeg"):
+        (tools / name).symlink_to(shutil.which(name) or f"/usr/bin/{name}")
+    done = vpo("doctor", cwd=tmp_path, env={"PATH": str(tools)})
+    assert done.returncode == 5
+    sudo = "" if os.geteuid() == 0 else "sudo "
+    assert done.stdout.splitlines()[-1] == (
+        f"Some tools are missing; install them with: {sudo}apt-get install mkvtoolnix"
+    )

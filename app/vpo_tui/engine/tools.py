@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,11 +34,27 @@ _VERSION_ARGS = {
 }
 
 
-def install_hint() -> str:
-    """How to get the tools on this kind of machine."""
+def install_hint(missing: Iterable[str] = TOOL_NAMES) -> str:
+    """The command that installs the packages of the ``missing`` tools on this machine.
+
+    Only the packages needed (a missing mkvmerge does not call for ffmpeg), and
+    no ``sudo`` for root, who has it neither needs nor, in a container, often has.
+    """
+    names = list(missing)
+    packages = sorted({_PACKAGE[name] for name in names})
+    them = "it" if len(names) == 1 else "them"
     if sys.platform == "darwin":
-        return "install them with: brew install ffmpeg mkvtoolnix"
-    return "install them with: sudo apt-get install ffmpeg mkvtoolnix"
+        command = "brew install"
+    elif _is_root():
+        command = "apt-get install"
+    else:
+        command = "sudo apt-get install"
+    return f"install {them} with: {command} {' '.join(packages)}"
+
+
+def _is_root() -> bool:
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid is not None and geteuid() == 0
 
 
 class MissingToolError(Exception):
@@ -114,17 +131,21 @@ def require_tools(
     """The absolute paths of ``names``, or ``MissingToolError`` naming every missing one."""
     resolved: dict[str, str] = {}
     problems: list[str] = []
+    missing: list[str] = []
     misconfigured = False
     for name in names:
         path, problem = resolve_tool(paths, name)
         if path is None:
             problems.append(problem or f"{name} is missing")
+            missing.append(name)
             misconfigured = misconfigured or _configured(paths, name) is not None
         else:
             resolved[name] = path
     if problems:
         # A wrong [tools] path is fixed in the config, not by installing anything.
-        hint = "fix the path under [tools] in config.toml" if misconfigured else install_hint()
+        hint = (
+            "fix the path under [tools] in config.toml" if misconfigured else install_hint(missing)
+        )
         raise MissingToolError(f"missing tool: {'; '.join(problems)}; {hint}")
     return resolved
 
