@@ -331,6 +331,16 @@ def test_a_section_of_the_wrong_shape_does_not_hide_the_others() -> None:
     ]
 
 
+def test_remove_all_with_a_keep_list_is_a_contradiction() -> None:
+    error = error_of('[subtitles]\nkeep = ["eng", "jpn"]\nremove_all = true\n')
+    assert str(error) == (
+        "policy.toml: subtitles.remove_all: true removes every subtitle, but subtitles.keep"
+        " lists eng, jpn; drop one of the two"
+    )
+    # remove_all with an empty keep list says the same thing twice: fine
+    parse_policy("[subtitles]\nkeep = []\nremove_all = true\n", "policy.toml")
+
+
 def test_a_single_problem_is_one_line_with_itself_as_the_only_problem() -> None:
     error = error_of("[audio]\nmin_tracks = -1\n")
     assert error.problems == (error,)

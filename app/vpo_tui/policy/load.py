@@ -494,11 +494,19 @@ class _Reader:
 
     def subtitles(self) -> SubtitlePolicy:
         table = self.section("subtitles")
+        keep = self.string_list(table, "subtitles", "keep", self.language)
+        remove_all = self.boolean(table, "subtitles", "remove_all", False)
+        if remove_all and keep:
+            self.note(
+                "subtitles.remove_all",
+                f"true removes every subtitle, but subtitles.keep lists {', '.join(keep)};"
+                " drop one of the two",
+            )
         return SubtitlePolicy(
-            keep=self.string_list(table, "subtitles", "keep", self.language),
+            keep=keep,
             keep_forced=self.boolean(table, "subtitles", "keep_forced", True),
             drop_commentary=self.boolean(table, "subtitles", "drop_commentary", False),
-            remove_all=self.boolean(table, "subtitles", "remove_all", False),
+            remove_all=remove_all,
             default=self.enum(table, "subtitles", "default", SubtitleDefault, SubtitleDefault.KEEP),
         )
 
