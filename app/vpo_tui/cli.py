@@ -316,12 +316,13 @@ def _history(argv: list[str]) -> int:
                 sys.stdout.write("No batches yet.\n")
             width = max((len(b.outcome) for b in batches), default=0)
             for b in batches:
-                totals = ", ".join(f"{n} {k}" for k, n in b.totals.items() if n) or "nothing"
+                jobs = [] if b.status == "finished" else store.batch_jobs(b.id)
+                counts = _batch_counts(b, [j.status for j in jobs])
                 when = time.strftime("%Y-%m-%d %H:%M", time.localtime(b.started_at))
                 flag = " dry-run" if b.dry_run else ""
                 sys.stdout.write(
                     f"#{b.id:<5} {when}  {b.outcome:<{width}}  {console_text(b.policy_name)}"
-                    f"{flag}  {plural(b.total, 'file')}: {totals}\n"
+                    f"{flag}  {plural(b.total, 'file')}{': ' + counts if counts else ''}\n"
                 )
             return EXIT_OK
         batch = store.get_batch(ns.batch)
@@ -362,6 +363,28 @@ def _history(argv: list[str]) -> int:
             for change in j.changes:
                 sys.stdout.write(f"      - {console_text(change)}\n")
         return EXIT_OK
+
+
+_JOB_OUTCOMES = ("ok", "unchanged", "planned", "failed", "skipped", "cancelled", "interrupted")
+
+
+def _batch_counts(b: Any, job_statuses: Sequence[str]) -> str:
+    """``1 ok, 3 not finished yet``: what became of a batch's files, for the history list.
+
+    A finished batch has its totals; one still running (or cut short by a kill -9
+    before the next start marks it interrupted) has only its jobs' rows, so its
+    files are counted from those, and the rest said to be unfinished, not "nothing".
+    """
+    if b.status == "finished":
+        counts = dict(b.totals)
+    else:
+        counts = {s: sum(1 for j in job_statuses if j == s) for s in _JOB_OUTCOMES}
+    parts = [f"{n} {status}" for status, n in counts.items() if n]
+    left = b.total - sum(counts.values())
+    if left > 0:
+        yet = " yet" if b.status == "running" else ""
+        parts.append(f"{left} not finished{yet}" if parts else f"none finished{yet}")
+    return ", ".join(parts)
 
 
 def _history_of_nothing(batch: int | None, as_json: bool, db: Path) -> int:

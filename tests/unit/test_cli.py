@@ -221,6 +221,42 @@ def test_history_says_how_each_batch_ended(tmp_path: Path) -> None:
     assert one["outcome"] == "killed" and one["status"] == "finished"
 
 
+def test_history_counts_the_files_of_an_unfinished_batch(tmp_path: Path) -> None:
+    """A batch still marked running (say, kill -9'd) has no totals yet: not "nothing"."""
+    import sqlite3
+
+    from vpo_tui.engine.job import FileResult, FileStatus
+    from vpo_tui.store.history import HistoryStore
+
+    db = tmp_path / "h.db"
+    with HistoryStore(db) as store:
+        batch = store.begin_batch(
+            policy_name="normalize", policy_digest="d", workers=1, dry_run=False, total=4
+        )
+
+    def counts() -> str:
+        listed = vpo("history", "--db", str(db), cwd=tmp_path)
+        assert listed.returncode == 0, listed.stderr
+        return listed.stdout.split("normalize  ", 1)[1].rstrip("\n")
+
+    assert counts() == "4 files: none finished yet"
+    with HistoryStore(db) as store:
+        store.job_finished(
+            store.job_started(batch, 0, "/m/a.mkv"), FileResult(Path("/m/a.mkv"), FileStatus.OK)
+        )
+        store.job_started(batch, 1, "/m/b.mkv")
+    assert counts() == "4 files: 1 ok, 3 not finished yet"
+    with sqlite3.connect(db) as con:  # what the next start does to a dead batch
+        con.execute("UPDATE batches SET status = 'interrupted'")
+        con.execute("UPDATE jobs SET status = 'interrupted' WHERE status = 'running'")
+    con.close()
+    assert counts() == "4 files: 1 ok, 1 interrupted, 2 not finished"
+    with sqlite3.connect(db) as con:
+        con.execute("DELETE FROM jobs")
+    con.close()
+    assert counts() == "4 files: none finished"
+
+
 def test_doctor_points_a_wrong_tool_path_at_the_config(tmp_path: Path) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text('[tools]\nffmpeg = "/nope/ffmpeg"\nmkvmerge = "/nope/mkvmerge"\n')
