@@ -658,3 +658,12 @@ def test_incompatible_audio_uses_the_policys_audio_target() -> None:
     p = plan(policy, media(audio(0, "eng", codec="dts")))
     assert [t.codec for t in p.tracks] == ["opus"]
     assert_idempotent(policy, p)
+
+
+def test_mp4_note_for_a_lone_video_without_the_default_flag() -> None:
+    """Second review: the output's video came out default, and the plan did not say so."""
+    policy = pol('[container]\nformat = "mp4"\n[subtitles]\ndefault = "none"\n')
+    p = plan(policy, media(video(default=False), audio(1, "eng", default=True)))
+    assert MUXER_NOTE.format("video 0") in p.changes
+    assert [t.default for t in p.tracks] == [True, True]
+    assert_idempotent(policy, p)

@@ -480,13 +480,13 @@ class _Planner:
     def muxer_defaults(
         self, wanted: tuple[PlannedTrack, ...], predicted: tuple[PlannedTrack, ...]
     ) -> list[str]:
-        """Say where the container overrules "no default audio/subtitle" (the MP4 muxer does).
+        """Say where the container overrules "no default video/audio/subtitle" (MP4 does).
 
         The diff compares effective values on both sides, so without this line the
         user would never learn that the output gets a default the policy did not ask for.
         """
         notes = []
-        for kind in (TrackType.AUDIO, TrackType.SUBTITLE):
+        for kind in (TrackType.VIDEO, TrackType.AUDIO, TrackType.SUBTITLE):
             asked = [t for t in wanted if t.type is kind]
             if not asked or any(t.default for t in asked):
                 continue
