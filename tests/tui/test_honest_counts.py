@@ -149,7 +149,13 @@ async def test_summary_lists_skipped_files_and_discovery_problems(tmp_path: Path
         assert not again.query("#discovery-problems")
 
 
-def _record(store: HistoryStore, lib: Path, statuses: list[FileStatus], reason: str | None) -> None:
+def _record(
+    store: HistoryStore,
+    lib: Path,
+    statuses: list[FileStatus],
+    reason: str | None,
+    dry_run: bool = False,
+) -> None:
     from vpo_tui.batch.events import BatchResult
 
     batch = store.begin_batch(
@@ -157,7 +163,7 @@ def _record(store: HistoryStore, lib: Path, statuses: list[FileStatus], reason: 
         policy_digest="d",
         policy_source="builtin:fake",
         workers=2,
-        dry_run=False,
+        dry_run=dry_run,
         total=len(statuses),
         roots=[lib],
     )
@@ -171,7 +177,7 @@ def _record(store: HistoryStore, lib: Path, statuses: list[FileStatus], reason: 
             duration_s=1.0,
             stopped_early=reason is not None,
             workers=2,
-            dry_run=False,
+            dry_run=dry_run,
             stop_reason=reason,
         ),
     )
@@ -186,6 +192,7 @@ async def test_history_says_stopped_or_killed_and_counts_cancelled_files(tmp_pat
             store, lib, [FileStatus.OK, FileStatus.SKIPPED] + [FileStatus.CANCELLED] * 3, "stop"
         )
         _record(store, lib, [FileStatus.CANCELLED] * 9, "kill")
+        _record(store, lib, [FileStatus.PLANNED] * 3 + [FileStatus.UNCHANGED], None, True)
         app = VpoApp(services=fake_services(FakeEngine(), store=store), browse_root=tmp_path)
         async with app.run_test(size=(100, 30)) as pilot:
             app.open_history()
@@ -195,7 +202,7 @@ async def test_history_says_stopped_or_killed_and_counts_cancelled_files(tmp_pat
             header = [str(c.label) for c in table.columns.values()]
             assert header[3:] == [
                 "files",
-                "ok",
+                "ok/plan",
                 "unchanged",
                 "failed",
                 "skipped",
@@ -204,6 +211,7 @@ async def test_history_says_stopped_or_killed_and_counts_cancelled_files(tmp_pat
             ]
             rows = [table.get_row_at(i)[3:] for i in range(table.row_count)]  # newest first
             assert rows == [
+                ["4", "3", "1", "0", "0", "0", "finished, dry run"],  # planned files counted
                 ["9", "0", "0", "0", "0", "9", "killed"],
                 ["5", "1", "0", "0", "1", "3", "stopped"],
                 ["2", "1", "0", "1", "0", "0", "finished"],

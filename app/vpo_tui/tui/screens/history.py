@@ -22,7 +22,8 @@ SHOWN_BATCHES = 200
 # The counts shown for each batch, in the summary's order. "planned" (dry runs) has
 # no column: with it the table no longer fits 100 columns.
 COUNTED = ("ok", "unchanged", "failed", "skipped", "cancelled")
-BATCH_COLUMNS = ("#", "started", "policy", "files", *COUNTED, "status")
+# A dry run has no ok files and a real run no planned ones: one column shows either.
+BATCH_COLUMNS = ("#", "started", "policy", "files", "ok/plan", *COUNTED[1:], "status")
 
 
 def when_text(timestamp: float, now: float) -> str:
@@ -106,7 +107,8 @@ def batch_cells(batch: BatchRecord, now: float) -> tuple[str, ...]:
     """One line of the batches table: a stopped or killed batch says so, and its
     cancelled files are counted, not hidden behind "0 ok, 0 failed"."""
     status = batch.outcome + (", dry run" if batch.dry_run else "")
-    counts = [str(batch.totals.get(name, 0)) for name in COUNTED]
+    first = "planned" if batch.dry_run else "ok"
+    counts = [str(batch.totals.get(name, 0)) for name in (first, *COUNTED[1:])]
     started = when_text(batch.started_at, now)
     return (str(batch.id), started, batch.policy_name, str(batch.total), *counts, status)
 
