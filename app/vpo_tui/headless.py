@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -211,6 +211,7 @@ def result_document(
     dry_run: bool,
     problems: Sequence[str] = (),
     warnings: Sequence[str] = (),
+    ignored_extensions: Mapping[str, int] | None = None,
     error: str | None = None,
     exit_code: int = EXIT_OK,
 ) -> dict[str, Any]:
@@ -245,6 +246,8 @@ def result_document(
         "batch_id": result.batch_id if result is not None else None,
         "problems": list(problems),
         "warnings": list(warnings),
+        # video files left out because their extension is not enabled: {".ts": 3, ...}
+        "ignored_extensions": dict(ignored_extensions or {}),
         "error": error,
         "exit_code": exit_code,
     }
@@ -306,6 +309,7 @@ def run_headless(
         "problems": [],
         "warnings": [],
         "unreadable": 0,
+        "ignored_extensions": {},
     }
 
     def finish(
@@ -322,6 +326,7 @@ def run_headless(
                 dry_run=options.dry_run,
                 problems=state["problems"],
                 warnings=state["warnings"],
+                ignored_extensions=state["ignored_extensions"],
                 error=error,
                 exit_code=code,
             )
@@ -415,6 +420,10 @@ def _prepare(options: HeadlessOptions, state: dict[str, Any], err: TextIO) -> tu
         )
         state["unreadable"] += problem.unreadable
         err.write(f"warning: {console_text(str(problem))}\n")
+    state["ignored_extensions"] = dict(found.ignored)
+    # Said even with --quiet when nothing was found: then it is the answer to "why not".
+    if found.ignored and (not options.quiet or not found.files):
+        err.write(f"note: {found.ignored_note()}\n")
     if not found.files:
         if store is not None:
             store.close()

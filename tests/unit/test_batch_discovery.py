@@ -153,3 +153,35 @@ def test_problems_say_whether_a_path_could_not_be_read(tmp_path: Path) -> None:
     result = discover([tmp_path / "d", txt, temp])
     flags = {p.path.name: p.unreadable for p in result.problems}
     assert flags == {"loop": True, "gone.mkv": True, "notes.txt": False, temp.name: False}
+
+
+def test_other_video_extensions_are_counted_not_queued(tmp_path: Path) -> None:
+    mkv = touch(tmp_path / "a.mkv")
+    for name in ("b.ts", "c.M2TS", "d/e.ts", "d/f.mpg", "g.flv", "h.3gp"):
+        touch(tmp_path / name)
+    for name in ("a.srt", "a.nfo", "a.jpg", "README", ".hidden.wmv", "i.ts.part"):
+        touch(tmp_path / name)
+    result = discover([tmp_path])
+    assert result.files == (mkv,) and result.problems == ()
+    assert result.ignored == ((".ts", 2), (".3gp", 1), (".flv", 1), (".m2ts", 1), (".mpg", 1))
+    assert result.ignored_count == 6
+    assert result.ignored_text() == (
+        "6 video files with other extensions were not considered "
+        "(.ts 2, .3gp 1, .flv 1, .m2ts 1, .mpg 1)"
+    )
+    assert discover([tmp_path], recursive=False).ignored_count == 4
+    # an enabled extension is queued, not counted
+    enabled = discover([tmp_path], extensions=[".mkv", "TS"])
+    assert len(enabled.files) == 3 and dict(enabled.ignored).get(".ts") is None
+    # nothing to say when there is nothing left out
+    assert discover([mkv]).ignored == () and discover([mkv]).ignored_note() == ""
+
+
+def test_a_given_file_with_another_video_extension_says_how_to_enable_it(
+    tmp_path: Path,
+) -> None:
+    ts = touch(tmp_path / "show.ts")
+    result = discover([ts])
+    assert result.files == () and not result.problems[0].unreadable
+    assert result.problems[0].message.startswith(".ts is not among the extensions looked for")
+    assert "add it to [processing] extensions" in result.problems[0].message

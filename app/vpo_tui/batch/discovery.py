@@ -14,6 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_EXTENSIONS: tuple[str, ...] = (".mkv", ".mp4", ".m4v", ".mov", ".avi", ".webm")
+# Well-known video extensions a user may have but not enabled: files with one of these
+# are counted (not queued), so a folder of .ts files does not end in a silent "0 files".
+OTHER_VIDEO_EXTENSIONS: frozenset[str] = frozenset(
+    {
+        ".ts", ".m2ts", ".mts", ".mpg", ".mpeg", ".vob", ".wmv", ".asf",
+        ".flv", ".ogv", ".3gp", ".divx", ".rm", ".rmvb",
+    }
+)  # fmt: skip
 TEMP_MARKER = ".vpo-tmp-"  # the engine's temp files: .name.vpo-tmp-<pid>-<rand>.ext
 
 
@@ -39,6 +47,33 @@ class DiscoveryProblem:
 class Discovery:
     files: tuple[Path, ...]  # real (resolved) paths, sorted, unique
     problems: tuple[DiscoveryProblem, ...]
+    # (extension, count) of video files left out because their extension is not
+    # enabled; most frequent first. Not a problem: said once, as a note.
+    ignored: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def ignored_count(self) -> int:
+        return sum(n for _, n in self.ignored)
+
+    def ignored_text(self) -> str:
+        """``5 video files with other extensions were not considered (.ts 3, .wmv 2)``."""
+        n = self.ignored_count
+        if not n:
+            return ""
+        each = ", ".join(f"{ext} {count}" for ext, count in self.ignored)
+        if n == 1:
+            return f"1 video file with another extension was not considered ({each})"
+        return f"{n} video files with other extensions were not considered ({each})"
+
+    def ignored_note(self) -> str:
+        """``ignored_text`` and how to include those files: the one line both front ends show."""
+        if not self.ignored:
+            return ""
+        them = "it" if self.ignored_count == 1 else "them"
+        return (
+            f"{self.ignored_text()}; add {them} to [processing] extensions in config.toml "
+            f"to include {them}"
+        )
 
     def __iter__(self) -> Iterator[Path]:
         """Iterating gives the files, so callers that only need paths can ignore problems."""
@@ -63,6 +98,8 @@ def discover(
     found: set[str] = set()
     problems: list[DiscoveryProblem] = []
     visited_dirs: set[str] = set()
+    others = OTHER_VIDEO_EXTENSIONS.difference(exts)  # the user may have enabled some
+    ignored: dict[str, int] = {}
 
     for given in paths:
         given_path = Path(given)
@@ -78,7 +115,7 @@ def discover(
             continue
         real = os.path.realpath(raw)
         if os.path.isdir(real):
-            _walk(real, recursive, exts, found, problems, visited_dirs)
+            _walk(real, recursive, exts, others, found, ignored, problems, visited_dirs)
         elif _is_vpo_temp(os.path.basename(real)):
             problems.append(
                 DiscoveryProblem(
@@ -86,23 +123,30 @@ def discover(
                 )
             )
         elif not real.lower().endswith(exts):
-            problems.append(
-                DiscoveryProblem(
-                    given_path,
-                    f"not a video file by its extension (looking for {', '.join(exts)})",
-                    unreadable=False,
-                )
+            ext = os.path.splitext(real)[1].lower()
+            why = (
+                f"{ext} is not among the extensions looked for ({', '.join(exts)}); "
+                "add it to [processing] extensions in config.toml"
+                if ext in others
+                else f"not a video file by its extension (looking for {', '.join(exts)})"
             )
+            problems.append(DiscoveryProblem(given_path, why, unreadable=False))
         else:
             found.add(real)
-    return Discovery(files=tuple(Path(p) for p in sorted(found)), problems=tuple(problems))
+    return Discovery(
+        files=tuple(Path(p) for p in sorted(found)),
+        problems=tuple(problems),
+        ignored=tuple(sorted(ignored.items(), key=lambda item: (-item[1], item[0]))),
+    )
 
 
 def _walk(
     top: str,
     recursive: bool,
     exts: tuple[str, ...],
+    others: frozenset[str],
     found: set[str],
+    ignored: dict[str, int],
     problems: list[DiscoveryProblem],
     visited: set[str],
 ) -> None:
@@ -145,8 +189,13 @@ def _walk(
                 visited.add(real)
                 stack.append(real)
             elif is_file:
-                if name.lower().endswith(exts):
+                lower = name.lower()
+                if lower.endswith(exts):
                     found.add(os.path.realpath(entry.path) if is_link else entry.path)
+                else:
+                    ext = os.path.splitext(lower)[1]
+                    if ext in others:
+                        ignored[ext] = ignored.get(ext, 0) + 1
             elif is_link and name.lower().endswith(exts):
                 problem = _dangling(entry.path)
                 problems.append(DiscoveryProblem(Path(entry.path), problem))

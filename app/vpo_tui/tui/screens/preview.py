@@ -127,12 +127,21 @@ class Tally:
 
 
 class FilesFound(Message):
-    """Discovery is over: the files to probe and what could not be searched."""
+    """Discovery is over: the files to probe, what could not be searched, and
+    how many video files were left out for an extension not enabled (``note`` says it)."""
 
-    def __init__(self, paths: list[Path], problems: list[DiscoveryProblem]) -> None:
+    def __init__(
+        self,
+        paths: list[Path],
+        problems: list[DiscoveryProblem],
+        ignored: int = 0,
+        note: str = "",
+    ) -> None:
         super().__init__()
         self.paths = paths
         self.problems = problems
+        self.ignored = ignored
+        self.note = note
 
 
 class DiscoveryFailed(Message):
@@ -161,6 +170,7 @@ class PreviewScreen(Screen[None]):
         self._error: str | None = None
         self.tally = Tally()
         self.problems: list[DiscoveryProblem] = []
+        self.ignored = 0  # video files left out: their extension is not enabled
 
     @property
     def vpo(self) -> VpoApp:
@@ -239,7 +249,9 @@ class PreviewScreen(Screen[None]):
             self.post_message(FilesFound([], []))
             return
         files = list(found.files)
-        self.post_message(FilesFound(files, list(found.problems)))
+        self.post_message(
+            FilesFound(files, list(found.problems), found.ignored_count, found.ignored_note())
+        )
         if not files or self._pipe.closed:
             return
         policy, settings = self.request.policy, services.settings
@@ -282,6 +294,9 @@ class PreviewScreen(Screen[None]):
             self.table.refresh()
             self.probing_done = True
         self.problems = message.problems
+        self.ignored = message.ignored
+        if message.note:  # the count line keeps the number; this says how to include them
+            self.notify(message.note, timeout=12, markup=False)
         self._show_problems()
         self._update_count()
 
@@ -363,6 +378,8 @@ class PreviewScreen(Screen[None]):
             parts.append(f"{tally.excluded} excluded")
         if self.problems:
             parts.append(f"{plural(len(self.problems), 'problem')} finding files")
+        if self.ignored:
+            parts.append(f"{plural(self.ignored, 'other video file')} not considered")
         counts = " · ".join(parts)
         if self.discovery_done and self.probing_done:
             if tally.included:
