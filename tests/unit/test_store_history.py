@@ -111,6 +111,23 @@ def test_running_jobs_of_a_dead_process_become_interrupted(tmp_path: Path) -> No
     assert store.mark_interrupted() == []  # idempotent
 
 
+def test_an_unfinished_batch_counts_its_finished_files(tmp_path: Path) -> None:
+    """Totals are written when a batch ends; before that (or after a kill -9) they are
+    counted from the jobs, so the history never says 0 ok for files that finished."""
+    from vpo_tui.engine.job import FileResult, FileStatus
+
+    store = HistoryStore(tmp_path / "h.db")
+    batch = store.begin_batch(policy_name="p", policy_digest="d", workers=1, dry_run=False, total=4)
+    store.job_recorded(batch, 0, FileResult(Path("/x/a.mkv"), FileStatus.OK))
+    store.job_recorded(batch, 1, FileResult(Path("/x/b.mkv"), FileStatus.FAILED, error="x"))
+    store.job_started(batch, 2, "/x/c.mkv")
+    record = store.get_batch(batch)
+    assert record is not None and record.status == "running"
+    assert (record.totals["ok"], record.totals["failed"], record.totals["skipped"]) == (1, 1, 0)
+    (listed,) = store.list_batches()
+    assert listed.totals == record.totals
+
+
 def test_probe_cache_needs_same_size_mtime_and_policy(tmp_path: Path) -> None:
     store = HistoryStore(tmp_path / "h.db")
     store.mark_compliant("/m/a.mkv", 10, 20, "d1")

@@ -8,6 +8,7 @@ over a compliant library starts no tool at all.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
@@ -320,11 +321,25 @@ class HistoryStore:
         rows = self._pool.execute_read(
             "SELECT * FROM batches ORDER BY id DESC LIMIT ?", (max(0, limit),)
         )
-        return [self._batch(r) for r in rows]
+        return [self._with_live_totals(self._batch(r)) for r in rows]
 
     def get_batch(self, batch_id: int) -> BatchRecord | None:
         rows = self._pool.execute_read("SELECT * FROM batches WHERE id = ?", (batch_id,))
-        return self._batch(rows[0]) if rows else None
+        return self._with_live_totals(self._batch(rows[0])) if rows else None
+
+    def _with_live_totals(self, batch: BatchRecord) -> BatchRecord:
+        """A finished batch's totals are written at its end; a running or interrupted
+        one's are counted from its job rows, so no front end shows "0 ok" for files
+        that did finish."""
+        if batch.status == "finished":
+            return batch
+        rows = self._pool.execute_read(
+            "SELECT status, count(*) AS n FROM jobs WHERE batch_id = ? GROUP BY status",
+            (batch.id,),
+        )
+        counted = {str(r["status"]): int(r["n"]) for r in rows}
+        totals = {s: counted.get(s, 0) for s in _STATUSES}
+        return dataclasses.replace(batch, totals=totals)
 
     def batch_jobs(self, batch_id: int) -> list[JobRecord]:
         rows = self._pool.execute_read(
