@@ -33,6 +33,8 @@ class Track:
     ``index`` is the ffprobe stream index in the *source* file. ``language`` is a
     three-letter ISO 639-2/B code, ``und`` when the file does not say.
     ``attached_pic`` marks cover art that ffprobe reports as a video stream.
+    ``start_time`` is the stream's first timestamp in seconds (``None`` when
+    ffprobe cannot tell); files need not start at 0 (MPEG-TS, cut recordings).
     """
 
     index: int
@@ -47,6 +49,7 @@ class Track:
     height: int | None = None
     attached_pic: bool = False
     filename: str | None = None
+    start_time: float | None = None
 
     def describe(self) -> str:
         """Short human label, e.g. ``audio 2 (eng, aac, "Commentary")``."""
@@ -62,6 +65,9 @@ class MediaInfo:
 
     ``container`` is the short name vpo-tui uses (``mkv``, ``mp4``, ``webm``,
     ``avi``, ``mov``, or ffprobe's own format name when none of these fits).
+    ``start_time`` is the file's first timestamp in seconds (``None`` when ffprobe
+    cannot tell). ``duration`` is the header's figure, which some muxers write as
+    the length of the data and others as where it ends (counted from 0).
     """
 
     path: Path
@@ -70,6 +76,7 @@ class MediaInfo:
     duration: float | None
     tracks: tuple[Track, ...]
     title: str | None = None
+    start_time: float | None = None
 
     def of_type(self, kind: TrackType) -> tuple[Track, ...]:
         """The tracks of one type, in file order."""

@@ -37,7 +37,7 @@ class SubtitleSpec:
 class SampleSpec:
     """What one generated file contains."""
 
-    container: str = "mkv"  # mkv | mp4 | webm | avi
+    container: str = "mkv"  # mkv | mp4 | webm | avi | ts | mpg
     duration: float = 1.0
     video: str | None = "libx264"  # ffmpeg encoder; None = no video track
     width: int = 160
@@ -47,6 +47,7 @@ class SampleSpec:
     subtitles: tuple[SubtitleSpec, ...] = ()
     attachment: bool = False  # an MKV font attachment
     title: str | None = None
+    start_offset: float = 0.0  # seconds added to every timestamp (a recording cut mid-stream)
 
 
 def _srt(language: str | None, duration: float) -> str:
@@ -113,7 +114,16 @@ def make_media(path: Path, spec: SampleSpec, *, ffmpeg: str = "ffmpeg") -> Path:
             args += ["-attach", str(font), "-metadata:s:t", "mimetype=application/x-truetype-font"]
         if spec.title is not None:
             args += ["-metadata", f"title={spec.title}"]
-        fmt = {"mkv": "matroska", "mp4": "mp4", "webm": "webm", "avi": "avi"}[spec.container]
+        if spec.start_offset:
+            args += ["-output_ts_offset", f"{spec.start_offset}"]
+        fmt = {
+            "mkv": "matroska",
+            "mp4": "mp4",
+            "webm": "webm",
+            "avi": "avi",
+            "ts": "mpegts",  # starts at 1.4 s on its own
+            "mpg": "mpeg",
+        }[spec.container]
         args += ["-f", fmt, str(path)]
         subprocess.run(args, check=True, stdin=subprocess.DEVNULL, capture_output=True)
     return path

@@ -80,6 +80,14 @@ def _int(value: object) -> int | None:
         return None
 
 
+def _timestamp(value: object) -> float | None:
+    """A start time: may be negative (encoder delay, edit lists), unlike a duration."""
+    try:
+        return float(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
 def _float(value: object) -> float | None:
     try:
         number = float(str(value))
@@ -117,6 +125,7 @@ def track_from_stream(stream: dict[str, Any]) -> Track:
         height=_int(stream.get("height")) if kind is TrackType.VIDEO else None,
         attached_pic=attached_pic,
         filename=tags.get("filename") if kind is TrackType.ATTACHMENT or attached_pic else None,
+        start_time=_timestamp(stream.get("start_time")),
     )
 
 
@@ -247,6 +256,7 @@ def _probe(
         duration=_float(fmt.get("duration")),
         tracks=tracks,
         title=title,
+        start_time=_timestamp(fmt.get("start_time")),
     )
     packets = [
         (

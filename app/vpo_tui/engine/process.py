@@ -212,37 +212,102 @@ def _av_streams(media: MediaInfo, indices: set[int] | None = None) -> frozenset[
     )
 
 
-def _source_end(
-    plan: Plan, ffprobe: str, settings: EngineSettings, control: FileControl
+@dataclasses.dataclass(frozen=True)
+class _Extent:
+    """Where a file's audio/video data starts and ends (seconds, from its packets)."""
+
+    start: float
+    end: float
+
+    @property
+    def length(self) -> float:
+        return self.end - self.start
+
+
+def _data_start(media: MediaInfo, streams: frozenset[int]) -> float:
+    """The earliest first timestamp of ``streams`` (the file's, or 0, if ffprobe cannot tell)."""
+    starts = [t.start_time for t in media.tracks if t.index in streams and t.start_time is not None]
+    if starts:
+        return min(starts)
+    return media.start_time or 0.0
+
+
+def _end_windows(length: float, start: float) -> tuple[float, ...]:
+    """Where to start reading to find the last packets, the likelier place first.
+
+    A header duration is the data's length to some muxers (mkvmerge, MPEG-TS) and
+    where the data ends, counted from 0, to others (ffmpeg's Matroska and MP4), so
+    the end is near ``start + length`` or near ``length``. When those are within
+    one window of each other a single read from the earlier place covers both.
+    """
+    by_end = max(length - _END_WINDOW_S, 0.0)
+    by_length = max(start + length - _END_WINDOW_S, 0.0)
+    if abs(by_length - by_end) <= _END_WINDOW_S:
+        return (min(by_end, by_length),)
+    return (by_length, by_end)
+
+
+def _last_packet_end(
+    path: Path,
+    ffprobe: str,
+    streams: frozenset[int],
+    windows: tuple[float, ...],
+    settings: EngineSettings,
+    control: FileControl,
 ) -> float | None:
-    """Where the kept audio/video of the source really ends (read from its last packets).
+    """``measure_end`` from each window in turn until one finds a packet."""
+    for from_s in windows:
+        timeout = _probe_timeout(settings)
+        end = measure_end(path, ffprobe, streams, from_s=from_s, control=control, timeout_s=timeout)
+        if end is not None:
+            return end
+    return None
+
+
+def _cut_short(header: float, start: float, end: float) -> bool:
+    """True when the data stops well before the header's duration, however it is read.
+
+    Read as a length, the data must run about that long; read as where the data
+    ends (counted from 0), it must end there. Data that fits either is whole.
+    """
+    slack = max(_TRUNCATION_SLACK_S, 0.02 * header)
+    runs_short = header - (end - start) > slack
+    ends_at_header = abs(header - end) <= slack
+    return runs_short and not ends_at_header
+
+
+def _source_extent(
+    plan: Plan, ffprobe: str, settings: EngineSettings, control: FileControl
+) -> _Extent | None:
+    """Where the kept audio/video of the source really starts and ends.
 
     A download cut short often keeps its full duration in the header; processing it
     would produce a shorter, valid-looking file that hides the damage. So a source
     whose data stops well before its header's duration is refused before any tool
-    runs, and the same figure is what the output is verified against.
+    runs, and the same figure is what the output is verified against. The header
+    may give the length or the end (see ``_end_windows``): data that fits either
+    reading is whole, so a file that starts late is never taken for a cut one.
     """
     kept = {t.source_index for t in plan.tracks}
     streams = _av_streams(plan.source, kept)
     if not streams:
         return None
     header = plan.source.duration or 0.0
-    window = max(header - _END_WINDOW_S, 0.0)
-    end = measure_end(
-        plan.source.path,
-        ffprobe,
-        streams,
-        from_s=window,
-        control=control,
-        timeout_s=_probe_timeout(settings),
-    )
-    if header > 0 and (end is None or header - end > max(_TRUNCATION_SLACK_S, 0.02 * header)):
-        where = f"ends at {end:.1f} s" if end is not None else f"stops before {window:.1f} s"
+    start = _data_start(plan.source, streams)
+    windows = _end_windows(header, start)
+    end = _last_packet_end(plan.source.path, ffprobe, streams, windows, settings, control)
+    if header > 0 and (end is None or _cut_short(header, start, end)):
+        if end is None:
+            where = f"stops before {windows[-1]:.1f} s"
+        elif abs(start) < 0.5:
+            where = f"ends at {end:.1f} s"
+        else:
+            where = f"runs {end - start:.1f} s (from {start:.1f} s to {end:.1f} s)"
         raise ProbeError(
             f"{plan.source.path}: truncated or damaged: the header says {header:.1f} s"
             f" but the data {where}; left as it is"
         )
-    return end
+    return None if end is None else _Extent(start, end)
 
 
 def _verify_output(
@@ -251,25 +316,37 @@ def _verify_output(
     ffprobe: str,
     settings: EngineSettings,
     control: FileControl,
-    source_end: float | None,
+    source: _Extent | None,
 ) -> MediaInfo:
-    # compare like with like: the source's kept audio/video vs the output's audio/video
-    window = max((plan.source.duration or 0.0) - _END_WINDOW_S, 0.0)
+    # compare like with like: the source's kept audio/video vs the output's audio/video;
+    # a tool may keep the source's start or shift it to 0, so look where either puts the end
+    if source is None:
+        windows = _end_windows(plan.source.duration or 0.0, 0.0)
+    else:
+        windows = _end_windows(source.length, source.start)
     try:
         output, output_end = probe_with_end(
             temp,
             ffprobe,
             _av_streams,
-            from_s=window,
+            from_s=windows[0],
             control=control,
             timeout_s=_probe_timeout(settings),
         )
+        if output_end is None and len(windows) > 1:
+            output_end = _last_packet_end(
+                temp, ffprobe, _av_streams(output), windows[1:], settings, control
+            )
     except ProbeError as exc:
         reason = str(exc).split(": ", 1)[-1]
         raise VerifyError(
             f"output verification failed: the tool's output is unusable ({reason})"
         ) from None
-    verify(plan, output, Timing(source_end, output_end), settings.duration_tolerance_s)
+    output_length = None
+    if output_end is not None:
+        output_length = output_end - _data_start(output, _av_streams(output))
+    timing = Timing(None if source is None else source.length, output_length)
+    verify(plan, output, timing, settings.duration_tolerance_s)
     return output
 
 
@@ -341,7 +418,7 @@ class _Cleared:
 
     tools: dict[str, str]
     final: Path
-    source_end: float | None
+    source: _Extent | None
 
 
 def _precheck(
@@ -366,7 +443,7 @@ def _precheck(
     final = _output_path(path, plan)
     if final != path and (final.exists() or final.is_symlink()):
         raise CommitError(f"{path}: cannot change the container: {final.name} already exists")
-    source_end = _source_end(plan, tools["ffprobe"], settings, control)
+    source = _source_extent(plan, tools["ffprobe"], settings, control)
     _stage(control, "space")
     if plan.pass_kind is PassKind.MKVPROPEDIT:
         estimate = plan.source.size
@@ -375,7 +452,7 @@ def _precheck(
     check_free_space(
         path.parent, required_space(estimate, settings.space_margin, settings.min_free_bytes)
     )
-    return _Cleared(tools, final, source_end)
+    return _Cleared(tools, final, source)
 
 
 def _execute(
@@ -390,7 +467,7 @@ def _execute(
         _stage(control, "run")
         _run_pass(plan, path, temp, tools, settings, control)
         _stage(control, "verify")
-        output = _verify_output(plan, temp, tools["ffprobe"], settings, control, cleared.source_end)
+        output = _verify_output(plan, temp, tools["ffprobe"], settings, control, cleared.source)
         _stage(control, "commit")
         _commit(path, final, temp, original, settings)
     control.progress(ProgressUpdate("commit", 1.0))

@@ -3,9 +3,9 @@
 A tool that exits 0 is not proof of anything: other tools in this field have
 replaced originals with empty or truncated files. The output is probed and
 compared track by track with the plan (type, codec, language, flags, title,
-order, frame size of transcoded video), its real end time is measured from the
-packets (a truncated MKV keeps its full header duration), and its size must be
-plausible. Only then may it replace the original.
+order, frame size of transcoded video), how long its data really runs is measured
+from the packets (a truncated MKV keeps its full header duration), and its size
+must be plausible. Only then may it replace the original.
 """
 
 from __future__ import annotations
@@ -25,10 +25,14 @@ class VerifyError(Exception):
 
 @dataclass(frozen=True)
 class Timing:
-    """Measured end times (seconds) of the source and output audio/video packets."""
+    """How long (seconds) the source's kept audio/video and the output's audio/video run.
 
-    source_end: float | None
-    output_end: float | None
+    Lengths, not end times: timestamps need not start at 0 (MPEG-TS starts near
+    1.4 s, a cut recording anywhere), and a tool may shift them to 0 or keep them.
+    """
+
+    source_length: float | None
+    output_length: float | None
 
 
 def _codec(name: str) -> str:
@@ -104,15 +108,15 @@ def compare(plan: Plan, output: MediaInfo) -> list[str]:
 
 
 def check_timing(plan: Plan, timing: Timing, tolerance_s: float) -> list[str]:
-    """The output must end where the source ends (within tolerance)."""
-    if timing.source_end is None:
+    """The output's audio/video must run as long as the source's (within tolerance)."""
+    if timing.source_length is None:
         return []
-    if timing.output_end is None:
+    if timing.output_length is None:
         return ["output has no audio/video packets"]
-    tolerance = duration_tolerance(timing.source_end, tolerance_s)
-    if abs(timing.output_end - timing.source_end) > tolerance:
+    tolerance = duration_tolerance(timing.source_length, tolerance_s)
+    if abs(timing.output_length - timing.source_length) > tolerance:
         return [
-            f"output ends at {timing.output_end:.3f} s, source at {timing.source_end:.3f} s "
+            f"output runs {timing.output_length:.3f} s, source {timing.source_length:.3f} s "
             f"(tolerance {tolerance:.3f} s): truncated or wrong output"
         ]
     return []
