@@ -37,7 +37,7 @@ class SubtitleSpec:
 class SampleSpec:
     """What one generated file contains."""
 
-    container: str = "mkv"  # mkv | mp4 | webm | avi | ts | mpg
+    container: str = "mkv"  # mkv | mp4 | webm | avi | ts | mpg | wmv
     duration: float = 1.0
     video: str | None = "libx264"  # ffmpeg encoder; None = no video track
     width: int = 160
@@ -123,6 +123,7 @@ def make_media(path: Path, spec: SampleSpec, *, ffmpeg: str = "ffmpeg") -> Path:
             "avi": "avi",
             "ts": "mpegts",  # starts at 1.4 s on its own
             "mpg": "mpeg",
+            "wmv": "asf",
         }[spec.container]
         args += ["-f", fmt, str(path)]
         subprocess.run(args, check=True, stdin=subprocess.DEVNULL, capture_output=True)

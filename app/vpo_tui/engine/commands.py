@@ -100,6 +100,32 @@ class MkvIds:
         return MkvIds(tracks, attachments)
 
 
+def mkvmerge_misses_tracks(media: MediaInfo, identified: dict[str, object]) -> str | None:
+    """Why mkvmerge cannot carry this source that ffmpeg can, or ``None`` if it can.
+
+    mkvmerge skips streams it cannot read (MPEG-4 part 2 video in MPEG-TS or
+    MPEG-PS) and whole containers (WMV). When it sees less than ffprobe and
+    nothing ffprobe does not, an ffmpeg pass does the same job: ffmpeg maps
+    streams by ffprobe's indices, as the plan does. Seeing *more* than ffprobe,
+    or other kinds of track, is not this case: ffmpeg would lose what ffprobe
+    cannot see, so ``MkvIds.from_mkvmerge_json`` refuses those.
+    """
+    container = identified.get("container")
+    if not isinstance(container, dict) or not container.get("supported"):
+        kind = container.get("type") if isinstance(container, dict) else None
+        return f"mkvmerge cannot read this container ({kind or 'not recognised'})"
+    raw_tracks = identified.get("tracks") or []
+    raw_attachments = identified.get("attachments") or []
+    assert isinstance(raw_tracks, list) and isinstance(raw_attachments, list)
+    probed = sum(1 for t in media.tracks if t.type is not TrackType.ATTACHMENT)
+    probed_attachments = len(media.tracks) - probed
+    fewer = len(raw_tracks) < probed or len(raw_attachments) < probed_attachments
+    none_more = len(raw_tracks) <= probed and len(raw_attachments) <= probed_attachments
+    if fewer and none_more:
+        return f"mkvmerge sees {len(raw_tracks)} of the {probed} tracks ffprobe sees"
+    return None
+
+
 def _flag(value: bool) -> str:
     return "1" if value else "0"
 

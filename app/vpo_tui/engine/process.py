@@ -146,9 +146,9 @@ def _probe_timeout(settings: EngineSettings) -> float:
     return min(settings.tool_timeout_s, PROBE_TIMEOUT_S)
 
 
-def _mkv_ids(
+def _mkvmerge_identify(
     media: MediaInfo, mkvmerge: str, settings: EngineSettings, control: FileControl
-) -> commands.MkvIds:
+) -> dict[str, object]:
     done = run_tool(
         [mkvmerge, "-J", str(media.path.absolute())],
         control=control,
@@ -160,7 +160,29 @@ def _mkv_ids(
         identified = json.loads(done.stdout.decode("utf-8", "replace"))
     except json.JSONDecodeError:
         raise _Failure(f"{media.path}: mkvmerge -J gave unreadable output") from None
-    return commands.MkvIds.from_mkvmerge_json(media, identified)
+    if not isinstance(identified, dict):
+        raise _Failure(f"{media.path}: mkvmerge -J gave unreadable output")
+    return identified
+
+
+def _settle_pass(
+    plan: Plan, mkvmerge: str, settings: EngineSettings, control: FileControl
+) -> tuple[Plan, commands.MkvIds | None]:
+    """The pass that will really run, and mkvmerge's track IDs when it needs them.
+
+    The planner picks mkvmerge for a plain remux, but mkvmerge cannot read every
+    source ffprobe can (MPEG-4 part 2 in MPEG-TS, WMV): asking ``mkvmerge -J``
+    first turns such a plan into the same plan carried out by ffmpeg. Asked in the
+    pre-check, so a dry run predicts the pass and the real run asks only once.
+    """
+    if plan.pass_kind not in (PassKind.MKVMERGE, PassKind.MKVPROPEDIT):
+        return plan, None
+    identified = _mkvmerge_identify(plan.source, mkvmerge, settings, control)
+    if plan.pass_kind is PassKind.MKVMERGE and commands.mkvmerge_misses_tracks(
+        plan.source, identified
+    ):
+        return dataclasses.replace(plan, pass_kind=PassKind.FFMPEG), None
+    return plan, commands.MkvIds.from_mkvmerge_json(plan.source, identified)
 
 
 def _run_pass(
@@ -168,6 +190,7 @@ def _run_pass(
     source: Path,
     temp: Path,
     tools: dict[str, str],
+    ids: commands.MkvIds | None,
     settings: EngineSettings,
     control: FileControl,
 ) -> None:
@@ -188,13 +211,11 @@ def _run_pass(
     if plan.pass_kind is PassKind.FFMPEG:
         argv = commands.ffmpeg_argv(plan, tools["ffmpeg"], source, temp)
         run(argv, "ffmpeg", (0,), FfmpegProgress(plan.source.duration, emit).feed)
-    elif plan.pass_kind is PassKind.MKVMERGE:
-        ids = _mkv_ids(plan.source, tools["mkvmerge"], settings, control)
+    elif plan.pass_kind is PassKind.MKVMERGE and ids is not None:
         argv = commands.mkvmerge_argv(plan, tools["mkvmerge"], source, temp, ids)
         # mkvmerge: 0 ok, 1 warnings (output written), 2 error
         run(argv, "mkvmerge", (0, 1), MkvmergeProgress(emit).feed)
-    elif plan.pass_kind is PassKind.MKVPROPEDIT:
-        ids = _mkv_ids(plan.source, tools["mkvmerge"], settings, control)
+    elif plan.pass_kind is PassKind.MKVPROPEDIT and ids is not None:
         argv = commands.mkvpropedit_argv(plan, tools["mkvpropedit"], temp, ids)
         _copy_cancellable(source, temp, control)
         run(argv, "mkvpropedit", (0, 1), None)
@@ -416,6 +437,8 @@ def _copy_plain(source: Path, target: Path) -> None:
 class _Cleared:
     """What the pre-checks found out that the run itself needs."""
 
+    plan: Plan  # with the pass that will really run
+    ids: commands.MkvIds | None
     tools: dict[str, str]
     final: Path
     source: _Extent | None
@@ -440,6 +463,8 @@ def _precheck(
             before=tuple(summarize(t) for t in plan.source.tracks),
         )
     tools = require_tools(settings.tools, _tools_for(plan.pass_kind))
+    plan, ids = _settle_pass(plan, tools.get("mkvmerge", ""), settings, control)
+    tools = require_tools(settings.tools, _tools_for(plan.pass_kind))
     final = _output_path(path, plan)
     if final != path and (final.exists() or final.is_symlink()):
         raise CommitError(f"{path}: cannot change the container: {final.name} already exists")
@@ -452,7 +477,7 @@ def _precheck(
     check_free_space(
         path.parent, required_space(estimate, settings.space_margin, settings.min_free_bytes)
     )
-    return _Cleared(tools, final, source)
+    return _Cleared(plan, ids, tools, final, source)
 
 
 def _execute(
@@ -461,11 +486,11 @@ def _execute(
     cleared = _precheck(path, plan, settings, control, original)
     if isinstance(cleared, FileResult):
         return cleared
-    tools, final = cleared.tools, cleared.final
+    plan, tools, final = cleared.plan, cleared.tools, cleared.final
     suffix = final.suffix or path.suffix
     with _owned_temp(path, suffix) as temp:
         _stage(control, "run")
-        _run_pass(plan, path, temp, tools, settings, control)
+        _run_pass(plan, path, temp, tools, cleared.ids, settings, control)
         _stage(control, "verify")
         output = _verify_output(plan, temp, tools["ffprobe"], settings, control, cleared.source)
         _stage(control, "commit")
@@ -490,6 +515,7 @@ def _dry_run(
     cleared = _precheck(path, plan, settings, control, original)
     if isinstance(cleared, FileResult):
         return cleared
+    plan = cleared.plan
     return FileResult(
         path,
         FileStatus.PLANNED,
