@@ -98,3 +98,15 @@ def leave_an_interrupted_run(
     job = store.job_started(old, 0, lib / name)
     store.pool.execute_write("UPDATE jobs SET pid = ? WHERE id = ?", (gone, job))
     return stale, old
+
+
+async def open_probed_preview(app: Any, pilot: Pilot[Any]) -> Any:
+    """Press n on the Pick screen and wait until the preview has probed every file."""
+    from vpo_tui.tui.screens.preview import PreviewScreen
+
+    await pilot.press("n")
+    await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen), what="preview")
+    preview = app.screen
+    assert isinstance(preview, PreviewScreen)
+    await wait_for(pilot, lambda: preview.probing_done, what="probed")
+    return preview

@@ -17,7 +17,7 @@ from rich.text import Text
 from textual.widgets import DataTable, Static
 
 from tests.fakes import FakeEngine
-from tests.tui.helpers import fake_services, touch_library, wait_for
+from tests.tui.helpers import fake_services, open_probed_preview, touch_library, wait_for
 from vpo_tui.engine.control import FileControl
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus
 from vpo_tui.store.history import HistoryStore
@@ -118,11 +118,7 @@ async def test_summary_lists_skipped_files_and_discovery_problems(tmp_path: Path
     engine = FakeEngine(outcomes={"bad.mkv": FileStatus.FAILED, "locked.mkv": FileStatus.SKIPPED})
     app = VpoApp(services=fake_services(engine), paths=[lib], policy="fake")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen), what="preview")
-        preview = app.screen
-        assert isinstance(preview, PreviewScreen)
-        await wait_for(pilot, lambda: preview.probing_done, what="probed")
+        await open_probed_preview(app, pilot)
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
         summary = app.screen

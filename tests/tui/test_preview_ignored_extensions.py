@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tests.fakes import FakeEngine
-from tests.tui.helpers import fake_services, touch_library, wait_for
+from tests.tui.helpers import fake_services, open_probed_preview, touch_library
 from vpo_tui.tui.app import VpoApp
 from vpo_tui.tui.screens.preview import PreviewScreen
 
@@ -28,11 +28,7 @@ async def test_preview_counts_other_video_files_and_says_how_to_include_them(
     lib = touch_library(tmp_path / "lib", names)
     app = VpoApp(services=fake_services(FakeEngine()), paths=[lib], policy="fake", workers=1)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen), what="preview")
-        preview = app.screen
-        assert isinstance(preview, PreviewScreen)
-        await wait_for(pilot, lambda: preview.probing_done, what="probed")
+        preview = await open_probed_preview(app, pilot)
         await pilot.pause(0.2)
         assert count_line(preview) == (
             "Found 2 files · probed 2/2 · 2 will change · 5 other video files not considered"
@@ -51,11 +47,7 @@ async def test_preview_without_other_video_files_says_nothing_about_them(
     lib = touch_library(tmp_path / "lib", ["a.mkv", "a.srt"])
     app = VpoApp(services=fake_services(FakeEngine()), paths=[lib], policy="fake", workers=1)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen), what="preview")
-        preview = app.screen
-        assert isinstance(preview, PreviewScreen)
-        await wait_for(pilot, lambda: preview.probing_done, what="probed")
+        preview = await open_probed_preview(app, pilot)
         await pilot.pause(0.2)
         assert "considered" not in count_line(preview)
         assert not any("considered" in n.message for n in app._notifications)

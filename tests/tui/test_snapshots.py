@@ -14,7 +14,7 @@ from typing import Any
 from textual.pilot import Pilot
 
 from tests.fakes import FakeEngine
-from tests.tui.helpers import FIXED_NOW, fake_services, touch_library, wait_for
+from tests.tui.helpers import FIXED_NOW, fake_services, open_probed_preview, touch_library, wait_for
 from vpo_tui.engine.control import FileControl
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus, ProgressUpdate
 from vpo_tui.tui.app import VpoApp
@@ -119,11 +119,7 @@ def test_run_screen_mid_batch(snap_compare: Any, tmp_path: Path) -> None:
     )
 
     async def mid_batch(pilot: Pilot[Any]) -> None:
-        await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen), what="preview")
-        preview = app.screen
-        assert isinstance(preview, PreviewScreen)
-        await wait_for(pilot, lambda: preview.probing_done, what="probed")
+        await open_probed_preview(app, pilot)
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, RunScreen), what="run")
         run = app.screen
@@ -146,11 +142,7 @@ def test_summary_screen(snap_compare: Any, tmp_path: Path) -> None:
     app, _ = make_app(tmp_path, engine)
 
     async def finished(pilot: Pilot[Any]) -> None:
-        await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen), what="preview")
-        preview = app.screen
-        assert isinstance(preview, PreviewScreen)
-        await wait_for(pilot, lambda: preview.probing_done, what="probed")
+        await open_probed_preview(app, pilot)
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
 
