@@ -77,6 +77,9 @@ class MediaInfo:
     tracks: tuple[Track, ...]
     title: str | None = None
     start_time: float | None = None
+    # True when the muxer is known to write ``duration`` as the data's length
+    # (mkvmerge, MPEG-TS/PS); False when it may be where the data ends instead.
+    duration_is_length: bool = False
 
     def of_type(self, kind: TrackType) -> tuple[Track, ...]:
         """The tracks of one type, in file order."""

@@ -108,3 +108,22 @@ def test_a_late_starting_download_cut_short_is_still_refused(
     assert sha256(cut) == digest
     assert not list(cut.parent.glob(".*vpo-tmp*"))
     assert process_file(FileJob(full, KEEP_ENG)).status is FileStatus.OK  # the whole file is fine
+
+
+def test_a_cut_that_ends_exactly_at_a_length_header_is_refused(make_file: MakeMedia) -> None:
+    """Review finding: mkvmerge writes the header as a length. A recording that starts at
+    10 s and lost its second half ends at absolute 20 s, right at its 20 s header; read
+    as "where the data ends" it looked whole, and it would have been remuxed into a
+    valid, shorter file that hides the damage."""
+    full = make_file("full.mkv", duration=20.0, start_offset=10.0, audio=TWO_AUDIO)
+    merged = _mkvmerge_copy(full, full.with_name("merged.mkv"))
+    assert probe(merged, FFPROBE).duration_is_length
+    cut = make_truncated(merged, merged.with_name("cut.mkv"), keep=0.5)
+    media = probe(cut, FFPROBE)
+    audio_video = frozenset(t.index for t in media.tracks if t.type is not TrackType.SUBTITLE)
+    end = measure_end(cut, FFPROBE, audio_video)
+    assert media.duration is not None and end is not None
+    assert abs(media.duration - end) <= 2.0  # the case: the cut ends where the header says
+    result = process_file(FileJob(cut, KEEP_ENG))
+    assert result.status is FileStatus.FAILED
+    assert "truncated or damaged: the header says" in (result.error or "")

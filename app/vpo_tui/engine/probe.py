@@ -68,6 +68,22 @@ def container_name(format_name: str, path: Path) -> str:
     return format_name.split(",")[0] if format_name else "unknown"
 
 
+def _duration_is_length(format_name: str, streams: list[dict[str, Any]]) -> bool:
+    """Whether the header's duration is surely the data's length, not where it ends.
+
+    MPEG-TS/PS durations are measured from the first timestamp; mkvmerge (which
+    signs its track statistics) writes the segment's length. ffmpeg's Matroska and
+    MP4 muxers write where the data ends, counted from 0, which differs only for
+    files that start late. Knowing which matters: "ends at the header's figure"
+    must not pass for whole when the figure is a length.
+    """
+    if set(format_name.split(",")) & {"mpegts", "mpeg", "mpegtsraw"}:
+        return True
+    return any(
+        _tags(s).get("_statistics_writing_app", "").lower().startswith("mkvmerge") for s in streams
+    )
+
+
 def _tags(stream: dict[str, Any]) -> dict[str, str]:
     tags = stream.get("tags") or {}
     return {str(k).lower(): str(v) for k, v in tags.items()}
@@ -257,6 +273,7 @@ def _probe(
         tracks=tracks,
         title=title,
         start_time=_timestamp(fmt.get("start_time")),
+        duration_is_length=_duration_is_length(str(fmt.get("format_name", "")), streams),
     )
     packets = [
         (

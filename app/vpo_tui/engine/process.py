@@ -42,7 +42,7 @@ from vpo_tui.engine.safety import (
     temp_path_for,
     write_journal,
 )
-from vpo_tui.engine.tools import MissingToolError, require_tools
+from vpo_tui.engine.tools import MissingToolError, find_tools, require_tools
 from vpo_tui.engine.verify import Timing, VerifyError, verify
 from vpo_tui.media import MediaInfo, Track, TrackType
 from vpo_tui.policy.planned import PassKind, Plan, PlanError
@@ -285,16 +285,47 @@ def _last_packet_end(
     return None
 
 
-def _cut_short(header: float, start: float, end: float) -> bool:
-    """True when the data stops well before the header's duration, however it is read.
+def _cut_short(header: float, start: float, end: float, *, header_is_length: bool) -> bool:
+    """True when the data stops well before the header's duration.
 
     Read as a length, the data must run about that long; read as where the data
-    ends (counted from 0), it must end there. Data that fits either is whole.
+    ends (counted from 0), it must end there. Where the muxer is known to write a
+    length (mkvmerge, MPEG-TS/PS) only that reading counts: a recording that
+    starts at 10 min and lost its last 10 min would otherwise "end at the header".
+    Elsewhere data that fits either reading is whole.
     """
     slack = max(_TRUNCATION_SLACK_S, 0.02 * header)
     runs_short = header - (end - start) > slack
     ends_at_header = abs(header - end) <= slack
-    return runs_short and not ends_at_header
+    return runs_short and (header_is_length or not ends_at_header)
+
+
+def _header_is_length(
+    media: MediaInfo, start: float, settings: EngineSettings, control: FileControl
+) -> bool:
+    """Whether the source's header duration must be read as a length (see ``_cut_short``).
+
+    The probe knows for MPEG-TS/PS and for mkvmerge files whose statistics tags
+    survive; a cut file loses those (they are written at its end). Matroska keeps
+    its writing application in the header, so for a late-starting MKV, the only
+    case where the two readings differ, mkvmerge is asked. Unknown means the
+    stricter reading: refusing a whole file is safe, hiding a cut is not.
+    """
+    if media.duration_is_length:
+        return True
+    if abs(start) <= _TRUNCATION_SLACK_S or media.container not in ("mkv", "webm"):
+        return False
+    mkvmerge = find_tools(settings.tools).get("mkvmerge")
+    if not mkvmerge:
+        return True
+    try:
+        identified = _mkvmerge_identify(media, mkvmerge, settings, control)
+    except (ToolError, _Failure):
+        return True
+    container = identified.get("container")
+    properties = container.get("properties") if isinstance(container, dict) else None
+    writer = properties.get("writing_application") if isinstance(properties, dict) else None
+    return writer is None or not str(writer).startswith("Lavf")
 
 
 def _source_extent(
@@ -317,7 +348,8 @@ def _source_extent(
     start = _data_start(plan.source, streams)
     windows = _end_windows(header, start)
     end = _last_packet_end(plan.source.path, ffprobe, streams, windows, settings, control)
-    if header > 0 and (end is None or _cut_short(header, start, end)):
+    length_only = header > 0 and _header_is_length(plan.source, start, settings, control)
+    if header > 0 and (end is None or _cut_short(header, start, end, header_is_length=length_only)):
         if end is None:
             where = f"stops before {windows[-1]:.1f} s"
         elif abs(start) < 0.5:
