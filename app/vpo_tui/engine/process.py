@@ -494,12 +494,12 @@ def _precheck(
             error=f"{path}: read-only file (no write permission): left as it is",
             before=tuple(summarize(t) for t in plan.source.tracks),
         )
+    final = _output_path(path, plan)  # the container decides it, not which tool writes it
+    if final != path and (final.exists() or final.is_symlink()):
+        raise CommitError(f"{path}: cannot change the container: {final.name} already exists")
     tools = require_tools(settings.tools, _tools_for(plan.pass_kind))
     plan, ids = _settle_pass(plan, tools.get("mkvmerge", ""), settings, control)
     tools = require_tools(settings.tools, _tools_for(plan.pass_kind))
-    final = _output_path(path, plan)
-    if final != path and (final.exists() or final.is_symlink()):
-        raise CommitError(f"{path}: cannot change the container: {final.name} already exists")
     source = _source_extent(plan, tools["ffprobe"], settings, control)
     _stage(control, "space")
     if plan.pass_kind is PassKind.MKVPROPEDIT:
