@@ -316,8 +316,7 @@ def _history(argv: list[str]) -> int:
                 sys.stdout.write("No batches yet.\n")
             width = max((len(b.outcome) for b in batches), default=0)
             for b in batches:
-                jobs = [] if b.status == "finished" else store.batch_jobs(b.id)
-                counts = _batch_counts(b, [j.status for j in jobs])
+                counts = _batch_counts(b)
                 when = time.strftime("%Y-%m-%d %H:%M", time.localtime(b.started_at))
                 flag = " dry-run" if b.dry_run else ""
                 sys.stdout.write(
@@ -365,22 +364,15 @@ def _history(argv: list[str]) -> int:
         return EXIT_OK
 
 
-_JOB_OUTCOMES = ("ok", "unchanged", "planned", "failed", "skipped", "cancelled", "interrupted")
-
-
-def _batch_counts(b: Any, job_statuses: Sequence[str]) -> str:
+def _batch_counts(b: Any) -> str:
     """``1 ok, 3 not finished yet``: what became of a batch's files, for the history list.
 
-    A finished batch has its totals; one still running (or cut short by a kill -9
-    before the next start marks it interrupted) has only its jobs' rows, so its
-    files are counted from those, and the rest said to be unfinished, not "nothing".
+    The store counts an unfinished batch's files from its jobs (a batch still
+    running, or cut short by a kill -9 before the next start marked it
+    interrupted); the rest are said to be unfinished, not "nothing".
     """
-    if b.status == "finished":
-        counts = dict(b.totals)
-    else:
-        counts = {s: sum(1 for j in job_statuses if j == s) for s in _JOB_OUTCOMES}
-    parts = [f"{n} {status}" for status, n in counts.items() if n]
-    left = b.total - sum(counts.values())
+    parts = [f"{n} {status}" for status, n in b.totals.items() if n]
+    left = b.total - sum(b.totals.values())
     if left > 0:
         yet = " yet" if b.status == "running" else ""
         parts.append(f"{left} not finished{yet}" if parts else f"none finished{yet}")

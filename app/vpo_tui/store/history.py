@@ -339,6 +339,8 @@ class HistoryStore:
         )
         counted = {str(r["status"]): int(r["n"]) for r in rows}
         totals = {s: counted.get(s, 0) for s in _STATUSES}
+        if counted.get(INTERRUPTED):  # only an unfinished batch has these
+            totals[INTERRUPTED] = counted[INTERRUPTED]
         return dataclasses.replace(batch, totals=totals)
 
     def batch_jobs(self, batch_id: int) -> list[JobRecord]:
