@@ -29,9 +29,9 @@ from vpo_tui.headless import (
     HeadlessOptions,
     console_text,
     error_document,
-    plural,
     run_headless,
 )
+from vpo_tui.phrasing import plural
 
 SUBCOMMANDS = ("doctor", "policy", "history", "sample")
 

@@ -31,6 +31,7 @@ from vpo_tui.batch.events import (
 )
 from vpo_tui.config import Config
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus
+from vpo_tui.phrasing import files_progress, plural
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -54,11 +55,6 @@ class HeadlessOptions:
     db: Path | None = None
     recursive: bool = True
     quiet: bool = False
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``1 file``, ``2 files``; ``many`` for the irregular ones (``batch``/``batches``)."""
-    return f"{n} {word if n == 1 else many or word + 's'}"
 
 
 # Control characters, line separators and lone surrogates (undecodable bytes in a
@@ -189,10 +185,7 @@ class ConsoleListener:
         self._last_draw = now
         elapsed = now - self.started_at
         # as the app words it: cancelled files (after Stop) are not processed ones
-        cancelled = self.done - self.worked
-        files = f"{self.worked}/{plural(self.total, 'file')}"
-        if cancelled:
-            files += f", {cancelled} cancelled"
+        files = files_progress(self.worked, self.total, self.done - self.worked)
         line = f"Processing: {files} [{self.active} active] {_clock(elapsed)} elapsed"
         if self.worked > 0 and self.done < self.total:
             # cancelled files finish instantly: they must not speed up the pace

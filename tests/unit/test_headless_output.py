@@ -8,7 +8,8 @@ from pathlib import Path
 
 from vpo_tui.batch.events import BatchResult, BatchStarted, BatchWarning, FileFinished
 from vpo_tui.engine.job import FileResult, FileStatus
-from vpo_tui.headless import ConsoleListener, _summary, console_text, plural
+from vpo_tui.headless import ConsoleListener, _summary, console_text
+from vpo_tui.phrasing import plural
 
 
 def test_control_characters_are_escaped_and_nothing_else() -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from vpo_tui.batch.events import BatchFinished, BatchResult, BatchStarted, FileFinished, FileStarted
 from vpo_tui.engine.job import FileResult, FileStatus
-from vpo_tui.tui.run_state import RunModel, plural
+from vpo_tui.phrasing import plural
+from vpo_tui.tui.run_state import RunModel
 
 PATHS = [Path(f"/lib/f{i:02d}.mkv") for i in range(12)]
 

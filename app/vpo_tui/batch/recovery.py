@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vpo_tui.ownership import pid_alive
+from vpo_tui.phrasing import plural
 from vpo_tui.store.history import HistoryStore, JobRecord
 
 
@@ -67,21 +68,17 @@ class PendingRecovery:
         """One line for a dry run, or ``None`` when there is nothing to clean up."""
         parts: list[str] = []
         if self.stale_temp_files:
-            parts.append(_count(self.stale_temp_files, "stale temporary file"))
+            parts.append(plural(self.stale_temp_files, "stale temporary file"))
         if self.unfinished_commits:
-            parts.append(_count(self.unfinished_commits, "half-done container change"))
+            parts.append(plural(self.unfinished_commits, "half-done container change"))
         if self.interrupted_batches:
-            parts.append(_count(self.interrupted_batches, "interrupted batch", "batches"))
+            parts.append(plural(self.interrupted_batches, "interrupted batch", "batches"))
         elif self.interrupted_files:
-            parts.append(_count(self.interrupted_files, "interrupted file"))
+            parts.append(plural(self.interrupted_files, "interrupted file"))
         if not parts:
             return None
         listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
         return f"{listed} will be cleaned up by the next real run (a dry run changes nothing)"
-
-
-def _count(n: int, singular: str, plural: str | None = None) -> str:
-    return f"{n} {singular if n == 1 else plural or singular + 's'}"
 
 
 def pending_recovery(

@@ -22,6 +22,7 @@ from vpo_tui.batch.events import (
     FileStarted,
 )
 from vpo_tui.engine.job import FileResult, FileStatus
+from vpo_tui.phrasing import files_progress
 
 QUEUED = "queued"
 RUNNING = "running"
@@ -54,11 +55,6 @@ def cause_text(result: FileResult) -> str:
     path) stays in the selected-error detail and in the history database.
     """
     return strip_path_prefix(result.error or "", result.path, result.output_path)
-
-
-def plural(count: int, word: str, words: str | None = None) -> str:
-    """``1 file`` / ``2 files``: counts the user reads never say ``file(s)`` or ``1 files``."""
-    return f"{count} {word if count == 1 else (words or word + 's')}"
 
 
 def format_duration(seconds: float | None) -> str:
@@ -318,9 +314,7 @@ class RunModel:
         they finish at once, and counting them as processed would claim work not done.
         """
         verb = "Finished" if self.result is not None else "Processing"
-        files = f"{self.worked}/{self.total} {'file' if self.total == 1 else 'files'}"
-        if self.cancelled:
-            files += f", {self.cancelled} cancelled"
+        files = files_progress(self.worked, self.total, self.cancelled)
         parts = [f"{verb}: {files} [{self.active} active]"]
         parts.append(f"workers {self.workers}")
         parts.append(f"elapsed {format_duration(self.elapsed(now))}")

@@ -20,9 +20,10 @@ from textual.widgets import Footer, Static
 from vpo_tui.batch.discovery import DiscoveryProblem
 from vpo_tui.batch.events import BatchFinished, FileFinished
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus
+from vpo_tui.phrasing import plural
 from vpo_tui.policy.model import OnError
 from vpo_tui.tui.messages import DRAIN_INTERVAL_S, BatchCrashed, EventPipe, RecoveryNotes
-from vpo_tui.tui.run_state import cause_text, display_name, plural
+from vpo_tui.tui.run_state import cause_text, display_name
 from vpo_tui.tui.screens.pick import BatchRequest
 from vpo_tui.tui.services import Runner
 from vpo_tui.tui.widgets.file_table import Column, FileTable

@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from vpo_tui.batch.events import BatchFinished, FileFinished
 from vpo_tui.engine.job import FileJob, FileStatus
+from vpo_tui.phrasing import plural
 from vpo_tui.tui.messages import (
     DRAIN_INTERVAL_S,
     BatchCrashed,
@@ -28,7 +29,7 @@ from vpo_tui.tui.messages import (
     EventPipe,
     RecoveryNotes,
 )
-from vpo_tui.tui.run_state import FileRow, RunModel, cause_text, plural
+from vpo_tui.tui.run_state import FileRow, RunModel, cause_text
 from vpo_tui.tui.screens.dialogs import ConfirmKill
 from vpo_tui.tui.screens.pick import BatchRequest
 from vpo_tui.tui.services import Runner

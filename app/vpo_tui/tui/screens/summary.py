@@ -17,7 +17,8 @@ from textual.widgets import Footer, Static
 from vpo_tui.batch.discovery import DiscoveryProblem
 from vpo_tui.batch.events import BatchResult
 from vpo_tui.engine.job import FileStatus
-from vpo_tui.tui.run_state import cause_text, display_name, format_duration, plural
+from vpo_tui.phrasing import plural
+from vpo_tui.tui.run_state import cause_text, display_name, format_duration
 
 if TYPE_CHECKING:
     from vpo_tui.tui.app import VpoApp

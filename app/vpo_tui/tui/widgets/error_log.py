@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from vpo_tui.tui.run_state import plural
+from vpo_tui.phrasing import plural
 
 SHOWN_ENTRIES = 300
 
