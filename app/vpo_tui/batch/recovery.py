@@ -10,12 +10,10 @@ A dry run must change nothing, so it does not recover; ``pending_recovery`` look
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vpo_tui.ownership import pid_alive
 from vpo_tui.phrasing import plural
 from vpo_tui.store.history import HistoryStore, JobRecord
 
@@ -90,44 +88,21 @@ def pending_recovery(
     temp files and commit journals of dead processes in the roots' folders and in
     the folders of those jobs.
     """
-    from vpo_tui.engine.safety import JOURNAL_MARKER, temp_owner
+    from vpo_tui.engine.safety import stale_journals, stale_temp_files
 
     dead_jobs: list[str] = []
     dead_batches = 0
     if store is not None:
         jobs, dead_batches = store.interrupted_pending()
         dead_jobs = [str(job.path) for job in jobs]
-    folders = {Path(r) for r in roots} | {Path(path).parent for path in dead_jobs}
-    temps = journals = 0
-    # Each folder once: a job's folder is often a root, or inside one (recovery's
-    # second look finds nothing there, having cleaned it the first time).
-    for folder in sorted({p.absolute() for p in _folders(sorted(folders), recursive)}):
-        try:
-            with os.scandir(folder) as entries:
-                listing = list(entries)
-        except OSError:
-            continue  # recovery skips what it cannot read too
-        for entry in listing:
-            owner = temp_owner(entry.name)
-            if owner is not None:
-                if not pid_alive(owner) and entry.is_file(follow_symlinks=False):
-                    temps += 1
-                continue
-            head, marker, pid = entry.name.rpartition(JOURNAL_MARKER)
-            if marker and head.startswith(".") and pid.isdigit() and not pid_alive(int(pid)):
-                journals += 1
+    # the roots, and the folders of the interrupted jobs (each folder looked at once)
+    folders = [Path(r) for r in roots]
+    folders += [Path(path).parent for path in dead_jobs]
+    temps = len(stale_temp_files(folders, recursive=recursive))
+    journals = len(stale_journals(folders, recursive=recursive))
     return PendingRecovery(
         stale_temp_files=temps,
         unfinished_commits=journals,
         interrupted_batches=dead_batches,
         interrupted_files=len(dead_jobs),
     )
-
-
-def _folders(roots: Iterable[Path], recursive: bool) -> Iterator[Path]:
-    """The folders recovery looks in: each root (a file's own folder), and below it."""
-    for root in roots:
-        if recursive and root.is_dir():
-            yield from (Path(dirpath) for dirpath, _dirs, _files in os.walk(root))
-        else:
-            yield root if root.is_dir() else root.parent

@@ -70,13 +70,13 @@ def backup_path_for(original: Path) -> Path:
     return candidate
 
 
-def sweep_stale_temp_files(roots: Iterable[Path], *, recursive: bool = False) -> list[Path]:
-    """Remove our temp files whose owning process is gone; return what was removed.
+def stale_temp_files(roots: Iterable[Path], *, recursive: bool = False) -> list[Path]:
+    """Our temp files whose owning process is gone (looking only: a dry run counts them).
 
-    Files of live processes (including this one) are left alone. Folders that
-    cannot be read are skipped: the sweep is a best-effort clean-up.
+    Files of live processes (including this one) are not stale. Folders that
+    cannot be read are skipped.
     """
-    removed: list[Path] = []
+    stale: list[Path] = []
     for folder in _folders(roots, recursive):
         try:
             entries = list(os.scandir(folder))
@@ -84,14 +84,23 @@ def sweep_stale_temp_files(roots: Iterable[Path], *, recursive: bool = False) ->
             continue
         for entry in entries:
             owner = temp_owner(entry.name)
-            if owner is None or pid_alive(owner):
-                continue
-            try:
-                if entry.is_file(follow_symlinks=False):
-                    os.unlink(entry.path)
-                    removed.append(Path(entry.path))
-            except OSError:
-                continue
+            with contextlib.suppress(OSError):
+                if (
+                    owner is not None
+                    and not pid_alive(owner)
+                    and entry.is_file(follow_symlinks=False)
+                ):
+                    stale.append(Path(entry.path))
+    return stale
+
+
+def sweep_stale_temp_files(roots: Iterable[Path], *, recursive: bool = False) -> list[Path]:
+    """Remove ``stale_temp_files``; return what was removed (a best-effort clean-up)."""
+    removed: list[Path] = []
+    for path in stale_temp_files(roots, recursive=recursive):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+            removed.append(path)
     return removed
 
 
@@ -162,6 +171,21 @@ def finish_interrupted_commits(
     journal goes. Returns ``(removed original, its replacement)`` pairs.
     """
     finished: list[tuple[Path, Path]] = []
+    for journal in stale_journals(roots, recursive=recursive):
+        try:
+            done = _finish_commit(journal)
+        except OSError:
+            continue  # keep the journal: try again next time
+        if done is not None:
+            finished.append(done)
+        with contextlib.suppress(OSError):
+            os.unlink(journal)
+    return finished
+
+
+def stale_journals(roots: Iterable[Path], *, recursive: bool = False) -> list[Path]:
+    """Commit journals of dead processes (a live run is in the middle of its commit)."""
+    stale: list[Path] = []
     for folder in _folders(roots, recursive):
         try:
             journals = [Path(e.path) for e in os.scandir(folder) if _JOURNAL_RE.match(e.name)]
@@ -169,17 +193,9 @@ def finish_interrupted_commits(
             continue
         for journal in journals:
             match = _JOURNAL_RE.match(journal.name)
-            if match is None or pid_alive(int(match.group(1))):
-                continue  # a live run is in the middle of its commit
-            try:
-                done = _finish_commit(journal)
-            except OSError:
-                continue  # keep the journal: try again next time
-            if done is not None:
-                finished.append(done)
-            with contextlib.suppress(OSError):
-                os.unlink(journal)
-    return finished
+            if match is not None and not pid_alive(int(match.group(1))):
+                stale.append(journal)
+    return stale
 
 
 def _finish_commit(journal: Path) -> tuple[Path, Path] | None:
@@ -201,6 +217,7 @@ def _finish_commit(journal: Path) -> tuple[Path, Path] | None:
 
 
 def _folders(roots: Iterable[Path], recursive: bool) -> list[Path]:
+    """Each root (a file's own folder) and, if recursive, the folders below it; each once."""
     folders: list[Path] = []
     for root in roots:
         root = Path(root)
@@ -208,7 +225,7 @@ def _folders(roots: Iterable[Path], recursive: bool) -> list[Path]:
             folders += [Path(dirpath) for dirpath, _dirs, _files in os.walk(root)]
         else:
             folders.append(root if root.is_dir() else root.parent)
-    return folders
+    return list(dict.fromkeys(folder.absolute() for folder in folders))
 
 
 @dataclass(frozen=True)
