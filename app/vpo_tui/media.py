@@ -33,6 +33,8 @@ class Track:
     ``index`` is the ffprobe stream index in the *source* file. ``language`` is a
     three-letter ISO 639-2/B code, ``und`` when the file does not say.
     ``attached_pic`` marks cover art that ffprobe reports as a video stream.
+    ``hearing_impaired`` is the SDH flag (Matroska FlagHearingImpaired, the
+    ``hearing_impaired`` disposition in ffmpeg's muxers).
     ``start_time`` is the stream's first timestamp in seconds (``None`` when
     ffprobe cannot tell); files need not start at 0 (MPEG-TS, cut recordings).
     """
@@ -50,6 +52,7 @@ class Track:
     attached_pic: bool = False
     filename: str | None = None
     start_time: float | None = None
+    hearing_impaired: bool = False
 
     def describe(self) -> str:
         """Short human label, e.g. ``audio 2 (eng, aac, "Commentary")``."""

@@ -323,7 +323,7 @@ SUBS = (
         ("preferred", "jpn", [4]),  # non-forced preferred
         ("preferred", "eng", [4]),
         ("foreign_audio", "jpn", [4]),  # default audio jpn is not what the viewer reads
-        ("foreign_audio", "eng", []),
+        ("foreign_audio", "eng", [3]),  # audio understood: only signs need text
         ("keep", "jpn", [5]),
     ],
 )

@@ -174,6 +174,7 @@ def mkvpropedit_argv(plan: Plan, tool: str, target: Path, ids: MkvIds) -> list[s
         argv += ["--set", f"name={planned.title}"] if planned.title else ["--delete", "name"]
         argv += ["--set", f"flag-default={_flag(planned.default)}"]
         argv += ["--set", f"flag-forced={_flag(planned.forced)}"]
+        argv += ["--set", f"flag-hearing-impaired={_flag(planned.hearing_impaired)}"]
     return argv
 
 
@@ -214,6 +215,7 @@ def mkvmerge_argv(plan: Plan, tool: str, source: Path, output: Path, ids: MkvIds
         argv += ["--track-name", f"{tid}:{planned.title or ''}"]
         argv += ["--default-track-flag", f"{tid}:{_flag(planned.default)}"]
         argv += ["--forced-display-flag", f"{tid}:{_flag(planned.forced)}"]
+        argv += ["--hearing-impaired-flag", f"{tid}:{_flag(planned.hearing_impaired)}"]
     argv.append(str(source.absolute()))
     if kept:
         argv += ["--track-order", ",".join(f"0:{ids.tracks[t.source_index]}" for t in kept)]
@@ -224,7 +226,12 @@ def mkvmerge_argv(plan: Plan, tool: str, source: Path, output: Path, ids: MkvIds
 
 
 def _disposition(planned: PlannedTrack) -> str:
-    flags = [name for name, on in (("default", planned.default), ("forced", planned.forced)) if on]
+    wanted = (
+        ("default", planned.default),
+        ("forced", planned.forced),
+        ("hearing_impaired", planned.hearing_impaired),
+    )
+    flags = [name for name, on in wanted if on]
     return "+".join(flags) if flags else "0"
 
 

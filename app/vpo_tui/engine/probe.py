@@ -142,6 +142,7 @@ def track_from_stream(stream: dict[str, Any]) -> Track:
         attached_pic=attached_pic,
         filename=tags.get("filename") if kind is TrackType.ATTACHMENT or attached_pic else None,
         start_time=_timestamp(stream.get("start_time")),
+        hearing_impaired=bool(disposition.get("hearing_impaired")),
     )
 
 

@@ -67,7 +67,8 @@ class _Failure(Exception):
 
 def summarize(track: Track) -> str:
     """One line per track for history and the UI: label plus flags."""
-    flags = [name for name, on in (("default", track.default), ("forced", track.forced)) if on]
+    named = (("default", track.default), ("forced", track.forced), ("SDH", track.hearing_impaired))
+    flags = [name for name, on in named if on]
     return track.describe() + (f" [{', '.join(flags)}]" if flags else "")
 
 

@@ -78,6 +78,10 @@ def _compare_track(pos: int, want: PlannedTrack, got: Track, implied_default: bo
         problems.append(f"{label}: default={got.default}, expected {want.default}")
     if got.forced != want.forced:
         problems.append(f"{label}: forced={got.forced}, expected {want.forced}")
+    if got.hearing_impaired != want.hearing_impaired:
+        problems.append(
+            f"{label}: hearing_impaired={got.hearing_impaired}, expected {want.hearing_impaired}"
+        )
     if (got.title or None) != (want.title or None):
         problems.append(f"{label}: title {got.title!r}, expected {want.title!r}")
     sized = want.type is TrackType.VIDEO and want.width and want.height

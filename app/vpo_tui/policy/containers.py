@@ -12,6 +12,8 @@ Facts measured with ffmpeg/ffprobe 5.1 and mkvmerge 74 (samples.make_media input
   of that type (in output order) is written as default — for video, audio AND
   mov_text subtitles (``-disposition:s:0 0`` on the only subtitle probes back as
   default=1). Several default tracks of one type are kept as they are.
+* The SDH flag (``hearing_impaired`` disposition) survives MKV and MP4 written
+  by ffmpeg and MKV written by mkvmerge/mkvpropedit; WebM drops it.
 * MP4: stream titles do not survive (ffprobe shows only ``handler_name`` tags,
   which the probe does not treat as titles). Forced flags DO survive on
   mov_text. Languages survive (``und`` is written as ``und``). The container
@@ -115,6 +117,7 @@ class ContainerRules:
     default_audio: str
     first_track_default: bool  # the muxer makes the first track of a type default
     keeps_titles: bool
+    keeps_hearing_impaired: bool = True  # the SDH flag survives the muxer
 
     def accepts(self, kind: TrackType, codec: str) -> bool:
         """True when a track of this type and codec can be stream-copied in."""
@@ -174,6 +177,7 @@ WEBM = ContainerRules(
     default_audio="opus",
     first_track_default=False,
     keeps_titles=True,
+    keeps_hearing_impaired=False,  # ffmpeg's webm mode writes no FlagHearingImpaired
 )
 
 _KNOWN: dict[str, ContainerRules] = {"mkv": MKV, "mp4": MP4, "mov": MP4, "webm": WEBM}
@@ -206,6 +210,8 @@ class _TrackLike(Protocol):
     def title(self) -> str | None: ...
     @property
     def default(self) -> bool: ...
+    @property
+    def hearing_impaired(self) -> bool: ...
 
 
 T = TypeVar("T", bound=_TrackLike)
@@ -222,6 +228,8 @@ def effective_tracks(container: str, tracks: tuple[T, ...]) -> tuple[T, ...]:
     out: list[T] = list(tracks)
     if not rules.keeps_titles:
         out = [t if t.title is None else replace(t, title=None) for t in out]  # type: ignore[type-var]
+    if not rules.keeps_hearing_impaired:
+        out = [replace(t, hearing_impaired=False) if t.hearing_impaired else t for t in out]  # type: ignore[type-var]
     if rules.first_track_default:
         for kind in (TrackType.VIDEO, TrackType.AUDIO, TrackType.SUBTITLE):
             positions = [i for i, t in enumerate(out) if t.type is kind]

@@ -16,7 +16,7 @@ values that survive the pass.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from vpo_tui.media import MediaInfo, Track, TrackType
@@ -36,6 +36,14 @@ from vpo_tui.policy.model import (
     SubtitleDefault,
 )
 from vpo_tui.policy.planned import PassKind, Plan, PlanError, PlannedTrack, Transcode
+from vpo_tui.policy.track_kinds import (
+    STYLED_SUBTITLE_CODECS,
+    is_font,
+    is_forced_only,
+    is_sdh,
+    title_says_forced,
+    title_says_sdh,
+)
 
 MKV = "mkv"
 
@@ -100,8 +108,13 @@ class _Planner:
         self.language: dict[int, str] = {}
         self.removed: dict[int, str] = {}  # source index -> reason
         self.changes_removed: dict[int, str] = {}  # source index -> change line
+        self.notes: list[str] = []  # said beside real changes only (not changes themselves)
 
     # -- helpers
+
+    def title_kept(self, track: Track) -> bool:
+        """The output carries this track's title (not cleared, and the container keeps titles)."""
+        return self.rules.keeps_titles and track.type not in self.policy.metadata.clear_titles
 
     def commentary(self, track: Track) -> bool:
         """Commentary as far as ordering/defaults may use it.
@@ -111,8 +124,22 @@ class _Planner:
         ordering or defaults based on it would change again on the next run. There
         only ``drop_commentary`` (applied once, on the source titles) uses it.
         """
-        survives = self.rules.keeps_titles and track.type not in self.policy.metadata.clear_titles
-        return survives and is_commentary(self.policy, track)
+        return self.title_kept(track) and is_commentary(self.policy, track)
+
+    def forced_flag(self, track: Track) -> bool:
+        """The output's forced flag: the source's, or the title's word when the title is lost.
+
+        "English (Forced)" loses its title under ``clear_titles`` (or in MP4); the flag
+        then carries what the title said, so forced-only stays tellable from the full
+        subtitles on every later run.
+        """
+        lost = track.type is TrackType.SUBTITLE and not self.title_kept(track)
+        return track.forced or (lost and title_says_forced(track.title))
+
+    def hearing_impaired_flag(self, track: Track) -> bool:
+        """The output's SDH flag, by the same rule as ``forced_flag``."""
+        lost = track.type is TrackType.SUBTITLE and not self.title_kept(track)
+        return track.hearing_impaired or (lost and title_says_sdh(track.title))
 
     def remove(self, track: Track, reason: str) -> None:
         self.removed[track.index] = reason
@@ -136,18 +163,37 @@ class _Planner:
 
     def select(self) -> None:
         policy = self.policy
+        self.select_audio()
+        self.select_subtitles()
+        # after the subtitles: which fonts stay depends on which subtitles do
+        styled = self.styled_subtitle_codecs()
         for track in self.media.tracks:
             if track.type is TrackType.VIDEO and track.attached_pic and policy.attachments.drop:
                 self.remove(track, "cover art (attachments.drop)")
             elif track.type is TrackType.ATTACHMENT:
-                if policy.attachments.drop:
+                font_needed = bool(styled) and is_font(track) and self.rules.carries_attachments
+                if policy.attachments.drop and not font_needed:
                     self.remove(track, "attachment (attachments.drop)")
                 elif not self.rules.carries_attachments:
                     self.remove(track, f"{self.container} cannot carry attachments")
+                elif policy.attachments.drop:
+                    self.notes.append(
+                        f"keep {_label(track)}: a font of the kept {'/'.join(styled)}"
+                        " subtitles (attachments.drop keeps fonts that styled subtitles use)"
+                    )
             elif track.type is TrackType.DATA and not self.rules.carries_data:
                 self.remove(track, f"{self.container} cannot carry data streams")
-        self.select_audio()
-        self.select_subtitles()
+
+    def styled_subtitle_codecs(self) -> list[str]:
+        """Codecs of the kept subtitles that name fonts (ASS/SSA) and stay as they are."""
+        codecs = {
+            t.codec
+            for t in self.media.of_type(TrackType.SUBTITLE)
+            if t.index not in self.removed
+            and t.codec in STYLED_SUBTITLE_CODECS
+            and self.rules.accepts(TrackType.SUBTITLE, t.codec)
+        }
+        return sorted(codecs)
 
     def select_audio(self) -> None:
         policy, audio = self.policy, self.media.of_type(TrackType.AUDIO)
@@ -204,7 +250,7 @@ class _Planner:
 
     def subtitle_wanted(self, track: Track, lang: str) -> bool:
         keep = self.policy.subtitles.keep
-        forced_kept = track.forced and self.policy.subtitles.keep_forced
+        forced_kept = is_forced_only(track) and self.policy.subtitles.keep_forced
         return keep is None or lang in keep or forced_kept
 
     # -- 7. order
@@ -343,27 +389,53 @@ class _Planner:
         mode = policy.subtitles.default
         if subs and mode is not SubtitleDefault.KEEP:
             chosen_sub: Track | None = None
-            if mode in (SubtitleDefault.PREFERRED, SubtitleDefault.FOREIGN_AUDIO):
+            if mode is SubtitleDefault.PREFERRED:
                 chosen_sub = self.preferred_subtitle(subs)
-            if mode is SubtitleDefault.FOREIGN_AUDIO and chosen_sub is not None:
-                default_audio = next((t for t in audio if default[t.index]), None)
-                if default_audio is None and audio and self.rules.first_track_default:
-                    # MP4 will write the first audio as default: judge by what plays
-                    default_audio = audio[0]
-                reads = policy.languages.subtitle[0]
-                if default_audio is None or self.language[default_audio.index] == reads:
-                    chosen_sub = None
+            elif mode is SubtitleDefault.FOREIGN_AUDIO:
+                chosen_sub = self.foreign_audio_subtitle(subs, audio, default)
             for track in subs:
                 default[track.index] = track is chosen_sub
         return default
 
-    def preferred_subtitle(self, subs: list[Track]) -> Track | None:
-        prefs = self.policy.languages.subtitle
-        for lang in prefs:
+    def subtitle_rank(self, subs: list[Track]) -> Callable[[Track], tuple[bool, bool, bool, int]]:
+        """Full dialogue first, then SDH, then forced-only; commentary after its kind."""
+
+        def rank(track: Track) -> tuple[bool, bool, bool, int]:
+            return (is_forced_only(track), self.commentary(track), is_sdh(track), subs.index(track))
+
+        return rank
+
+    def preferred_subtitle(self, subs: list[Track], *, full_only: bool = False) -> Track | None:
+        """The best subtitle in the most preferred language present."""
+        for lang in self.policy.languages.subtitle:
             matches = [t for t in subs if self.language[t.index] == lang]
+            if full_only:
+                matches = [t for t in matches if not is_forced_only(t)]
             if matches:
-                return min(matches, key=lambda t: (t.forced, self.commentary(t), subs.index(t)))
+                return min(matches, key=self.subtitle_rank(subs))
         return None
+
+    def foreign_audio_subtitle(
+        self, subs: list[Track], audio: list[Track], default: dict[int, bool]
+    ) -> Track | None:
+        """Full subtitles when the audio is foreign; forced-only ones when it is not.
+
+        A French film gets the full English subtitles (a signs-only track would
+        leave the dialogue untranslated); an English film gets the English forced
+        track, if there is one, for its signs and foreign parts.
+        """
+        default_audio = next((t for t in audio if default[t.index]), None)
+        if default_audio is None and audio and self.rules.first_track_default:
+            # MP4 will write the first audio as default: judge by what plays
+            default_audio = audio[0]
+        prefs = self.policy.languages.subtitle
+        if default_audio is None or not prefs:
+            return None
+        reads = prefs[0]
+        if self.language[default_audio.index] != reads:
+            return self.preferred_subtitle(subs, full_only=True)
+        forced = [t for t in subs if self.language[t.index] == reads and is_forced_only(t)]
+        return min(forced, key=self.subtitle_rank(subs)) if forced else None
 
     def title(self, track: Track) -> str | None:
         if track.type in self.policy.metadata.clear_titles:
@@ -402,10 +474,11 @@ class _Planner:
                     language=self.language[track.index],
                     title=self.title(track),
                     default=default[track.index],
-                    forced=track.forced,
+                    forced=self.forced_flag(track),
                     transcode=transcode,
                     width=width,
                     height=height,
+                    hearing_impaired=self.hearing_impaired_flag(track),
                 )
             )
         predicted = effective_tracks(self.container, tuple(target))
@@ -414,7 +487,7 @@ class _Planner:
         if changes:
             # only beside real changes: on a complying file it would be a change
             # that no rewrite can make (and the plan would never become empty)
-            changes += self.muxer_defaults(tuple(target), predicted)
+            changes += self.muxer_defaults(tuple(target), predicted) + self.notes
         return Plan(
             source=self.media,
             container=self.container,
@@ -471,6 +544,9 @@ class _Planner:
                 changes.append(f"unset default of {where} ({planned.language})")
             if planned.forced != src.forced:
                 changes.append(f"{'set' if planned.forced else 'unset'} forced on {where}")
+            if planned.hearing_impaired != src.hearing_impaired:
+                verb = "set" if planned.hearing_impaired else "unset"
+                changes.append(f"{verb} hearing-impaired (SDH) on {where}")
         if title != media.title:
             changes.append(
                 "clear container title" if title is None else f'container title → "{title}"'
@@ -534,6 +610,7 @@ def plan(policy: Policy, media: MediaInfo) -> Plan:
                 forced=t.forced,
                 width=t.width,
                 height=t.height,
+                hearing_impaired=t.hearing_impaired,
             )
             for t in media.tracks
         )
@@ -571,6 +648,7 @@ def predicted_media(plan: Plan) -> MediaInfo:
                 forced=planned.forced,
                 width=planned.width,
                 height=planned.height,
+                hearing_impaired=planned.hearing_impaired,
             )
         )
     return dataclasses.replace(

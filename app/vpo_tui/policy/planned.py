@@ -39,6 +39,7 @@ class PlannedTrack:
 
     ``codec`` is the codec after the pass (the transcode target, if any);
     ``width``/``height`` are the predicted frame size for video (after scaling).
+    ``hearing_impaired`` is the SDH flag.
     """
 
     source_index: int
@@ -51,6 +52,7 @@ class PlannedTrack:
     transcode: Transcode | None = None
     width: int | None = None
     height: int | None = None
+    hearing_impaired: bool = False
 
 
 @dataclass(frozen=True)
