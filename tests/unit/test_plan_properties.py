@@ -35,7 +35,16 @@ from vpo_tui.policy.plan import plan, predicted_media
 from vpo_tui.policy.planned import PassKind, PlanError
 
 LANGS = ["eng", "jpn", "fre", "ger", "und"]
-TITLES = [None, None, "Main", "Director's Commentary", "Forced", "commentary track"]
+TITLES = [
+    None,
+    None,
+    "Main",
+    "Director's Commentary",
+    "Forced",
+    "commentary track",
+    "English SDH",
+    "Signs & Songs",
+]
 langs = st.sampled_from(LANGS)
 lang_lists = st.lists(st.sampled_from(LANGS[:4]), unique=True, max_size=3).map(tuple)
 
@@ -78,11 +87,13 @@ def tracks(draw: st.DrawFn) -> tuple[Track, ...]:
                         )
                     ),
                     "forced": draw(st.booleans()),
+                    "hearing_impaired": draw(st.booleans()) and draw(st.booleans()),
                 },
             )
         )
-    for _ in range(draw(st.integers(0, 1))):
-        specs.append((TrackType.ATTACHMENT, {"codec": "ttf", "filename": "f.ttf"}))
+    for _ in range(draw(st.integers(0, 2))):
+        attachment = draw(st.sampled_from([("ttf", "f.ttf"), ("text/plain", "notes.nfo")]))
+        specs.append((TrackType.ATTACHMENT, {"codec": attachment[0], "filename": attachment[1]}))
     for _ in range(draw(st.integers(0, 1))):
         specs.append((TrackType.DATA, {"codec": "bin_data"}))
     specs = draw(st.permutations(specs)) if draw(st.booleans()) else specs
