@@ -139,6 +139,8 @@ class _Planner:
         for track in self.media.tracks:
             if track.type is TrackType.VIDEO and track.attached_pic and policy.attachments.drop:
                 self.remove(track, "cover art (attachments.drop)")
+            elif track.attached_pic and not self.rules.carries_covers:
+                self.remove(track, f"{self.container} cannot carry cover art")
             elif track.type is TrackType.ATTACHMENT:
                 if policy.attachments.drop:
                     self.remove(track, "attachment (attachments.drop)")
@@ -406,6 +408,9 @@ class _Planner:
                     transcode=transcode,
                     width=width,
                     height=height,
+                    attached_pic=track.attached_pic,
+                    filename=track.filename,
+                    mime_type=track.mime_type,
                 )
             )
         predicted = effective_tracks(self.container, tuple(target))
@@ -534,6 +539,9 @@ def plan(policy: Policy, media: MediaInfo) -> Plan:
                 forced=t.forced,
                 width=t.width,
                 height=t.height,
+                attached_pic=t.attached_pic,
+                filename=t.filename,
+                mime_type=t.mime_type,
             )
             for t in media.tracks
         )

@@ -39,6 +39,8 @@ class PlannedTrack:
 
     ``codec`` is the codec after the pass (the transcode target, if any);
     ``width``/``height`` are the predicted frame size for video (after scaling).
+    ``attached_pic`` marks cover art (never played, never transcoded);
+    ``filename``/``mime_type`` describe an attachment or a cover.
     """
 
     source_index: int
@@ -51,6 +53,14 @@ class PlannedTrack:
     transcode: Transcode | None = None
     width: int | None = None
     height: int | None = None
+    attached_pic: bool = False
+    filename: str | None = None
+    mime_type: str | None = None
+
+    @property
+    def is_attachment(self) -> bool:
+        """Carried as an attachment (fonts, cover art), not as a played track."""
+        return self.type is TrackType.ATTACHMENT or self.attached_pic
 
 
 @dataclass(frozen=True)
