@@ -124,7 +124,10 @@ def _owned_temp(original: Path, suffix: str) -> Iterator[Path]:
 
 
 def _output_path(path: Path, plan: Plan) -> Path:
-    """The final name: the original's, or the same stem with the new container's suffix."""
+    """The final name: the original's, or the same stem with the new container's suffix
+    (or the plan's suffix: Matroska content named .mp4 becomes .mkv)."""
+    if plan.suffix is not None:
+        return path.with_suffix(plan.suffix)
     if plan.container == plan.source.container:
         return path
     return path.with_suffix("." + plan.container)

@@ -416,6 +416,12 @@ class _Planner:
         predicted = effective_tracks(self.container, tuple(target))
         title = self.container_title()
         changes = self.describe(ordered, predicted, title)
+        suffix = self.misnamed()
+        if suffix is not None:
+            changes.append(
+                f"rename {self.media.path.name} → {self.media.path.stem}{suffix}"
+                f" ({self.container} content)"
+            )
         if changes:
             # only beside real changes: on a complying file it would be a change
             # that no rewrite can make (and the plan would never become empty)
@@ -427,7 +433,18 @@ class _Planner:
             title=title,
             changes=tuple(changes),
             pass_kind=self.pass_kind(changes, ordered, predicted),
+            suffix=suffix,
         )
+
+    def misnamed(self) -> str | None:
+        """The right extension for Matroska content with another name, when the policy
+        asks for MKV (a kept container keeps the user's name)."""
+        media = self.media
+        asked = self.policy.container.format is ContainerFormat.MKV
+        wrong = media.path.suffix.lower() not in (".mkv", ".mk3d")
+        if asked and media.container == MKV and self.container == MKV and wrong:
+            return ".mkv"
+        return None
 
     def describe(
         self, ordered: list[Track], predicted: tuple[PlannedTrack, ...], title: str | None
@@ -563,7 +580,9 @@ def predicted_media(plan: Plan) -> MediaInfo:
     """
     source = plan.source
     path = source.path
-    if plan.container != source.container and plan.container in ("mkv", "mp4"):
+    if plan.suffix is not None:
+        path = path.with_suffix(plan.suffix)
+    elif plan.container != source.container and plan.container in ("mkv", "mp4", "mov"):
         path = path.with_suffix(f".{plan.container}")
     tracks = []
     for position, planned in enumerate(plan.tracks):

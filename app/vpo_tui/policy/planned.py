@@ -80,6 +80,9 @@ class Plan:
     changes: tuple[str, ...]
     pass_kind: PassKind
     skip_reason: str | None = None
+    # The output's extension (".mkv") when the name must change although the
+    # container does not: Matroska content named .mp4 under a policy that wants MKV.
+    suffix: str | None = None
 
     @property
     def compliant(self) -> bool:
