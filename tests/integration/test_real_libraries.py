@@ -123,3 +123,57 @@ def test_every_policy_on_every_real_file(
 
     again = process_file(FileJob(real.output_path, policy))
     assert again.status is FileStatus.UNCHANGED, (again.changes, again.error)
+
+
+def _run(path: Path, policy_name: str) -> tuple[FileResult, FileResult]:
+    policy = load_policy(policy_name)
+    dry = process_file(FileJob(path, policy, dry_run=True))
+    return dry, process_file(FileJob(path, policy))
+
+
+@pytest.mark.parametrize("case", ["avi", "mov-compliant"])
+def test_a_file_already_fine_for_its_container_is_unchanged(
+    real_files: dict[str, Path], tmp_path: Path, case: str
+) -> None:
+    # AVI stores no default flags; QuickTime takes PCM and tmcd: nothing to do
+    path = _copy(real_files[case], tmp_path)
+    dry, real = _run(path, "english-only")
+    assert (dry.status, real.status) == (FileStatus.UNCHANGED, FileStatus.UNCHANGED), real.error
+
+
+def test_timecode_track_kept_in_mov_and_dropped_with_a_line_for_mkv(
+    real_files: dict[str, Path], tmp_path: Path
+) -> None:
+    path = _copy(real_files["mov-two-languages"], tmp_path / "keep")
+    _, real = _run(path, "english-only")
+    assert real.status is FileStatus.OK, real.error
+    assert real.output_path is not None and real.output_path.suffix == ".mov"
+    output = probe(real.output_path, FFPROBE)
+    assert output.container == "mov"
+    assert [t.codec for t in output.of_type(TrackType.AUDIO)] == ["pcm_s16le"]
+    assert len(output.of_type(TrackType.DATA)) == 1  # the timecode survived
+
+    path = _copy(real_files["mov-two-languages"], tmp_path / "mkv")
+    _, real = _run(path, "mkv-remux")
+    assert real.status is FileStatus.OK, real.error
+    assert any("data 3" in line and "cannot carry data" in line for line in real.changes)
+
+
+def test_cover_dropped_by_the_policy_says_so(real_files: dict[str, Path], tmp_path: Path) -> None:
+    for case in ("mkv-cover-jpg", "m4v-cover-subs"):
+        path = _copy(real_files[case], tmp_path / case)
+        dry, _ = _run(path, "english-only")
+        assert any("cover art (attachments.drop)" in line for line in dry.changes), dry.changes
+
+
+def test_misnamed_matroska_next_to_an_existing_mkv_is_refused(
+    real_files: dict[str, Path], tmp_path: Path
+) -> None:
+    path = _copy(real_files["mkv-named-mp4"], tmp_path)
+    taken = path.with_suffix(".mkv")
+    taken.write_bytes(b"someone else's file")
+    dry, real = _run(path, "mkv-remux")
+    assert dry.status is real.status is FileStatus.FAILED
+    assert "already exists" in (real.error or "")
+    assert taken.read_bytes() == b"someone else's file"
+    assert path.exists()

@@ -598,6 +598,8 @@ def predicted_media(plan: Plan) -> MediaInfo:
                 forced=planned.forced,
                 width=planned.width,
                 height=planned.height,
+                filename=planned.filename,
+                mime_type=planned.mime_type,
             )
         )
     return dataclasses.replace(
