@@ -4,7 +4,7 @@ The same generator serves ``vpo-tui sample DIR`` (a ready library to try the app
 on) and the test suite, so what the tests exercise is what a new user sees.
 Files are tiny (160x90, a second or two) but real: several audio and subtitle
 languages, titles, default/forced flags, commentary, attachments, MP4 with
-``mov_text``, plus broken files.
+``mov_text`` and cover art, plus broken files.
 """
 
 from __future__ import annotations
@@ -213,6 +213,15 @@ _DEMO: tuple[_DemoFile, ...] = (
             container="mp4",
             audio=(AudioSpec("eng", default=True),),
             subtitles=(SubtitleSpec("eng"),),
+        ),
+    ),
+    _DemoFile(  # as iTunes, HandBrake and taggers write it: with cover art
+        "Movies/Night Train (2018).m4v",
+        SampleSpec(
+            container="mp4",
+            audio=(AudioSpec("eng", default=True), AudioSpec("ger")),
+            subtitles=(SubtitleSpec("eng"),),
+            cover="jpg",
         ),
     ),
     _DemoFile(
