@@ -150,3 +150,112 @@ def make_cases(folder: Path) -> dict[str, Path]:
     """Every case file, made once into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     return {key: case.make(folder) for key, case in CASES.items()}
+
+
+def make_hevc_10bit(path: Path) -> Path:
+    """10-bit HEVC (Main 10) with AAC, as modern encodes are."""
+    args = ["-f", "lavfi", "-i", "testsrc=size=160x90:rate=10", "-f", "lavfi", "-i", "sine"]
+    args += ["-t", str(DURATION), "-c:v", "libx265", "-preset", "ultrafast"]
+    args += ["-x265-params", "log-level=error", "-pix_fmt", "yuv420p10le"]
+    args += ["-c:a", "aac", "-metadata:s:a:0", "language=eng", str(path)]
+    _ffmpeg(*args)
+    return path
+
+
+def audio_first(path: Path) -> Path:
+    """Put the audio track before the video (mkvmerge --track-order), as some muxers do."""
+    with tempfile.TemporaryDirectory(prefix="vpo-order-") as tmp:
+        out = Path(tmp) / "out.mkv"
+        argv = [MKVMERGE, "-q", "-o", str(out), "--track-order", "0:1,0:0", str(path)]
+        subprocess.run(argv, check=True, capture_output=True)
+        shutil.copyfile(out, path)
+    return path
+
+
+def without_language(path: Path) -> Path:
+    """Delete the language element of the first audio track (Matroska then means ``eng``)."""
+    tool = shutil.which("mkvpropedit") or "mkvpropedit"
+    argv = [tool, str(path), "--edit", "track:a1", "--delete", "language"]
+    subprocess.run(argv, check=True, capture_output=True)
+    return path
+
+
+@dataclass(frozen=True)
+class MadeFile:
+    """A file made by a function of its own instead of ``make_media``."""
+
+    name: str
+    build: Callable[[Path], Path]
+
+    def make(self, folder: Path) -> Path:
+        return self.build(folder / self.name)
+
+
+_FIRST_DEFAULT = (AudioSpec("eng", default=True),)
+
+# The broader test library: kinds that mostly worked already and must keep working.
+LIBRARY: dict[str, RealFile | MadeFile] = {
+    "webm-vp9-opus-webvtt": RealFile(
+        "Web Download.webm",
+        SampleSpec(
+            container="webm",
+            duration=DURATION,
+            video="libvpx-vp9",
+            audio=(AudioSpec("eng", default=True, codec="libopus"),),
+            subtitles=(SubtitleSpec("eng"),),
+        ),
+    ),
+    "dts-eac3-flac": RealFile(
+        "Blu-ray Rip.mkv",
+        SampleSpec(
+            duration=DURATION,
+            audio=(
+                AudioSpec("eng", default=True, codec="dca"),
+                AudioSpec("eng", "Stereo", codec="eac3"),
+                AudioSpec("jpn", codec="flac"),
+            ),
+        ),
+    ),
+    "mpeg2-dvd": RealFile(
+        "DVD Rip.mpg",
+        SampleSpec(
+            container="mpg",
+            duration=DURATION,
+            video="mpeg2video",
+            width=176,
+            height=144,
+            audio=(AudioSpec("eng", codec="ac3"),),
+        ),
+    ),
+    "hevc-10bit": MadeFile("Main10.mkv", make_hevc_10bit),
+    "audio-before-video": RealFile(
+        "Audio First.mkv", SampleSpec(duration=DURATION, audio=_FIRST_DEFAULT), (audio_first,)
+    ),
+    "all-default": RealFile(
+        "All Default.mkv",
+        SampleSpec(
+            duration=DURATION,
+            audio=(AudioSpec("jpn", default=True), AudioSpec("eng", default=True)),
+            subtitles=(SubtitleSpec("eng", default=True), SubtitleSpec("ger", default=True)),
+        ),
+    ),
+    "b-and-t-codes": RealFile(
+        "Language Codes.mkv",
+        SampleSpec(
+            duration=DURATION,
+            audio=(AudioSpec("deu", default=True), AudioSpec("eng"), AudioSpec("fra")),
+            subtitles=(SubtitleSpec("fre"), SubtitleSpec("ger"), SubtitleSpec("eng")),
+        ),
+    ),
+    "no-language-element": RealFile(
+        "No Language.mkv",
+        SampleSpec(duration=DURATION, audio=(AudioSpec("eng", default=True), AudioSpec("jpn"))),
+        (without_language,),
+    ),
+}
+
+
+def make_library(folder: Path) -> dict[str, Path]:
+    """Every file of the broader library, made once into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return {key: kind.make(folder) for key, kind in LIBRARY.items()}

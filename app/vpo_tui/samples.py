@@ -101,6 +101,8 @@ def make_media(path: Path, spec: SampleSpec, *, ffmpeg: str = "ffmpeg") -> Path:
             args += [f"-c:a:{i}", audio.codec, f"-ac:a:{i}", str(audio.channels)]
             if audio.codec == "aac":
                 args += [f"-b:a:{i}", "64k"]
+            if audio.codec in ("dca", "truehd"):
+                args += ["-strict", "-2"]  # ffmpeg's DTS and TrueHD encoders are experimental
             args += [f"-metadata:s:a:{i}", f"language={audio.language or 'und'}"]
             if audio.title is not None:
                 args += [f"-metadata:s:a:{i}", f"title={audio.title}"]

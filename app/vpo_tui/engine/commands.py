@@ -342,7 +342,12 @@ def ffmpeg_argv(
         raise PlanError(f"{media.path}: cover art {missing} must be attached from a file")
     mapped = [t for t in plan.tracks if t not in attached]
     argv = [tool, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"]
-    argv += ["-progress", "pipe:1", "-y", "-i", f"file:{source.absolute()}"]
+    argv += ["-progress", "pipe:1", "-y"]
+    if media.container in ("mpeg", "mpegts"):
+        # MPEG-PS/TS packets may lack a PTS, which Matroska/MP4 refuse to write
+        # ("Can't write packet with unknown timestamp"); ffmpeg can fill them in
+        argv += ["-fflags", "+genpts"]
+    argv += ["-i", f"file:{source.absolute()}"]
     argv += ["-map_metadata", "0", "-map_chapters", "0"]
     for planned in mapped:
         argv += ["-map", f"0:{planned.source_index}"]

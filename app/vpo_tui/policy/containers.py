@@ -38,6 +38,8 @@ Facts measured with ffmpeg/ffprobe 5.1 and mkvmerge 74 (samples.make_media input
   second real video track (``V_MJPEG``), so the engine attaches it as a file.
 * QuickTime (MOV) is the MP4 muxer with its own codecs: PCM audio, ProRes and
   ``tmcd`` timecode (data) tracks are normal there.
+* MPEG-PS (``mpeg``) stores no flags, languages or titles; TS and other
+  containers are taken to keep what they have. Neither is written by vpo-tui.
 * AVI stores no default/forced flags and no languages (ffmpeg 5.1 writes and
   reads neither); stream titles survive (``strn``). It carries no attachments,
   covers or chapters.
@@ -129,6 +131,7 @@ class ContainerRules:
     keeps_flags: bool = True  # default/forced flags survive the muxer
     keeps_languages: bool = True
     names_attachments: bool = True  # covers are named attachments (MKV), not bare pictures
+    writable: bool = True  # vpo-tui can write this container (an ffmpeg pass)
 
     def accepts(self, kind: TrackType, codec: str) -> bool:
         """True when a track of this type and codec can be stream-copied in."""
@@ -223,7 +226,25 @@ WEBM = ContainerRules(
     keeps_titles=True,
 )
 
-_KNOWN: dict[str, ContainerRules] = {"mkv": MKV, "mp4": MP4, "mov": MOV, "webm": WEBM, "avi": AVI}
+# MPEG program streams (DVD rips, .mpg/.vob): no flags, no languages (ffmpeg 5.1
+# reads and writes neither), and vpo-tui does not write them: remux to MKV instead.
+MPEG_PS = replace(
+    AVI,
+    name="mpeg",
+    default_video="mpeg2video",
+    default_audio="ac3",
+    keeps_titles=False,
+    writable=False,
+)
+
+_KNOWN: dict[str, ContainerRules] = {
+    "mkv": MKV,
+    "mp4": MP4,
+    "mov": MOV,
+    "webm": WEBM,
+    "avi": AVI,
+    "mpeg": MPEG_PS,
+}
 
 
 def rules_for(container: str) -> ContainerRules:
@@ -244,6 +265,7 @@ def rules_for(container: str) -> ContainerRules:
         default_audio="aac",
         first_track_default=False,
         keeps_titles=True,
+        writable=False,
     )
 
 

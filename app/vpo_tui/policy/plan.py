@@ -422,6 +422,13 @@ class _Planner:
                 f"rename {self.media.path.name} → {self.media.path.stem}{suffix}"
                 f" ({self.container} content)"
             )
+        if changes and not self.rules.writable:
+            # said before any tool runs, so the dry run and the real run agree
+            raise PlanError(
+                f"{self.media.path}: vpo-tui cannot write {self.container} files, and the policy"
+                f" would change this one ({changes[0]}); a policy with"
+                ' [container] format = "mkv" remuxes it'
+            )
         if changes:
             # only beside real changes: on a complying file it would be a change
             # that no rewrite can make (and the plan would never become empty)
