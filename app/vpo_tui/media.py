@@ -32,7 +32,9 @@ class Track:
 
     ``index`` is the ffprobe stream index in the *source* file. ``language`` is a
     three-letter ISO 639-2/B code, ``und`` when the file does not say.
-    ``attached_pic`` marks cover art that ffprobe reports as a video stream.
+    ``attached_pic`` marks cover art that ffprobe reports as a video stream (an
+    MP4 cover, or an image attachment of an MKV). ``filename`` and ``mime_type``
+    describe an attachment (fonts, covers) as the container names it.
     ``hearing_impaired`` is the SDH flag (Matroska FlagHearingImpaired, the
     ``hearing_impaired`` disposition in ffmpeg's muxers).
     ``start_time`` is the stream's first timestamp in seconds (``None`` when
@@ -53,6 +55,24 @@ class Track:
     filename: str | None = None
     start_time: float | None = None
     hearing_impaired: bool = False
+    mime_type: str | None = None
+
+    @property
+    def is_attachment(self) -> bool:
+        """Carried as an attachment, not played: MKV attachments and cover art.
+
+        ffprobe shows an image attachment (and an MP4 cover) as a video stream
+        with the ``attached_pic`` disposition; mkvmerge lists it as an attachment.
+        """
+        return self.type is TrackType.ATTACHMENT or self.attached_pic
+
+    @property
+    def is_cover(self) -> bool:
+        """Cover art: an attached picture, or an attachment with an image MIME type."""
+        if self.attached_pic:
+            return True
+        mime = (self.mime_type or "").lower()
+        return self.type is TrackType.ATTACHMENT and mime.startswith("image/")
 
     def describe(self) -> str:
         """Short human label, e.g. ``audio 2 (eng, aac, "Commentary")``."""
@@ -60,6 +80,15 @@ class Track:
         if self.title:
             bits.append(f'"{self.title}"')
         return f"{self.type.value} {self.index} ({', '.join(bits)})"
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter mark: start (and end) in seconds, and its title if any."""
+
+    start: float
+    end: float | None = None
+    title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +112,9 @@ class MediaInfo:
     # True when the muxer is known to write ``duration`` as the data's length
     # (mkvmerge, MPEG-TS/PS); False when it may be where the data ends instead.
     duration_is_length: bool = False
+    # Chapter marks (``ffprobe -show_chapters``). An MP4/MOV keeps them in a
+    # text track of its own; that track is these chapters, not one of ``tracks``.
+    chapters: tuple[Chapter, ...] = ()
 
     def of_type(self, kind: TrackType) -> tuple[Track, ...]:
         """The tracks of one type, in file order."""

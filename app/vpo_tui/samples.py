@@ -4,7 +4,7 @@ The same generator serves ``vpo-tui sample DIR`` (a ready library to try the app
 on) and the test suite, so what the tests exercise is what a new user sees.
 Files are tiny (160x90, a second or two) but real: several audio and subtitle
 languages, titles, default/forced flags, commentary, attachments, MP4 with
-``mov_text``, plus broken files.
+``mov_text`` and cover art, plus broken files.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class SubtitleSpec:
 class SampleSpec:
     """What one generated file contains."""
 
-    container: str = "mkv"  # mkv | mp4 | webm | avi | ts | mpg | wmv
+    container: str = "mkv"  # mkv | mp4 | mov | webm | avi | ts | mpg | wmv
     duration: float = 1.0
     video: str | None = "libx264"  # ffmpeg encoder; None = no video track
     width: int = 160
@@ -46,6 +46,7 @@ class SampleSpec:
     audio: tuple[AudioSpec, ...] = (AudioSpec(),)
     subtitles: tuple[SubtitleSpec, ...] = ()
     attachment: bool = False  # an MKV font attachment
+    cover: str | None = None  # cover art: "jpg" or "png" (MKV attachment, MP4/MOV attached_pic)
     title: str | None = None
     start_offset: float = 0.0  # seconds added to every timestamp (a recording cut mid-stream)
 
@@ -79,6 +80,12 @@ def make_media(path: Path, spec: SampleSpec, *, ffmpeg: str = "ffmpeg") -> Path:
             args += ["-i", str(srt)]
             maps += ["-map", f"{n_inputs}:s"]
             n_inputs += 1
+        cover = _cover_image(Path(tmp), spec.cover, ffmpeg) if spec.cover else None
+        in_mp4 = spec.container in ("mp4", "mov")
+        if cover is not None and in_mp4:
+            args += ["-i", str(cover)]
+            maps += ["-map", f"{n_inputs}:v"]
+            n_inputs += 1
         args += maps
         args += ["-t", f"{spec.duration}"]
         if spec.video is not None:
@@ -94,11 +101,13 @@ def make_media(path: Path, spec: SampleSpec, *, ffmpeg: str = "ffmpeg") -> Path:
             args += [f"-c:a:{i}", audio.codec, f"-ac:a:{i}", str(audio.channels)]
             if audio.codec == "aac":
                 args += [f"-b:a:{i}", "64k"]
+            if audio.codec in ("dca", "truehd"):
+                args += ["-strict", "-2"]  # ffmpeg's DTS and TrueHD encoders are experimental
             args += [f"-metadata:s:a:{i}", f"language={audio.language or 'und'}"]
             if audio.title is not None:
                 args += [f"-metadata:s:a:{i}", f"title={audio.title}"]
             args += [f"-disposition:a:{i}", "default" if audio.default else "0"]
-        sub_codec = "mov_text" if spec.container == "mp4" else "srt"
+        sub_codec = "mov_text" if spec.container in ("mp4", "mov") else "srt"
         if spec.container == "webm":
             sub_codec = "webvtt"
         for i, sub in enumerate(spec.subtitles):
@@ -108,10 +117,22 @@ def make_media(path: Path, spec: SampleSpec, *, ffmpeg: str = "ffmpeg") -> Path:
                 args += [f"-metadata:s:s:{i}", f"title={sub.title}"]
             flags = [f for f, on in (("default", sub.default), ("forced", sub.forced)) if on]
             args += [f"-disposition:s:{i}", "+".join(flags) if flags else "0"]
+        if cover is not None and in_mp4:
+            # the picture goes in as it is, marked as cover art (iTunes, HandBrake, taggers)
+            pic = 1 if spec.video is not None else 0
+            args += [f"-c:v:{pic}", "copy", f"-disposition:v:{pic}", "attached_pic"]
+        attached = 0
         if spec.attachment:
             font = Path(tmp) / "DemoFont.ttf"
             font.write_bytes(b"\x00\x01\x00\x00" + os.urandom(256))
-            args += ["-attach", str(font), "-metadata:s:t", "mimetype=application/x-truetype-font"]
+            args += ["-attach", str(font)]
+            args += ["-metadata:s:t:0", "mimetype=application/x-truetype-font"]
+            attached += 1
+        if cover is not None and not in_mp4:
+            # as media managers add it to an MKV: an image attachment named cover.*
+            mime = "image/jpeg" if cover.suffix == ".jpg" else "image/png"
+            args += ["-attach", str(cover), f"-metadata:s:t:{attached}", f"mimetype={mime}"]
+            args += [f"-metadata:s:t:{attached}", f"filename={cover.name}"]
         if spec.title is not None:
             args += ["-metadata", f"title={spec.title}"]
         if spec.start_offset:
@@ -119,6 +140,7 @@ def make_media(path: Path, spec: SampleSpec, *, ffmpeg: str = "ffmpeg") -> Path:
         fmt = {
             "mkv": "matroska",
             "mp4": "mp4",
+            "mov": "mov",
             "webm": "webm",
             "avi": "avi",
             "ts": "mpegts",  # starts at 1.4 s on its own
@@ -128,6 +150,15 @@ def make_media(path: Path, spec: SampleSpec, *, ffmpeg: str = "ffmpeg") -> Path:
         args += ["-f", fmt, str(path)]
         subprocess.run(args, check=True, stdin=subprocess.DEVNULL, capture_output=True)
     return path
+
+
+def _cover_image(folder: Path, kind: str, ffmpeg: str) -> Path:
+    """A small cover picture (``cover.jpg`` or ``cover.png``)."""
+    target = folder / f"cover.{kind}"
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+    argv += ["-f", "lavfi", "-i", "testsrc=size=64x64", "-frames:v", "1", str(target)]
+    subprocess.run(argv, check=True, stdin=subprocess.DEVNULL, capture_output=True)
+    return target
 
 
 def make_garbage(path: Path, size: int = 4096, seed: int = 1) -> Path:
@@ -184,6 +215,15 @@ _DEMO: tuple[_DemoFile, ...] = (
             container="mp4",
             audio=(AudioSpec("eng", default=True),),
             subtitles=(SubtitleSpec("eng"),),
+        ),
+    ),
+    _DemoFile(  # as iTunes, HandBrake and taggers write it: with cover art
+        "Movies/Night Train (2018).m4v",
+        SampleSpec(
+            container="mp4",
+            audio=(AudioSpec("eng", default=True), AudioSpec("ger")),
+            subtitles=(SubtitleSpec("eng"),),
+            cover="jpg",
         ),
     ),
     _DemoFile(

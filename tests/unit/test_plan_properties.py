@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -96,6 +97,11 @@ def tracks(draw: st.DrawFn) -> tuple[Track, ...]:
         specs.append((TrackType.ATTACHMENT, {"codec": attachment[0], "filename": attachment[1]}))
     for _ in range(draw(st.integers(0, 1))):
         specs.append((TrackType.DATA, {"codec": "bin_data"}))
+    for _ in range(draw(st.integers(0, 1))):  # cover art, as ffprobe shows it
+        cover = draw(st.sampled_from([("mjpeg", "image/jpeg"), ("png", "image/png")]))
+        named = {"filename": f"cover.{cover[0][:3]}", "mime_type": cover[1]}
+        extra = {"codec": cover[0], "attached_pic": True, **(named if draw(st.booleans()) else {})}
+        specs.append((TrackType.VIDEO, extra))
     specs = draw(st.permutations(specs)) if draw(st.booleans()) else specs
     out = []
     for index, (kind, extra) in enumerate(specs):
@@ -115,13 +121,19 @@ def tracks(draw: st.DrawFn) -> tuple[Track, ...]:
 
 @st.composite
 def media_infos(draw: st.DrawFn) -> MediaInfo:
-    container = draw(st.sampled_from(["mkv", "mp4", "avi", "webm"]))
+    container = draw(st.sampled_from(["mkv", "mp4", "avi", "webm", "mov"]))
+    drawn = draw(tracks())
+    if container == "avi":
+        # what a probe of an AVI can show: it stores no languages and no flags
+        drawn = tuple(
+            dataclasses.replace(t, language="und", default=False, forced=False) for t in drawn
+        )
     return MediaInfo(
         path=Path(f"/lib/Some Movie.{container}"),
         container=container,
         size=draw(st.integers(1, 10**9)),
         duration=2.0,
-        tracks=draw(tracks()),
+        tracks=drawn,
         title=draw(st.sampled_from([None, "Old Title", "Some Movie"])),
     )
 

@@ -9,13 +9,15 @@ depend on a tool's defaults.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from vpo_tui.media import MediaInfo, TrackType
+from vpo_tui.policy.containers import cover_name
 from vpo_tui.policy.planned import PassKind, Plan, PlanError, PlannedTrack
 
-FFMPEG_FORMATS = {"mkv": "matroska", "mp4": "mp4", "webm": "webm"}
+FFMPEG_FORMATS = {"mkv": "matroska", "mp4": "mp4", "webm": "webm", "mov": "mov", "avi": "avi"}
 
 VIDEO_ENCODERS = {
     "h264": "libx264",
@@ -45,9 +47,10 @@ SUBTITLE_ENCODERS = {
 class MkvIds:
     """ffprobe stream index → mkvmerge track ID / attachment ID for one MKV-readable file.
 
-    mkvmerge numbers tracks 0.. in file order and attachments 1.. separately;
-    ffprobe lists both in one sequence. ``from_mkvmerge_json`` builds this from
-    ``mkvmerge -J`` so the mapping is checked against the tool, not assumed.
+    mkvmerge numbers tracks 0.. in file order and attachments separately;
+    ffprobe lists both in one sequence, and shows an image attachment (or an
+    MP4 cover) as a video stream with the ``attached_pic`` disposition. The
+    attachments are the streams with ``Track.is_attachment``, in order.
     """
 
     tracks: dict[int, int]
@@ -55,12 +58,19 @@ class MkvIds:
 
     @staticmethod
     def assumed(media: MediaInfo) -> MkvIds:
-        """The mapping when ffprobe and mkvmerge list streams in the same order."""
+        """The mapping derived from the probe alone (pure; no ``mkvmerge -J`` needed).
+
+        Tracks are numbered 0.. in ffprobe's order with the attachments left out;
+        attachments 1.. in Matroska, 0.. for an MP4/MOV cover (mkvmerge 74,
+        measured). Valid when mkvmerge sees what ffprobe sees, which
+        ``from_mkvmerge_json`` checks when the tool's answer is at hand.
+        """
+        first_attachment = 1 if media.container in ("mkv", "webm") else 0
         tracks: dict[int, int] = {}
         attachments: dict[int, int] = {}
         for track in media.tracks:
-            if track.type is TrackType.ATTACHMENT:
-                attachments[track.index] = len(attachments) + 1
+            if track.is_attachment:
+                attachments[track.index] = len(attachments) + first_attachment
             else:
                 tracks[track.index] = len(tracks)
         return MkvIds(tracks, attachments)
@@ -76,8 +86,8 @@ class MkvIds:
         raw_tracks = identified.get("tracks") or []
         raw_attachments = identified.get("attachments") or []
         assert isinstance(raw_tracks, list) and isinstance(raw_attachments, list)
-        probed = [t for t in media.tracks if t.type is not TrackType.ATTACHMENT]
-        probed_attachments = [t for t in media.tracks if t.type is TrackType.ATTACHMENT]
+        probed = [t for t in media.tracks if not t.is_attachment]
+        probed_attachments = [t for t in media.tracks if t.is_attachment]
         if len(raw_tracks) != len(probed) or len(raw_attachments) != len(probed_attachments):
             raise PlanError(
                 f"{media.path}: mkvmerge sees {len(raw_tracks)} tracks and "
@@ -93,10 +103,15 @@ class MkvIds:
                     f"ffprobe stream {track.index} is {track.type.value}; refusing to guess"
                 )
             tracks[track.index] = int(raw["id"])
-        attachments = {
-            track.index: int(raw["id"])
-            for track, raw in zip(probed_attachments, raw_attachments, strict=True)
-        }
+        attachments: dict[int, int] = {}
+        for track, raw in zip(probed_attachments, raw_attachments, strict=True):
+            name = raw.get("file_name")
+            if track.filename and name and track.filename != name:
+                raise PlanError(
+                    f"{media.path}: mkvmerge attachment {raw.get('id')} is {name!r}, "
+                    f"ffprobe stream {track.index} is {track.filename!r}; refusing to guess"
+                )
+            attachments[track.index] = int(raw["id"])
         return MkvIds(tracks, attachments)
 
 
@@ -117,7 +132,7 @@ def mkvmerge_misses_tracks(media: MediaInfo, identified: dict[str, object]) -> s
     raw_tracks = identified.get("tracks") or []
     raw_attachments = identified.get("attachments") or []
     assert isinstance(raw_tracks, list) and isinstance(raw_attachments, list)
-    probed = sum(1 for t in media.tracks if t.type is not TrackType.ATTACHMENT)
+    probed = sum(1 for t in media.tracks if not t.is_attachment)
     probed_attachments = len(media.tracks) - probed
     fewer = len(raw_tracks) < probed or len(raw_attachments) < probed_attachments
     none_more = len(raw_tracks) <= probed and len(raw_attachments) <= probed_attachments
@@ -131,11 +146,11 @@ def _flag(value: bool) -> str:
 
 
 def _kept_tracks(plan: Plan) -> tuple[PlannedTrack, ...]:
-    return tuple(t for t in plan.tracks if t.type is not TrackType.ATTACHMENT)
+    return tuple(t for t in plan.tracks if not t.is_attachment)
 
 
 def _kept_attachments(plan: Plan) -> tuple[PlannedTrack, ...]:
-    return tuple(t for t in plan.tracks if t.type is TrackType.ATTACHMENT)
+    return tuple(t for t in plan.tracks if t.is_attachment)
 
 
 def _check_pass(plan: Plan, expected: PassKind) -> None:
@@ -231,8 +246,30 @@ def _disposition(planned: PlannedTrack) -> str:
         ("forced", planned.forced),
         ("hearing_impaired", planned.hearing_impaired),
     )
+    if planned.attached_pic:
+        return "attached_pic"  # "0" would turn the cover into a second video track
     flags = [name for name, on in wanted if on]
     return "+".join(flags) if flags else "0"
+
+
+def covers_to_attach(plan: Plan) -> tuple[PlannedTrack, ...]:
+    """The kept covers an ffmpeg pass must attach as files, not map as streams.
+
+    ffmpeg's Matroska muxer writes a mapped cover as a real video track
+    (``V_MJPEG``); attached from a file (``-attach``) it is the attachment
+    mkvmerge and players read as the cover. MP4/MOV keep a mapped cover as it is.
+    """
+    if plan.container not in ("mkv", "webm"):
+        return ()
+    return tuple(t for t in plan.tracks if t.attached_pic)
+
+
+def cover_extract_argv(tool: str, source: Path, index: int, target: Path) -> list[str]:
+    """Copy the picture of cover stream ``index`` of ``source`` into ``target``, bytes as is."""
+    argv = [tool, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+    argv += ["-i", f"file:{source.absolute()}", "-map", f"0:{index}", "-c", "copy"]
+    argv += ["-frames:v", "1", "-update", "1", "-f", "image2", f"file:{target.absolute()}"]
+    return argv
 
 
 def _transcode_args(out: int, planned: PlannedTrack, container: str, media: MediaInfo) -> list[str]:
@@ -288,9 +325,17 @@ def _scale_filter(planned: PlannedTrack, media: MediaInfo) -> str | None:
     return f"scale='min({w},iw)':'min({h},ih)':{fit}"
 
 
-def ffmpeg_argv(plan: Plan, tool: str, source: Path, output: Path) -> list[str]:
+def ffmpeg_argv(
+    plan: Plan,
+    tool: str,
+    source: Path,
+    output: Path,
+    covers: Mapping[int, Path] | None = None,
+) -> list[str]:
     """One ffmpeg run: explicit ``-map`` per planned track in output order, copy unless transcoded.
 
+    ``covers`` holds, for each track of ``covers_to_attach(plan)``, the file its
+    picture was copied to; those are attached after the mapped streams.
     ``-y`` is safe because ``output`` is always our own freshly created temp file.
     """
     _check_pass(plan, PassKind.FFMPEG)
@@ -298,21 +343,37 @@ def ffmpeg_argv(plan: Plan, tool: str, source: Path, output: Path) -> list[str]:
     fmt = FFMPEG_FORMATS.get(plan.container)
     if fmt is None:
         raise PlanError(f"{media.path}: ffmpeg pass cannot write container {plan.container!r}")
+    attached = covers_to_attach(plan)
+    missing = [t.source_index for t in attached if t.source_index not in (covers or {})]
+    if missing:
+        raise PlanError(f"{media.path}: cover art {missing} must be attached from a file")
+    mapped = [t for t in plan.tracks if t not in attached]
     argv = [tool, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"]
-    argv += ["-progress", "pipe:1", "-y", "-i", f"file:{source.absolute()}"]
+    argv += ["-progress", "pipe:1", "-y"]
+    if media.container in ("mpeg", "mpegts"):
+        # MPEG-PS/TS packets may lack a PTS, which Matroska/MP4 refuse to write
+        # ("Can't write packet with unknown timestamp"); ffmpeg can fill them in
+        argv += ["-fflags", "+genpts"]
+    argv += ["-i", f"file:{source.absolute()}"]
     argv += ["-map_metadata", "0", "-map_chapters", "0"]
-    for planned in plan.tracks:
+    for planned in mapped:
         argv += ["-map", f"0:{planned.source_index}"]
     argv += ["-c", "copy"]
-    for out, planned in enumerate(plan.tracks):
+    for out, planned in enumerate(mapped):
         argv += _transcode_args(out, planned, plan.container, media)
         if planned.type is TrackType.ATTACHMENT:
             continue
         argv += [f"-disposition:{out}", _disposition(planned)]
         argv += [f"-metadata:s:{out}", f"language={planned.language or 'und'}"]
         argv += [f"-metadata:s:{out}", f"title={planned.title or ''}"]
+    first = sum(1 for t in mapped if t.type is TrackType.ATTACHMENT)
+    for n, planned in enumerate(attached, start=first):
+        picture = (covers or {})[planned.source_index]
+        name, mime = cover_name(planned.codec, planned.filename, planned.mime_type)
+        argv += ["-attach", str(picture.absolute())]
+        argv += [f"-metadata:s:t:{n}", f"mimetype={mime}", f"-metadata:s:t:{n}", f"filename={name}"]
     argv += ["-metadata", f"title={plan.title or ''}"]
-    if plan.container == "mp4":
+    if plan.container in ("mp4", "mov"):
         argv += ["-movflags", "+faststart"]
     argv += ["-f", fmt, f"file:{output.absolute()}"]
     return argv

@@ -17,7 +17,7 @@ from typing import Any
 
 from vpo_tui.engine.control import FileControl
 from vpo_tui.engine.run import ToolError, run_tool
-from vpo_tui.media import MediaInfo, Track, TrackType
+from vpo_tui.media import Chapter, MediaInfo, Track, TrackType
 
 PROBE_TIMEOUT_S = 120.0
 
@@ -56,12 +56,19 @@ def _load_normalizer() -> Callable[[str], str]:
 normalize_language_code = _load_normalizer()
 
 
-def container_name(format_name: str, path: Path) -> str:
-    """ffprobe's ``format_name`` as vpo-tui's short container name."""
+def container_name(format_name: str, path: Path, major_brand: str = "") -> str:
+    """ffprobe's ``format_name`` as vpo-tui's short container name.
+
+    ffprobe names MP4 and QuickTime alike (``mov,mp4,m4a,...``); the file's
+    brand tells them apart (``qt`` is QuickTime), the extension when it has none.
+    """
     names = set(format_name.split(","))
     if "matroska" in names:
         return "webm" if path.suffix.lower() == ".webm" else "mkv"
     if "mov" in names or "mp4" in names:
+        brand = major_brand.strip().lower()
+        if brand == "qt" or (not brand and path.suffix.lower() == ".mov"):
+            return "mov"
         return "mp4"
     if "avi" in names:
         return "avi"
@@ -143,6 +150,35 @@ def track_from_stream(stream: dict[str, Any]) -> Track:
         filename=tags.get("filename") if kind is TrackType.ATTACHMENT or attached_pic else None,
         start_time=_timestamp(stream.get("start_time")),
         hearing_impaired=bool(disposition.get("hearing_impaired")),
+        mime_type=tags.get("mimetype") if kind is TrackType.ATTACHMENT or attached_pic else None,
+    )
+
+
+def _chapters(raw: list[Any]) -> tuple[Chapter, ...]:
+    chapters = []
+    for entry in raw:
+        if not isinstance(entry, dict):
+            continue
+        start = _timestamp(entry.get("start_time"))
+        if start is None:
+            continue
+        title = _tags(entry).get("title") or None
+        chapters.append(Chapter(start, _timestamp(entry.get("end_time")), title))
+    return tuple(chapters)
+
+
+def _is_chapter_track(stream: dict[str, Any], container: str, chapters: bool) -> bool:
+    """The text track an MP4/MOV keeps its chapters in (ffmpeg shows it as ``bin_data``).
+
+    It is the file's chapter list, not a track: every pass writes the chapters
+    again from the list (``-map_chapters``), so copying the track too would
+    leave two (issue: "4 tracks (video, audio, data, data), expected 3").
+    """
+    return (
+        chapters
+        and container in ("mp4", "mov")
+        and stream.get("codec_type") == "data"
+        and stream.get("codec_name") == "bin_data"
     )
 
 
@@ -247,6 +283,7 @@ def _probe(
         raise ProbeError(f"{path}: ffprobe missing ({ffprobe or 'no path'})")
     st = _check_readable(path)
     argv = [ffprobe, "-v", "error", "-print_format", "json", "-show_streams", "-show_format"]
+    argv.append("-show_chapters")
     if packets_from is not None:
         argv += _packet_args(packets_from)
     stdout, stderr = _run_ffprobe([*argv, _tool_path_arg(path)], path, control, timeout_s)
@@ -262,19 +299,27 @@ def _probe(
     streams = data.get("streams") or []
     if not fmt or not streams:
         raise ProbeError(f"{path}: not a media file (no streams found)")
-    tracks = tuple(track_from_stream(s) for s in streams)
+    format_name = str(fmt.get("format_name", ""))
+    container = container_name(format_name, path, _tags(fmt).get("major_brand", ""))
+    chapters = _chapters(data.get("chapters") or [])
+    tracks = tuple(
+        track_from_stream(s)
+        for s in streams
+        if isinstance(s, dict) and not _is_chapter_track(s, container, bool(chapters))
+    )
     if not any(t.type in (TrackType.VIDEO, TrackType.AUDIO) for t in tracks):
         raise ProbeError(f"{path}: not a video file (no video or audio track)")
     title = _tags(fmt).get("title") or None
     media = MediaInfo(
         path=path,
-        container=container_name(str(fmt.get("format_name", "")), path),
+        container=container,
         size=st.st_size,
         duration=_float(fmt.get("duration")),
         tracks=tracks,
         title=title,
         start_time=_timestamp(fmt.get("start_time")),
-        duration_is_length=_duration_is_length(str(fmt.get("format_name", "")), streams),
+        duration_is_length=_duration_is_length(format_name, streams),
+        chapters=chapters,
     )
     packets = [
         (

@@ -45,6 +45,7 @@ from vpo_tui.engine.safety import (
 from vpo_tui.engine.tools import MissingToolError, find_tools, require_tools
 from vpo_tui.engine.verify import Timing, VerifyError, verify
 from vpo_tui.media import MediaInfo, Track, TrackType
+from vpo_tui.policy.containers import cover_name
 from vpo_tui.policy.planned import PassKind, Plan, PlanError
 
 _Feed = Callable[[str], None]
@@ -124,7 +125,10 @@ def _owned_temp(original: Path, suffix: str) -> Iterator[Path]:
 
 
 def _output_path(path: Path, plan: Plan) -> Path:
-    """The final name: the original's, or the same stem with the new container's suffix."""
+    """The final name: the original's, or the same stem with the new container's suffix
+    (or the plan's suffix: Matroska content named .mp4 becomes .mkv)."""
+    if plan.suffix is not None:
+        return path.with_suffix(plan.suffix)
     if plan.container == plan.source.container:
         return path
     return path.with_suffix("." + plan.container)
@@ -210,8 +214,18 @@ def _run_pass(
         )
 
     if plan.pass_kind is PassKind.FFMPEG:
-        argv = commands.ffmpeg_argv(plan, tools["ffmpeg"], source, temp)
-        run(argv, "ffmpeg", (0,), FfmpegProgress(plan.source.duration, emit).feed)
+        with contextlib.ExitStack() as pictures:
+            covers: dict[int, Path] = {}
+            for cover in commands.covers_to_attach(plan):
+                suffix = Path(cover_name(cover.codec, cover.filename, None)[0]).suffix
+                picture = pictures.enter_context(_owned_temp(source, suffix))
+                extract = commands.cover_extract_argv(
+                    tools["ffmpeg"], source, cover.source_index, picture
+                )
+                run(extract, "ffmpeg", (0,), None)
+                covers[cover.source_index] = picture
+            argv = commands.ffmpeg_argv(plan, tools["ffmpeg"], source, temp, covers)
+            run(argv, "ffmpeg", (0,), FfmpegProgress(plan.source.duration, emit).feed)
     elif plan.pass_kind is PassKind.MKVMERGE and ids is not None:
         argv = commands.mkvmerge_argv(plan, tools["mkvmerge"], source, temp, ids)
         # mkvmerge: 0 ok, 1 warnings (output written), 2 error

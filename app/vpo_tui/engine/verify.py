@@ -2,18 +2,21 @@
 
 A tool that exits 0 is not proof of anything: other tools in this field have
 replaced originals with empty or truncated files. The output is probed and
-compared track by track with the plan (type, codec, language, flags, title,
-order, frame size of transcoded video), how long its data really runs is measured
-from the packets (a truncated MKV keeps its full header duration), and its size
-must be plausible. Only then may it replace the original.
+compared track by track with the plan (kind, codec, language, flags, title,
+order, frame size of transcoded video), attachment by attachment (cover art
+stays cover art, a font stays a font) and chapter by chapter; how long its data
+really runs is measured from the packets (a truncated MKV keeps its full header
+duration), and its size must be plausible. Only then may it replace the original.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vpo_tui.media import MediaInfo, Track, TrackType
+from vpo_tui.media import Chapter, MediaInfo, Track, TrackType
 from vpo_tui.policy.planned import Plan, PlannedTrack
+
+CHAPTER_TOLERANCE_S = 0.1
 
 # ffprobe may name a codec differently from the name a plan uses for it
 _CODEC_ALIASES = {"srt": "subrip", "h265": "hevc", "x264": "h264"}
@@ -57,7 +60,7 @@ def _mp4_implied_defaults(plan: Plan) -> set[int]:
     if plan.container != "mp4":
         return implied
     for kind in (TrackType.VIDEO, TrackType.AUDIO, TrackType.SUBTITLE):
-        positions = [i for i, t in enumerate(plan.tracks) if t.type is kind]
+        positions = [i for i, t in enumerate(plan.tracks) if t.type is kind and not t.is_attachment]
         if positions and not any(plan.tracks[i].default for i in positions):
             implied.add(positions[0])
     return implied
@@ -66,10 +69,8 @@ def _mp4_implied_defaults(plan: Plan) -> set[int]:
 def _compare_track(pos: int, want: PlannedTrack, got: Track, implied_default: bool) -> list[str]:
     problems: list[str] = []
     label = f"track {pos} (from source {want.source_index})"
-    if got.type is not want.type:
-        return [f"{label}: expected {want.type.value}, found {got.type.value}"]
-    if want.type is TrackType.ATTACHMENT:
-        return problems
+    if _kind(got) != _kind(want):
+        return [f"{label}: expected {_kind(want)}, found {_kind(got)}"]
     if _codec(got.codec) != _codec(want.codec):
         problems.append(f"{label}: codec {got.codec}, expected {want.codec}")
     if got.language != (want.language or "und"):
@@ -92,20 +93,62 @@ def _compare_track(pos: int, want: PlannedTrack, got: Track, implied_default: bo
     return problems
 
 
+def _kind(track: Track | PlannedTrack) -> str:
+    """What a stream is to a viewer: a cover is not "the video", a font not a track."""
+    if track.attached_pic:
+        return "cover"
+    return track.type.value
+
+
+def _attachment_key(track: Track | PlannedTrack) -> tuple[str, str, str]:
+    return (_kind(track), _codec(track.codec), track.filename or "")
+
+
+def compare_attachments(plan: Plan, output: MediaInfo) -> list[str]:
+    """The planned attachments and covers, in any order (their order means nothing)."""
+    want = sorted(_attachment_key(t) for t in plan.tracks if t.is_attachment)
+    got = sorted(_attachment_key(t) for t in output.tracks if t.is_attachment)
+    if want == got:
+        return []
+
+    def show(keys: list[tuple[str, str, str]]) -> str:
+        return ", ".join(f"{kind} {codec} {name}".strip() for kind, codec, name in keys) or "none"
+
+    return [f"attachments: {show(got)}, expected {show(want)}"]
+
+
+def compare_chapters(expected: tuple[Chapter, ...], found: tuple[Chapter, ...]) -> list[str]:
+    """Same chapters: count, start times within 0.1 s, titles."""
+    if len(found) != len(expected):
+        return [f"{len(found)} chapters, expected {len(expected)}"]
+    problems = []
+    for n, (want, got) in enumerate(zip(expected, found, strict=True)):
+        if abs(want.start - got.start) > CHAPTER_TOLERANCE_S:
+            problems.append(
+                f"chapter {n + 1} starts at {got.start:.3f} s, expected {want.start:.3f} s"
+            )
+        if (want.title or None) != (got.title or None):
+            problems.append(f"chapter {n + 1} title {got.title!r}, expected {want.title!r}")
+    return problems
+
+
 def compare(plan: Plan, output: MediaInfo) -> list[str]:
-    """Every difference between the predicted and the probed track lists."""
+    """Every difference between the predicted and the probed tracks, attachments, chapters."""
     problems: list[str] = []
     if output.container != plan.container:
         problems.append(f"container {output.container}, expected {plan.container}")
-    if len(output.tracks) != len(plan.tracks):
-        got = ", ".join(t.type.value for t in output.tracks) or "none"
-        want = ", ".join(t.type.value for t in plan.tracks) or "none"
-        problems.append(
-            f"{len(output.tracks)} tracks ({got}), expected {len(plan.tracks)} ({want})"
-        )
+    wanted = [t for t in plan.tracks if not t.is_attachment]
+    found = [t for t in output.tracks if not t.is_attachment]
+    if len(found) != len(wanted):
+        got = ", ".join(_kind(t) for t in found) or "none"
+        want = ", ".join(_kind(t) for t in wanted) or "none"
+        problems.append(f"{len(found)} tracks ({got}), expected {len(wanted)} ({want})")
     implied = _mp4_implied_defaults(plan)
-    for pos, (wanted, found) in enumerate(zip(plan.tracks, output.tracks, strict=False)):
-        problems += _compare_track(pos, wanted, found, pos in implied)
+    positions = [i for i, t in enumerate(plan.tracks) if not t.is_attachment]
+    for pos, want_track, got_track in zip(positions, wanted, found, strict=False):
+        problems += _compare_track(pos, want_track, got_track, pos in implied)
+    problems += compare_attachments(plan, output)
+    problems += compare_chapters(plan.source.chapters, output.chapters)
     if (output.title or None) != (plan.title or None):
         problems.append(f"container title {output.title!r}, expected {plan.title!r}")
     return problems

@@ -33,6 +33,18 @@ Facts measured with ffmpeg/ffprobe 5.1 and mkvmerge 74 (samples.make_media input
   names the same set). ``dts`` and ``vorbis`` also copy into MP4 but few players
   read them there, so they are left out: such a track goes through
   ``container.on_incompatible``.
+* Cover art (an ``attached_pic`` stream): the MP4/MOV muxer keeps it as an
+  attached picture with no file name; mkvmerge writes it into MKV as an
+  attachment (``cover.jpg``/``cover.png``, image MIME type), which ffprobe shows
+  again as an ``attached_pic`` stream. ffmpeg's Matroska muxer would make it a
+  second real video track (``V_MJPEG``), so the engine attaches it as a file.
+* QuickTime (MOV) is the MP4 muxer with its own codecs: PCM audio, ProRes and
+  ``tmcd`` timecode (data) tracks are normal there.
+* MPEG-PS (``mpeg``) stores no flags, languages or titles; TS and other
+  containers are taken to keep what they have. Neither is written by vpo-tui.
+* AVI stores no default/forced flags and no languages (ffmpeg 5.1 writes and
+  reads neither); stream titles survive (``strn``). It carries no attachments,
+  covers or chapters.
 """
 
 from __future__ import annotations
@@ -113,11 +125,16 @@ class ContainerRules:
     text_subtitle_codec: str | None  # what text subtitles are converted to
     carries_attachments: bool
     carries_data: bool
+    carries_covers: bool  # cover art: an attached picture, or an image attachment in MKV
     default_video: str
     default_audio: str
     first_track_default: bool  # the muxer makes the first track of a type default
     keeps_titles: bool
     keeps_hearing_impaired: bool = True  # the SDH flag survives the muxer
+    keeps_flags: bool = True  # default/forced flags survive the muxer
+    keeps_languages: bool = True
+    names_attachments: bool = True  # covers are named attachments (MKV), not bare pictures
+    writable: bool = True  # vpo-tui can write this container (an ffmpeg pass)
 
     def accepts(self, kind: TrackType, codec: str) -> bool:
         """True when a track of this type and codec can be stream-copied in."""
@@ -144,6 +161,7 @@ MKV = ContainerRules(
     text_subtitle_codec="subrip",
     carries_attachments=True,
     carries_data=False,
+    carries_covers=True,
     default_video="h264",
     default_audio="aac",
     first_track_default=False,
@@ -159,10 +177,41 @@ MP4 = ContainerRules(
     text_subtitle_codec="mov_text",
     carries_attachments=False,
     carries_data=True,
+    carries_covers=True,
     default_video="h264",
     default_audio="aac",
     first_track_default=True,
     keeps_titles=False,
+    names_attachments=False,
+)
+
+# QuickTime: the same muxer as MP4 (same flag and title behaviour), more codecs.
+MOV = replace(
+    MP4,
+    name="mov",
+    video=frozenset({"h264", "hevc", "prores", "mjpeg", "mpeg4", "dnxhd", "av1", "vp9"}),
+    audio=frozenset(
+        {"aac", "ac3", "eac3", "mp3", "alac", "opus"}
+        | {f"pcm_{kind}" for kind in ("s16le", "s16be", "s24le", "s24be", "s32le", "s32be")}
+        | {"pcm_f32le", "pcm_f32be", "pcm_f64le", "pcm_f64be", "pcm_u8"}
+    ),
+)
+
+AVI = ContainerRules(
+    name="avi",
+    video=None,
+    audio=None,
+    subtitle=None,
+    text_subtitle_codec=None,
+    carries_attachments=False,
+    carries_data=False,
+    carries_covers=False,
+    default_video="mpeg4",
+    default_audio="mp3",
+    first_track_default=False,
+    keeps_titles=True,
+    keeps_flags=False,
+    keeps_languages=False,
 )
 
 WEBM = ContainerRules(
@@ -173,6 +222,7 @@ WEBM = ContainerRules(
     text_subtitle_codec="webvtt",
     carries_attachments=False,
     carries_data=False,
+    carries_covers=False,
     default_video="vp9",
     default_audio="opus",
     first_track_default=False,
@@ -180,14 +230,32 @@ WEBM = ContainerRules(
     keeps_hearing_impaired=False,  # ffmpeg's webm mode writes no FlagHearingImpaired
 )
 
-_KNOWN: dict[str, ContainerRules] = {"mkv": MKV, "mp4": MP4, "mov": MP4, "webm": WEBM}
+# MPEG program streams (DVD rips, .mpg/.vob): no flags, no languages (ffmpeg 5.1
+# reads and writes neither), and vpo-tui does not write them: remux to MKV instead.
+MPEG_PS = replace(
+    AVI,
+    name="mpeg",
+    default_video="mpeg2video",
+    default_audio="ac3",
+    keeps_titles=False,
+    writable=False,
+)
+
+_KNOWN: dict[str, ContainerRules] = {
+    "mkv": MKV,
+    "mp4": MP4,
+    "mov": MOV,
+    "webm": WEBM,
+    "avi": AVI,
+    "mpeg": MPEG_PS,
+}
 
 
 def rules_for(container: str) -> ContainerRules:
-    """The rules of a container; an unknown one (avi, ts, ...) is taken to carry what it has."""
+    """The rules of a container; an unknown one (ts, mpg, ...) is taken to carry what it has."""
     known = _KNOWN.get(container)
     if known is not None:
-        return known if container != "mov" else replace(MP4, name="mov")
+        return known
     return ContainerRules(
         name=container,
         video=None,
@@ -196,10 +264,12 @@ def rules_for(container: str) -> ContainerRules:
         text_subtitle_codec=None,
         carries_attachments=True,
         carries_data=True,
+        carries_covers=True,
         default_video="h264",
         default_audio="aac",
         first_track_default=False,
         keeps_titles=True,
+        writable=False,
     )
 
 
@@ -212,6 +282,14 @@ class _TrackLike(Protocol):
     def default(self) -> bool: ...
     @property
     def hearing_impaired(self) -> bool: ...
+    @property
+    def attached_pic(self) -> bool: ...
+    @property
+    def codec(self) -> str: ...
+    @property
+    def filename(self) -> str | None: ...
+    @property
+    def mime_type(self) -> str | None: ...
 
 
 T = TypeVar("T", bound=_TrackLike)
@@ -230,9 +308,42 @@ def effective_tracks(container: str, tracks: tuple[T, ...]) -> tuple[T, ...]:
         out = [t if t.title is None else replace(t, title=None) for t in out]  # type: ignore[type-var]
     if not rules.keeps_hearing_impaired:
         out = [replace(t, hearing_impaired=False) if t.hearing_impaired else t for t in out]  # type: ignore[type-var]
+    if not rules.keeps_flags:
+        out = [replace(t, default=False, forced=False, hearing_impaired=False) for t in out]  # type: ignore[type-var]
+    if not rules.keeps_languages:
+        out = [replace(t, language="und") for t in out]  # type: ignore[type-var]
+    out = [_as_cover(t, rules) if t.attached_pic else t for t in out]
     if rules.first_track_default:
         for kind in (TrackType.VIDEO, TrackType.AUDIO, TrackType.SUBTITLE):
-            positions = [i for i, t in enumerate(out) if t.type is kind]
+            positions = [i for i, t in enumerate(out) if t.type is kind and not t.attached_pic]
             if positions and not any(out[i].default for i in positions):
                 out[positions[0]] = replace(out[positions[0]], default=True)  # type: ignore[type-var]
     return tuple(out)
+
+
+# Cover art by codec: the file name and MIME type mkvmerge gives an MP4 cover.
+COVER_NAMES: dict[str, tuple[str, str]] = {
+    "mjpeg": ("cover.jpg", "image/jpeg"),
+    "png": ("cover.png", "image/png"),
+    "bmp": ("cover.bmp", "image/bmp"),
+    "gif": ("cover.gif", "image/gif"),
+    "webp": ("cover.webp", "image/webp"),
+}
+
+
+def cover_name(codec: str, filename: str | None, mime_type: str | None) -> tuple[str, str]:
+    """The attachment name and MIME type a cover carries in MKV (its own, else by codec)."""
+    fallback = COVER_NAMES.get(codec, (f"cover.{codec}", f"image/{codec}"))
+    return filename or fallback[0], mime_type or fallback[1]
+
+
+def _as_cover(track: T, rules: ContainerRules) -> T:
+    """A cover as ffprobe shows it in ``rules``' container: never default or forced,
+    named (file name, MIME type) where it is an attachment, bare in MP4/MOV."""
+    name: str | None = None
+    mime: str | None = None
+    if rules.names_attachments:
+        name, mime = cover_name(track.codec, track.filename, track.mime_type)
+    return replace(  # type: ignore[type-var]
+        track, default=False, forced=False, language="und", filename=name, mime_type=mime
+    )

@@ -170,6 +170,8 @@ class _Planner:
         for track in self.media.tracks:
             if track.type is TrackType.VIDEO and track.attached_pic and policy.attachments.drop:
                 self.remove(track, "cover art (attachments.drop)")
+            elif track.attached_pic and not self.rules.carries_covers:
+                self.remove(track, f"{self.container} cannot carry cover art")
             elif track.type is TrackType.ATTACHMENT:
                 font_needed = bool(styled) and is_font(track) and self.rules.carries_attachments
                 if policy.attachments.drop and not font_needed:
@@ -479,11 +481,27 @@ class _Planner:
                     width=width,
                     height=height,
                     hearing_impaired=self.hearing_impaired_flag(track),
+                    attached_pic=track.attached_pic,
+                    filename=track.filename,
+                    mime_type=track.mime_type,
                 )
             )
         predicted = effective_tracks(self.container, tuple(target))
         title = self.container_title()
         changes = self.describe(ordered, predicted, title)
+        suffix = self.misnamed()
+        if suffix is not None:
+            changes.append(
+                f"rename {self.media.path.name} → {self.media.path.stem}{suffix}"
+                f" ({self.container} content)"
+            )
+        if changes and not self.rules.writable:
+            # said before any tool runs, so the dry run and the real run agree
+            raise PlanError(
+                f"{self.media.path}: vpo-tui cannot write {self.container} files, and the policy"
+                f" would change this one ({changes[0]}); a policy with"
+                ' [container] format = "mkv" remuxes it'
+            )
         if changes:
             # only beside real changes: on a complying file it would be a change
             # that no rewrite can make (and the plan would never become empty)
@@ -495,7 +513,18 @@ class _Planner:
             title=title,
             changes=tuple(changes),
             pass_kind=self.pass_kind(changes, ordered, predicted),
+            suffix=suffix,
         )
+
+    def misnamed(self) -> str | None:
+        """The right extension for Matroska content with another name, when the policy
+        asks for MKV (a kept container keeps the user's name)."""
+        media = self.media
+        asked = self.policy.container.format is ContainerFormat.MKV
+        wrong = media.path.suffix.lower() not in (".mkv", ".mk3d")
+        if asked and media.container == MKV and self.container == MKV and wrong:
+            return ".mkv"
+        return None
 
     def describe(
         self, ordered: list[Track], predicted: tuple[PlannedTrack, ...], title: str | None
@@ -611,6 +640,9 @@ def plan(policy: Policy, media: MediaInfo) -> Plan:
                 width=t.width,
                 height=t.height,
                 hearing_impaired=t.hearing_impaired,
+                attached_pic=t.attached_pic,
+                filename=t.filename,
+                mime_type=t.mime_type,
             )
             for t in media.tracks
         )
@@ -632,7 +664,9 @@ def predicted_media(plan: Plan) -> MediaInfo:
     """
     source = plan.source
     path = source.path
-    if plan.container != source.container and plan.container in ("mkv", "mp4"):
+    if plan.suffix is not None:
+        path = path.with_suffix(plan.suffix)
+    elif plan.container != source.container and plan.container in ("mkv", "mp4", "mov"):
         path = path.with_suffix(f".{plan.container}")
     tracks = []
     for position, planned in enumerate(plan.tracks):
@@ -649,6 +683,8 @@ def predicted_media(plan: Plan) -> MediaInfo:
                 width=planned.width,
                 height=planned.height,
                 hearing_impaired=planned.hearing_impaired,
+                filename=planned.filename,
+                mime_type=planned.mime_type,
             )
         )
     return dataclasses.replace(

@@ -39,6 +39,8 @@ class PlannedTrack:
 
     ``codec`` is the codec after the pass (the transcode target, if any);
     ``width``/``height`` are the predicted frame size for video (after scaling).
+    ``attached_pic`` marks cover art (never played, never transcoded);
+    ``filename``/``mime_type`` describe an attachment or a cover.
     ``hearing_impaired`` is the SDH flag.
     """
 
@@ -53,6 +55,14 @@ class PlannedTrack:
     width: int | None = None
     height: int | None = None
     hearing_impaired: bool = False
+    attached_pic: bool = False
+    filename: str | None = None
+    mime_type: str | None = None
+
+    @property
+    def is_attachment(self) -> bool:
+        """Carried as an attachment (fonts, cover art), not as a played track."""
+        return self.type is TrackType.ATTACHMENT or self.attached_pic
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,9 @@ class Plan:
     changes: tuple[str, ...]
     pass_kind: PassKind
     skip_reason: str | None = None
+    # The output's extension (".mkv") when the name must change although the
+    # container does not: Matroska content named .mp4 under a policy that wants MKV.
+    suffix: str | None = None
 
     @property
     def compliant(self) -> bool:

@@ -73,7 +73,8 @@ def is_font(track: Track) -> bool:
     if track.type is not TrackType.ATTACHMENT:
         return False
     codec = track.codec.lower()
-    if codec in _FONT_CODECS or codec in FONT_MIME_TYPES:
+    mime = (track.mime_type or "").lower()
+    if codec in _FONT_CODECS or codec in FONT_MIME_TYPES or mime in FONT_MIME_TYPES:
         return True
     return bool(track.filename and PurePath(track.filename).suffix.lower() in _FONT_SUFFIXES)
 
