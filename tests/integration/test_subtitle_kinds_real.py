@@ -2,8 +2,8 @@
 
 Two files of the kind real collections hold: a French film with "English (Forced)",
 "English" and "English SDH" subtitles (no flags: only the titles tell them apart),
-and an anime episode with ASS subtitles, the TTF font they use and an .nfo,
-both as Matroska attachments. Each goes through every built-in policy as a
+and an anime episode with ASS subtitles, the TTF font they use, an .nfo and a
+cover picture, all as Matroska attachments. Each goes through every built-in policy as a
 dry run and as a real run; the outputs are probed.
 """
 
@@ -77,6 +77,9 @@ def _make_anime(folder: Path) -> Path:
     font.write_bytes(b"\x00\x01\x00\x00" + bytes(range(256)))
     notes = folder / "Episode.nfo"
     notes.write_text("<episodedetails><title>One</title></episodedetails>\n", encoding="utf-8")
+    cover = folder / "cover.jpg"
+    _run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "color=red:size=64x64",
+          "-frames:v", "1", str(cover)])  # fmt: skip
     out = folder / "Anime - 01.mkv"
     argv = [*_ffmpeg_base(), "-i", str(ass)]
     argv += ["-map", "0:v", "-map", "1:a", "-map", "2:s", "-t", "1"]
@@ -86,6 +89,7 @@ def _make_anime(folder: Path) -> Path:
     argv += ["-metadata:s:s:0", "language=eng", "-metadata:s:s:0", "title=Full"]
     argv += ["-attach", str(font), "-metadata:s:t:0", "mimetype=application/x-truetype-font"]
     argv += ["-attach", str(notes), "-metadata:s:t:1", "mimetype=text/plain"]
+    argv += ["-attach", str(cover), "-metadata:s:t:2", "mimetype=image/jpeg"]
     _run([*argv, str(out)])
     return out
 
@@ -168,7 +172,8 @@ def test_ass_subtitles_keep_their_font(
     after = probe(out, FFPROBE)
     assert [t.codec for t in after.tracks if t.type is TrackType.SUBTITLE] == ["ass"]
     if load_policy(policy_name).attachments.drop:
-        assert [name for name, _ in attachments] == ["DemoFont.ttf"]  # the .nfo went
+        assert [name for name, _ in attachments] == ["DemoFont.ttf"]  # .nfo and cover went
         assert any("DemoFont.ttf" in line and "font" in line for line in real.changes)
     else:
         assert ("Episode.nfo", "text/plain") in attachments
+        assert ("cover.jpg", "image/jpeg") in attachments
