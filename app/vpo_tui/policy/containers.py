@@ -186,11 +186,11 @@ MP4 = ContainerRules(
 MOV = replace(
     MP4,
     name="mov",
-    video=frozenset({"h264", "hevc", "prores", "mjpeg", "mpeg4", "dnxhd", "av1", "vp9"}),
+    # measured like MP4's list: vp9, av1 and opus are "only supported in MP4"
+    video=frozenset({"h264", "hevc", "prores", "mjpeg", "mpeg4"}),
     audio=frozenset(
-        {"aac", "ac3", "eac3", "mp3", "alac", "opus"}
+        {"aac", "ac3", "eac3", "mp3", "alac", "pcm_u8", "pcm_f32le", "pcm_f64le"}
         | {f"pcm_{kind}" for kind in ("s16le", "s16be", "s24le", "s24be", "s32le", "s32be")}
-        | {"pcm_f32le", "pcm_f32be", "pcm_f64le", "pcm_f64be", "pcm_u8"}
     ),
 )
 
