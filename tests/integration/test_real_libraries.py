@@ -24,7 +24,7 @@ from vpo_tui.engine.job import FileJob, FileResult, FileStatus
 from vpo_tui.engine.probe import probe
 from vpo_tui.engine.process import process_file
 from vpo_tui.media import MediaInfo, TrackType
-from vpo_tui.policy.load import builtin_policy_names, load_policy
+from vpo_tui.policy.load import builtin_policy_names, load_policy, parse_policy
 from vpo_tui.policy.plan import plan
 
 FFPROBE = shutil.which("ffprobe") or "ffprobe"
@@ -212,3 +212,24 @@ def test_library_kinds_keep_their_meaning(real_files: dict[str, Path], tmp_path:
     path = _copy(real_files["hevc-10bit"], tmp_path / "main10")
     dry, real = _run(path, "hevc-1080p")
     assert dry.status is real.status is FileStatus.UNCHANGED, real.error
+
+
+def test_timecode_track_dropped_with_a_line_for_mp4(
+    real_files: dict[str, Path], tmp_path: Path
+) -> None:
+    # MP4 takes no copied tmcd track (and the muxer must not write one back)
+    policy = parse_policy(
+        'name = "to-mp4"\n[container]\nformat = "mp4"\non_incompatible = "transcode"\n', "t.toml"
+    )
+    path = _copy(real_files["mov-compliant"], tmp_path)
+    dry = process_file(FileJob(path, policy, dry_run=True))
+    real = process_file(FileJob(path, policy))
+    assert (dry.status, real.status) == (FileStatus.PLANNED, FileStatus.OK), real.error
+    assert any(
+        line.startswith("remove data 2 ") and line.endswith("mp4 cannot carry tmcd data streams")
+        for line in real.changes
+    ), real.changes
+    assert real.output_path is not None and real.output_path.suffix == ".mp4"
+    output = probe(real.output_path, FFPROBE)
+    assert [t.type for t in output.tracks] == [TrackType.VIDEO, TrackType.AUDIO]
+    assert process_file(FileJob(real.output_path, policy)).status is FileStatus.UNCHANGED

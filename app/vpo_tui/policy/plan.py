@@ -148,6 +148,8 @@ class _Planner:
                     self.remove(track, f"{self.container} cannot carry attachments")
             elif track.type is TrackType.DATA and not self.rules.carries_data:
                 self.remove(track, f"{self.container} cannot carry data streams")
+            elif track.type is TrackType.DATA and not self.rules.accepts(track.type, track.codec):
+                self.remove(track, f"{self.container} cannot carry {track.codec} data streams")
         self.select_audio()
         self.select_subtitles()
 
