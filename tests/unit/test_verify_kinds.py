@@ -80,3 +80,10 @@ def test_mapping_from_the_probe_alone_puts_covers_and_fonts_among_attachments() 
     mkv = dataclasses.replace(SOURCE, container="mkv", tracks=(*SOURCE.tracks[:2], FONT, COVER))
     assert MkvIds.assumed(mkv) == MkvIds({0: 0, 1: 1}, {2: 1, 3: 2})
     assert MkvIds.assumed(SOURCE) == MkvIds({0: 0, 1: 1}, {3: 0})  # an MP4 cover is 0
+
+
+def test_the_plan_says_a_cover_becomes_an_attachment() -> None:
+    changes = plan(load_policy("mkv-remux"), SOURCE).changes
+    assert "cover art 3 → attachment cover.jpg (image/jpeg)" in changes
+    dropped = plan(load_policy("english-only"), SOURCE).changes
+    assert "remove video 3 (und): cover art (attachments.drop)" in dropped

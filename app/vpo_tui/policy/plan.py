@@ -464,6 +464,12 @@ class _Planner:
             changes.append(f"remux {media.container} → {self.container}")
             if not self.rules.keeps_titles and any(t.title for t in ordered):
                 changes.append(f"track titles are not kept by {self.container}")
+            if self.rules.names_attachments and not rules_for(media.container).names_attachments:
+                changes += [
+                    f"cover art {t.source_index} → attachment {t.filename} ({t.mime_type})"
+                    for t in predicted
+                    if t.attached_pic
+                ]
         changes += [self.changes_removed[i] for i in sorted(self.changes_removed)]
         source = {t.index: t for t in effective_tracks(self.container, media.tracks)}
         for planned in predicted:
