@@ -26,6 +26,7 @@ from vpo_tui.engine.process import process_file
 from vpo_tui.media import MediaInfo, TrackType
 from vpo_tui.policy.load import builtin_policy_names, load_policy, parse_policy
 from vpo_tui.policy.plan import plan
+from vpo_tui.samples import AudioSpec, SampleSpec, make_media
 
 FFPROBE = shutil.which("ffprobe") or "ffprobe"
 POLICIES = tuple(builtin_policy_names())
@@ -236,3 +237,20 @@ def test_timecode_track_dropped_with_a_line_for_mp4(
     output = probe(real.output_path, FFPROBE)
     assert [t.type for t in output.tracks] == [TrackType.VIDEO, TrackType.AUDIO]
     assert process_file(FileJob(real.output_path, policy)).status is FileStatus.UNCHANGED
+
+
+def test_a_real_change_to_an_avi_is_written_as_avi(tmp_path: Path) -> None:
+    # english-only keeps the container: dropping a track of an AVI rewrites an AVI
+    spec = SampleSpec(
+        container="avi",
+        duration=0.8,
+        video="mpeg4",
+        audio=(AudioSpec(None, codec="libmp3lame"), AudioSpec(None, codec="libmp3lame")),
+    )
+    path = make_media(tmp_path / "Two Tracks.avi", spec)
+    dry, real = _run(path, "english-only")
+    assert (dry.status, real.status) == (FileStatus.PLANNED, FileStatus.OK), real.error
+    assert real.output_path == path
+    output = probe(path, FFPROBE)
+    assert (output.container, len(output.of_type(TrackType.AUDIO))) == ("avi", 1)
+    assert process_file(FileJob(path, load_policy("english-only"))).status is FileStatus.UNCHANGED
