@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from vpo_tui.media import TrackType
-from vpo_tui.policy.containers import MP4, WEBM, ContainerRules
+from vpo_tui.policy.containers import MOV, MP4, WEBM, ContainerRules
 
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 
@@ -35,6 +35,11 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "flac": ("sine", "flac"),
     "alac": ("sine", "alac"),
     "truehd": ("sine", "truehd"),
+    "prores": ("testsrc", "prores_ks"),
+    "mjpeg": ("testsrc", "mjpeg"),
+    **{f"pcm_{kind}": ("sine", f"pcm_{kind}") for kind in ("s16le", "s16be", "s24le", "s24be")},
+    **{f"pcm_{kind}": ("sine", f"pcm_{kind}") for kind in ("s32le", "s32be", "f32le", "f64le")},
+    "pcm_u8": ("sine", "pcm_u8"),
     "mov_text": ("srt", "mov_text"),
     "webvtt": ("srt", "webvtt"),
     "subrip": ("srt", "srt"),
@@ -44,6 +49,7 @@ _TYPES = {"testsrc": TrackType.VIDEO, "sine": TrackType.AUDIO, "srt": TrackType.
 _REFUSED = {
     "mp4": ("flac", "truehd", "vp8", "webvtt", "subrip"),
     "webm": ("h264", "hevc", "mpeg4", "aac", "ac3", "flac", "mov_text", "subrip"),
+    "mov": ("flac", "truehd", "webvtt", "subrip", "vp9", "av1", "opus"),
 }
 
 
@@ -58,7 +64,8 @@ def _source(tmp_path: Path, codec: str) -> Path:
         args += ["-i", str(srt)]
     elif kind == "testsrc":
         args += ["-f", "lavfi", "-i", "testsrc=size=160x90:rate=10:duration=0.5"]
-        args += ["-pix_fmt", "yuv420p"]
+        pixels = {"mjpeg": "yuvj420p", "prores": "yuv422p10le"}.get(codec, "yuv420p")
+        args += ["-pix_fmt", pixels]
     else:
         args += ["-f", "lavfi", "-i", "sine=duration=0.5:sample_rate=48000"]
     # -strict only to MAKE the source (truehd's encoder is experimental); the copy has none
@@ -81,7 +88,7 @@ def _listed(rules: ContainerRules) -> list[tuple[str, str]]:
     return out
 
 
-@pytest.mark.parametrize(("container", "codec"), _listed(MP4) + _listed(WEBM))
+@pytest.mark.parametrize(("container", "codec"), _listed(MP4) + _listed(WEBM) + _listed(MOV))
 def test_every_listed_codec_copies_without_experimental_flags(
     tmp_path: Path, container: str, codec: str
 ) -> None:
@@ -93,7 +100,7 @@ def test_every_listed_codec_copies_without_experimental_flags(
     ("container", "codec"), [(c, codec) for c, codecs in _REFUSED.items() for codec in codecs]
 )
 def test_codecs_ffmpeg_refuses_are_not_listed(tmp_path: Path, container: str, codec: str) -> None:
-    rules = {"mp4": MP4, "webm": WEBM}[container]
+    rules = {"mp4": MP4, "webm": WEBM, "mov": MOV}[container]
     kind = _TYPES[_SOURCES[codec][0]]
     assert not rules.accepts(kind, codec)
     done = _copies(_source(tmp_path, codec), container, tmp_path)

@@ -24,8 +24,9 @@ from vpo_tui.engine.job import FileJob, FileResult, FileStatus
 from vpo_tui.engine.probe import probe
 from vpo_tui.engine.process import process_file
 from vpo_tui.media import MediaInfo, TrackType
-from vpo_tui.policy.load import builtin_policy_names, load_policy
+from vpo_tui.policy.load import builtin_policy_names, load_policy, parse_policy
 from vpo_tui.policy.plan import plan
+from vpo_tui.samples import AudioSpec, SampleSpec, make_media
 
 FFPROBE = shutil.which("ffprobe") or "ffprobe"
 POLICIES = tuple(builtin_policy_names())
@@ -90,11 +91,14 @@ def _agree(dry: FileResult, real: FileResult) -> None:
 
 
 # The cases go through every built-in policy; the broader library, which
-# mostly worked already, through the three that differ most (remux to MKV with
-# language rules, keep the container, transcode), to keep the suite quick.
-MATRIX = [(case, name) for case in sorted(CASES) for name in POLICIES] + [
-    (case, name) for case in sorted(LIBRARY) for name in ("normalize", "english-only", "hevc-1080p")
-]
+# mostly worked already, through a remux to MKV with language rules and a kept
+# container, and the kinds a transcode could trip over through hevc-1080p too:
+# the suite must stay quick on two shared cores.
+MATRIX = (
+    [(case, name) for case in sorted(CASES) for name in POLICIES]
+    + [(case, name) for case in sorted(LIBRARY) for name in ("normalize", "english-only")]
+    + [("hevc-10bit", "hevc-1080p"), ("mpeg2-dvd", "hevc-1080p")]
+)
 
 
 @pytest.mark.parametrize(("case", "policy_name"), MATRIX)
@@ -212,3 +216,41 @@ def test_library_kinds_keep_their_meaning(real_files: dict[str, Path], tmp_path:
     path = _copy(real_files["hevc-10bit"], tmp_path / "main10")
     dry, real = _run(path, "hevc-1080p")
     assert dry.status is real.status is FileStatus.UNCHANGED, real.error
+
+
+def test_timecode_track_dropped_with_a_line_for_mp4(
+    real_files: dict[str, Path], tmp_path: Path
+) -> None:
+    # MP4 takes no copied tmcd track (and the muxer must not write one back)
+    policy = parse_policy(
+        'name = "to-mp4"\n[container]\nformat = "mp4"\non_incompatible = "transcode"\n', "t.toml"
+    )
+    path = _copy(real_files["mov-compliant"], tmp_path)
+    dry = process_file(FileJob(path, policy, dry_run=True))
+    real = process_file(FileJob(path, policy))
+    assert (dry.status, real.status) == (FileStatus.PLANNED, FileStatus.OK), real.error
+    assert any(
+        line.startswith("remove data 2 ") and line.endswith("mp4 cannot carry tmcd data streams")
+        for line in real.changes
+    ), real.changes
+    assert real.output_path is not None and real.output_path.suffix == ".mp4"
+    output = probe(real.output_path, FFPROBE)
+    assert [t.type for t in output.tracks] == [TrackType.VIDEO, TrackType.AUDIO]
+    assert process_file(FileJob(real.output_path, policy)).status is FileStatus.UNCHANGED
+
+
+def test_a_real_change_to_an_avi_is_written_as_avi(tmp_path: Path) -> None:
+    # english-only keeps the container: dropping a track of an AVI rewrites an AVI
+    spec = SampleSpec(
+        container="avi",
+        duration=0.8,
+        video="mpeg4",
+        audio=(AudioSpec(None, codec="libmp3lame"), AudioSpec(None, codec="libmp3lame")),
+    )
+    path = make_media(tmp_path / "Two Tracks.avi", spec)
+    dry, real = _run(path, "english-only")
+    assert (dry.status, real.status) == (FileStatus.PLANNED, FileStatus.OK), real.error
+    assert real.output_path == path
+    output = probe(path, FFPROBE)
+    assert (output.container, len(output.of_type(TrackType.AUDIO))) == ("avi", 1)
+    assert process_file(FileJob(path, load_policy("english-only"))).status is FileStatus.UNCHANGED

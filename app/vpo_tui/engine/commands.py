@@ -375,6 +375,9 @@ def ffmpeg_argv(
     argv += ["-metadata", f"title={plan.title or ''}"]
     if plan.container in ("mp4", "mov"):
         argv += ["-movflags", "+faststart"]
+        if not any(t.codec == "tmcd" for t in plan.tracks):
+            # the muxer would write a timecode track again from the video's tag
+            argv += ["-write_tmcd", "0"]
     argv += ["-f", fmt, f"file:{output.absolute()}"]
     return argv
 

@@ -133,7 +133,10 @@ def track_from_stream(stream: dict[str, Any]) -> Track:
     disposition = stream.get("disposition") or {}
     kind = _TYPES.get(str(stream.get("codec_type")), TrackType.DATA)
     attached_pic = bool(disposition.get("attached_pic"))
-    codec = str(stream.get("codec_name") or tags.get("mimetype") or "unknown")
+    # a QuickTime timecode track has no codec name, only its tag ("tmcd")
+    tag = str(stream.get("codec_tag_string") or "") if kind is TrackType.DATA else ""
+    tag = tag if tag.isalnum() else ""  # not "[0][0][0][0]"
+    codec = str(stream.get("codec_name") or tags.get("mimetype") or tag or "unknown")
     title = tags.get("title") or None  # MP4 handler_name is the muxer's, not a title
     return Track(
         index=int(stream["index"]),

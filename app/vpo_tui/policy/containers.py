@@ -135,13 +135,14 @@ class ContainerRules:
     keeps_languages: bool = True
     names_attachments: bool = True  # covers are named attachments (MKV), not bare pictures
     writable: bool = True  # vpo-tui can write this container (an ffmpeg pass)
+    refused_data: frozenset[str] = frozenset()  # data codecs it cannot take (when carries_data)
 
     def accepts(self, kind: TrackType, codec: str) -> bool:
         """True when a track of this type and codec can be stream-copied in."""
         if kind is TrackType.ATTACHMENT:
             return self.carries_attachments
         if kind is TrackType.DATA:
-            return self.carries_data
+            return self.carries_data and codec not in self.refused_data
         allowed = {
             TrackType.VIDEO: self.video,
             TrackType.AUDIO: self.audio,
@@ -183,17 +184,19 @@ MP4 = ContainerRules(
     first_track_default=True,
     keeps_titles=False,
     names_attachments=False,
+    refused_data=frozenset({"tmcd"}),  # "Could not find tag for codec none" in mp4
 )
 
 # QuickTime: the same muxer as MP4 (same flag and title behaviour), more codecs.
 MOV = replace(
     MP4,
     name="mov",
-    video=frozenset({"h264", "hevc", "prores", "mjpeg", "mpeg4", "dnxhd", "av1", "vp9"}),
+    refused_data=frozenset(),
+    # measured like MP4's list: vp9, av1 and opus are "only supported in MP4"
+    video=frozenset({"h264", "hevc", "prores", "mjpeg", "mpeg4"}),
     audio=frozenset(
-        {"aac", "ac3", "eac3", "mp3", "alac", "opus"}
+        {"aac", "ac3", "eac3", "mp3", "alac", "pcm_u8", "pcm_f32le", "pcm_f64le"}
         | {f"pcm_{kind}" for kind in ("s16le", "s16be", "s24le", "s24be", "s32le", "s32be")}
-        | {"pcm_f32le", "pcm_f32be", "pcm_f64le", "pcm_f64be", "pcm_u8"}
     ),
 )
 

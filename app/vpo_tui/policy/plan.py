@@ -185,6 +185,8 @@ class _Planner:
                     )
             elif track.type is TrackType.DATA and not self.rules.carries_data:
                 self.remove(track, f"{self.container} cannot carry data streams")
+            elif track.type is TrackType.DATA and not self.rules.accepts(track.type, track.codec):
+                self.remove(track, f"{self.container} cannot carry {track.codec} data streams")
 
     def styled_subtitle_codecs(self) -> list[str]:
         """Codecs of the kept subtitles that name fonts (ASS/SSA) and stay as they are."""
@@ -535,6 +537,12 @@ class _Planner:
             changes.append(f"remux {media.container} → {self.container}")
             if not self.rules.keeps_titles and any(t.title for t in ordered):
                 changes.append(f"track titles are not kept by {self.container}")
+            if self.rules.names_attachments and not rules_for(media.container).names_attachments:
+                changes += [
+                    f"cover art {t.source_index} → attachment {t.filename} ({t.mime_type})"
+                    for t in predicted
+                    if t.attached_pic
+                ]
         changes += [self.changes_removed[i] for i in sorted(self.changes_removed)]
         source = {t.index: t for t in effective_tracks(self.container, media.tracks)}
         for planned in predicted:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from vpo_tui.engine.commands import MkvIds
+import pytest
+
+from vpo_tui.engine.commands import MkvIds, ffmpeg_argv
 from vpo_tui.engine.verify import compare
 from vpo_tui.media import Chapter, MediaInfo, Track, TrackType
-from vpo_tui.policy.load import load_policy
+from vpo_tui.policy.load import load_policy, parse_policy
 from vpo_tui.policy.plan import plan, predicted_media
+from vpo_tui.policy.planned import PlanError
 
 COVER = Track(3, TrackType.VIDEO, "mjpeg", attached_pic=True)
 FONT = Track(2, TrackType.ATTACHMENT, "ttf", filename="A.ttf", mime_type="font/ttf")
@@ -80,3 +83,32 @@ def test_mapping_from_the_probe_alone_puts_covers_and_fonts_among_attachments() 
     mkv = dataclasses.replace(SOURCE, container="mkv", tracks=(*SOURCE.tracks[:2], FONT, COVER))
     assert MkvIds.assumed(mkv) == MkvIds({0: 0, 1: 1}, {2: 1, 3: 2})
     assert MkvIds.assumed(SOURCE) == MkvIds({0: 0, 1: 1}, {3: 0})  # an MP4 cover is 0
+
+
+def test_the_plan_says_a_cover_becomes_an_attachment() -> None:
+    changes = plan(load_policy("mkv-remux"), SOURCE).changes
+    assert "cover art 3 → attachment cover.jpg (image/jpeg)" in changes
+    dropped = plan(load_policy("english-only"), SOURCE).changes
+    assert "remove video 3 (und): cover art (attachments.drop)" in dropped
+
+
+def test_ffmpeg_attaches_a_cover_into_mkv_and_maps_it_into_mp4() -> None:
+    to_mkv = plan(load_policy("hevc-1080p"), SOURCE)
+    with pytest.raises(PlanError, match="must be attached from a file"):
+        ffmpeg_argv(to_mkv, "ffmpeg", SOURCE.path, Path("/lib/.t.mkv"))
+    argv = ffmpeg_argv(to_mkv, "ffmpeg", SOURCE.path, Path("/lib/.t.mkv"), {3: Path("/lib/.c.jpg")})
+    assert "0:3" not in argv  # never mapped: ffmpeg would make it a V_MJPEG track
+    at = argv.index("-attach")
+    assert argv[at : at + 6] == [
+        "-attach",
+        "/lib/.c.jpg",
+        "-metadata:s:t:0",
+        "mimetype=image/jpeg",
+        "-metadata:s:t:0",
+        "filename=cover.jpg",
+    ]
+    retitle = parse_policy('name = "t"\n[metadata]\ncontainer_title = "New"\n', "t.toml")
+    keep_mp4 = plan(retitle, SOURCE)  # MP4 stays MP4: an ffmpeg pass that keeps the cover
+    argv = ffmpeg_argv(keep_mp4, "ffmpeg", SOURCE.path, Path("/lib/.t.mp4"))
+    assert "-attach" not in argv and "0:3" in argv
+    assert argv[argv.index("-disposition:2") + 1] == "attached_pic"
