@@ -89,6 +89,20 @@ CASES: dict[str, RealFile] = {
         "iTunes Episode.mp4",
         SampleSpec(container="mp4", duration=DURATION, audio=_TWO[:1], cover="jpg"),
     ),
+    "m4v-cover": RealFile(
+        "Web Download.m4v",
+        SampleSpec(container="mp4", duration=DURATION, audio=_TWO[:1], cover="png"),
+    ),
+    "mp4-cover-subs": RealFile(
+        "Tagged Movie.mp4",
+        SampleSpec(
+            container="mp4",
+            duration=DURATION,
+            audio=_TWO,
+            subtitles=(SubtitleSpec("eng"), SubtitleSpec("ger")),
+            cover="jpg",
+        ),
+    ),
     "m4v-cover-subs": RealFile(
         "HandBrake Movie.m4v",
         SampleSpec(
