@@ -26,6 +26,23 @@ if TYPE_CHECKING:
 
 TOTAL_ORDER = ("ok", "unchanged", "planned", "failed", "skipped", "cancelled")
 
+# How a batch ended, in the words of the history (`vpo-tui history`), and what that meant.
+ENDINGS = {
+    "stop": (
+        "stopped",
+        "Stopped (s): the files that were running finished; the queued ones were cancelled.",
+    ),
+    "kill": (
+        "killed",
+        "Killed (k): the running files were stopped and their partial output deleted; "
+        "their originals are untouched. The queued files were cancelled.",
+    ),
+    "failure": (
+        "stopped at a failure",
+        'Stopped at the first failure (on_error = "fail"): the rest were cancelled.',
+    ),
+}
+
 
 class SummaryScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -67,7 +84,9 @@ class SummaryScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         result = self.result
-        how = "stopped early" if result.stopped_early else "finished"
+        how, why = ENDINGS.get(result.stop_reason or "", ("finished", ""))
+        if result.stopped_early and not why:
+            how = "stopped early"
         dry = " (dry run: nothing was written)" if result.dry_run else ""
         yield Static(
             Text(
@@ -78,6 +97,8 @@ class SummaryScreen(Screen[None]):
             id="title",
         )
         with VerticalScroll(id="summary-body"):
+            if why:
+                yield Static(Text(why, style="bold yellow"), id="ending")
             totals = Table(title="Totals", show_header=False, expand=False)
             totals.add_column("status")
             totals.add_column("files", justify="right")
