@@ -487,9 +487,11 @@ def _run(runner: Any, listener: ConsoleListener, err: TextIO, install_signals: b
         nonlocal interrupts
         interrupts += 1
         if interrupts == 1:
+            running = runner.active
+            them = "it" if running == 1 else "them"
             listener.message(
-                f"Stopping: no new files will start; {plural(runner.active, 'file')} still "
-                "running will finish. Press Ctrl-C again to kill them."
+                f"Stopping: no new files will start; {plural(running, 'file')} still "
+                f"running will finish. Press Ctrl-C again to kill {them}."
             )
             runner.stop()
         else:

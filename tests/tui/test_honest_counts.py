@@ -75,7 +75,9 @@ async def test_an_excluded_file_is_counted_as_excluded_only(tmp_path: Path) -> N
         await wait_for(pilot, lambda: preview.probing_done, what="probed")
         await pilot.pause(0.2)
         count = "Found 4 files · probed 4/4 · 2 will change · 1 error · 1 excluded"
-        assert text_of(preview, "#preview-count") == f"{count} — press r to run 3 files"
+        assert text_of(preview, "#preview-count") == (
+            f"{count} — press r to run 3 files: 2 to change, 1 error"
+        )
         await pilot.press("down", "x")  # bad.mkv: the error is excluded too
         assert text_of(preview, "#preview-count") == (
             "Found 4 files · probed 4/4 · 2 will change · 2 excluded — press r to run 2 files"

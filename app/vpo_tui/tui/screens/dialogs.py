@@ -10,6 +10,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from vpo_tui.phrasing import plural
+
+# Every dialog: the arrow keys move between its buttons, as tab does.
+ARROWS: list[BindingType] = [
+    Binding("left,up", "app.focus_previous", "Previous button", show=False),
+    Binding("right,down", "app.focus_next", "Next button", show=False),
+]
+
 
 class QuitWhileRunning(ModalScreen[str]):
     """Returns ``"finish"``, ``"kill"`` or ``"cancel"``."""
@@ -18,6 +26,7 @@ class QuitWhileRunning(ModalScreen[str]):
         Binding("escape", "choose('cancel')", "Cancel"),
         Binding("f", "choose('finish')", "Finish running files"),
         Binding("k", "choose('kill')", "Kill now"),
+        *ARROWS,
     ]
 
     def __init__(self, running: int) -> None:
@@ -26,11 +35,13 @@ class QuitWhileRunning(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            files = "1 file is" if self.running == 1 else f"{self.running} files are"
+            one = self.running == 1
+            files = f"{plural(self.running, 'file')} {'is' if one else 'are'}"
+            it, its = ("it", "its original stays") if one else ("them", "their originals stay")
             yield Static(
                 f"{files} still being processed.\n"
-                "Finish them first (no new file starts), kill them now "
-                "(their originals stay untouched), or keep going?",
+                f"Finish {it} first (no new file starts), kill {it} now "
+                f"({its} untouched), or keep going?",
                 classes="dialog-text",
             )
             with Horizontal(classes="dialog-buttons"):
@@ -51,6 +62,7 @@ class ConfirmKill(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,n", "answer(False)", "No"),
         Binding("y", "answer(True)", "Yes, kill"),
+        *ARROWS,
     ]
 
     def __init__(self, running: int) -> None:

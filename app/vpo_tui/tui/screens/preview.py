@@ -384,10 +384,33 @@ class PreviewScreen(Screen[None]):
         counts = " · ".join(parts)
         if self.discovery_done and self.probing_done:
             if tally.included:
-                return f"{counts} — press r to run {plural(tally.included, 'file')}"
+                return f"{counts} — press r to run {self.run_text()}"
             if found:
                 return f"{counts} — every file is excluded"
+            return f"{counts} — no video files in the marked paths"
         return counts
+
+    def run_text(self) -> str:
+        """What ``r`` will do: ``7 files: 5 to change, 1 compliant, 1 error``.
+
+        Compliant files are only checked and failing ones fail again, so the
+        count says how many of the files run will actually be changed.
+        """
+        by_state = self.tally.by_state
+        change = by_state.get("will change", 0)
+        others = [
+            f"{by_state[state]} {word}" if state != "error" else plural(by_state[state], "error")
+            for state, word in (
+                ("already compliant", "compliant"),
+                ("skipped", "skipped"),
+                ("error", "error"),
+            )
+            if by_state.get(state)
+        ]
+        files = plural(self.tally.included, "file")
+        if not others:
+            return files
+        return f"{files}: {', '.join([f'{change} to change', *others])}"
 
     @on(FileTable.Highlighted, "#preview-table")
     def _highlighted(self, event: FileTable.Highlighted) -> None:
@@ -437,6 +460,9 @@ class PreviewScreen(Screen[None]):
             self.notify("Still looking for files; run when the count stops growing.")
             return
         chosen = [row.path for row in self.rows if row.included]
+        if not self.rows:  # nothing was found: the user's exclusions are not the reason
+            self.notify("Nothing to run: no video files in the marked paths.", severity="warning")
+            return
         if not chosen:
             self.notify("Nothing to run: every file is excluded.", severity="warning")
             return
