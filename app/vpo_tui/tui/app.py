@@ -220,7 +220,8 @@ class VpoApp(App[int]):
             return
 
         def chosen(choice: str | None) -> None:
-            if choice in ("finish", "kill"):
+            still_running = any(screen.running for screen in running)
+            if choice in ("finish", "kill") and still_running:
                 self.quit_cut_batch_short = True  # exit 130, like Ctrl-C headless
             if choice == "finish":
                 self.exit_when_idle = True

@@ -131,7 +131,8 @@ class RunScreen(Screen[None]):
         Binding("minus", "fewer_workers", "Fewer workers", show=False),
         Binding("l", "toggle_log", "Error log"),
         Binding("slash", "filter", "Filter"),
-        Binding("enter", "summary", "Summary"),
+        # Ahead of the table's own enter, but only once the batch has ended (check_action).
+        Binding("enter", "summary", "Summary", priority=True),
         Binding("escape", "back", "Back"),
     ]
     # Offered (footer, buttons) only while the batch runs: afterwards they do nothing.
@@ -179,7 +180,7 @@ class RunScreen(Screen[None]):
                 ("Summary [enter]", "summary", "primary"),
             )
             for label, name, variant in controls:
-                button = Button(label, id=f"run-{name}", variant=variant, compact=True)
+                button = Button(Text(label), id=f"run-{name}", variant=variant, compact=True)
                 button.can_focus = False
                 yield button
         table: FileTable[FileRow] = FileTable(
@@ -350,7 +351,7 @@ class RunScreen(Screen[None]):
         """Buttons and footer offer Stop / Kill / Pause only while they can do something."""
         running = self.running
         pause = self.query_one("#run-pause", Button)
-        pause.label = "Resume [p]" if self.paused else "Pause [p]"
+        pause.label = Text("Resume [p]" if self.paused else "Pause [p]")
         for name in ("pause", "stop", "kill"):
             self.query_one(f"#run-{name}", Button).display = running
         self.query_one("#run-summary", Button).display = self.model.result is not None

@@ -23,11 +23,9 @@ class PathSuggester(Suggester):
     async def get_suggestion(self, value: str) -> str | None:
         if not value:
             return None
-        typed = Path(value).expanduser()
-        if value.endswith("/"):
-            folder, stem = typed, ""
-        else:
-            folder, stem = typed.parent, typed.name
+        # Split the text itself: Path("x/.") would drop the dot that asks for hidden names.
+        head, slash, stem = value.rpartition("/")
+        folder = Path((head + slash) or ".").expanduser()
         hidden = stem.startswith(".")
         try:
             names = sorted(
