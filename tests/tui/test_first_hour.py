@@ -74,13 +74,18 @@ async def test_buttons_are_offered_while_the_batch_runs_and_then_give_way(tmp_pa
         assert not run.query_one("#run-summary", Button).display
         assert {"stop", "kill", "pause"} <= footer_keys(run)
         assert str(pause.label) == "Pause [p]"
+        await pilot.press("enter")  # while running, enter is the table's: the error log opens
+        assert app.screen is run and run.query_one("#error-panel").has_class("-open")
+        await pilot.press("l")
         await pilot.click("#run-pause")
         assert run.paused and str(pause.label) == "Resume [p]"
+        await pilot.pause(0.3)  # a button ignores clicks during its 0.2 s press effect
         await pilot.click("#run-pause")
         assert not run.paused and str(pause.label) == "Pause [p]"
         await pilot.click("#run-kill")  # the button asks first, as k does
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmKill), what="kill question")
         await pilot.press("n")
+        await pilot.pause(0.3)
         await pilot.click("#run-stop")
         assert "STOPPING" in str(run.query_one("#aggregate", AggregateLine).render())
         assert run.table.has_focus  # buttons never take the keys away from the table
@@ -298,6 +303,8 @@ async def test_arrow_keys_move_between_dialog_buttons(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmKill), what="dialog")
         await pilot.pause()
         assert app.focused is not None and app.focused.id == "no"
+        labels = [str(b.label) for b in app.screen.query(Button)]
+        assert labels == ["Kill [y]", "Keep running [n]"]  # the keys show on the buttons
         await pilot.press("left")
         assert app.focused is not None and app.focused.id == "yes"
         await pilot.press("right")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -45,9 +46,9 @@ class QuitWhileRunning(ModalScreen[str]):
                 classes="dialog-text",
             )
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Finish running files [f]", id="finish", variant="primary")
-                yield Button("Kill now [k]", id="kill", variant="error")
-                yield Button("Cancel [esc]", id="cancel")
+                yield Button(Text("Finish running files [f]"), id="finish", variant="primary")
+                yield Button(Text("Kill now [k]"), id="kill", variant="error")
+                yield Button(Text("Cancel [esc]"), id="cancel")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id or "cancel")
@@ -79,8 +80,8 @@ class ConfirmKill(ModalScreen[bool]):
                 what += " and the originals stay as they were"
             yield Static(f"Kill {what}; queued files are cancelled.", classes="dialog-text")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Kill [y]", id="yes", variant="error")
-                yield Button("Keep running [n]", id="no", variant="primary")
+                yield Button(Text("Kill [y]"), id="yes", variant="error")
+                yield Button(Text("Keep running [n]"), id="no", variant="primary")
 
     def on_mount(self) -> None:
         # enter must never kill by accident: the harmless answer has the focus

@@ -112,7 +112,7 @@ class PickScreen(Screen[None]):
                 with Horizontal(classes="field-row"):
                     yield Label("Dry run (change nothing)", classes="field-label")
                     yield Switch(value=app.start_dry_run, id="dry-run")
-                yield Button("Preview  [n]", id="go", variant="primary")
+                yield Button(Text("Preview  [n]"), id="go", variant="primary")
         yield Footer()
 
     def _cap_text(self) -> Text:

@@ -358,23 +358,26 @@ class PreviewScreen(Screen[None]):
         self.query_one("#preview-count", Static).update(self.count_text())
 
     def count_text(self) -> str:
-        """``Found 13 files · probed 13/13 · 12 will change · 1 excluded · — press r…``.
+        """``Found 13 files · probed 13/13 · 1 excluded — press r to run 12 files: …``.
 
         The plan counts are of the files that will run: an excluded file is
-        counted as excluded only, whatever its plan.
+        counted as excluded only, whatever its plan. Once ``r`` can run, they
+        are said once, as what it will run (``run_text``).
         """
         tally = self.tally
         found = len(self.rows)
+        ready = self.discovery_done and self.probing_done
         finding = "" if self.discovery_done else " (still looking)"
         parts = [
             f"Found {plural(found, 'file')}{finding}",
             f"probed {found - tally.probing}/{found}",
         ]
-        parts += [
-            f"{tally.by_state[s]} {s}" if s != "error" else plural(tally.by_state[s], s)
-            for s in ("will change", "already compliant", "skipped", "error")
-            if tally.by_state.get(s)
-        ]
+        if not (ready and tally.included):
+            parts += [
+                f"{tally.by_state[s]} {s}" if s != "error" else plural(tally.by_state[s], s)
+                for s in ("will change", "already compliant", "skipped", "error")
+                if tally.by_state.get(s)
+            ]
         if tally.excluded:
             parts.append(f"{tally.excluded} excluded")
         if self.problems:
@@ -382,7 +385,7 @@ class PreviewScreen(Screen[None]):
         if self.ignored:
             parts.append(f"{plural(self.ignored, 'other video file')} not considered")
         counts = " · ".join(parts)
-        if self.discovery_done and self.probing_done:
+        if ready:
             if tally.included:
                 return f"{counts} — press r to run {self.run_text()}"
             if found:
@@ -408,8 +411,6 @@ class PreviewScreen(Screen[None]):
             if by_state.get(state)
         ]
         files = plural(self.tally.included, "file")
-        if not others:
-            return files
         return f"{files}: {', '.join([f'{change} to change', *others])}"
 
     @on(FileTable.Highlighted, "#preview-table")
