@@ -164,7 +164,7 @@ async def test_the_last_summary_stays_reachable_until_a_new_batch(tmp_path: Path
         await wait_for(pilot, lambda: app.screen is pick, what="pick again")
         titles = [c.title for c in app.get_system_commands(pick)]
         assert "Last batch's summary" in titles
-        assert titles.count("Help") == 1 and "Keys" not in titles  # one entry for one screen
+        assert titles.count("Help: keys") == 1 and "Keys" not in titles  # one entry, one screen
         next(
             c for c in app.get_system_commands(pick) if c.title == "Last batch's summary"
         ).callback()
@@ -198,7 +198,7 @@ async def test_stop_and_kill_summaries_say_which_it_was(tmp_path: Path) -> None:
                 engine.gate.set()
             await wait_for(pilot, lambda app=app: isinstance(app.screen, SummaryScreen))
             summary = app.screen
-            assert text_of(summary, "#title").startswith(f"Summary — 3 files {word} in")
+            assert text_of(summary, "#title").startswith(f"Summary — 3 files, batch {word} after")
             assert text_of(summary, "#ending").startswith(why)
 
 

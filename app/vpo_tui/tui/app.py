@@ -344,7 +344,7 @@ class VpoApp(App[int]):
         for command in super().get_system_commands(screen):
             if command.title != "Keys":  # Textual's key panel: "Help" below is the one list
                 yield command
-        yield SystemCommand("Help", "Every key of every screen", self.action_help)
+        yield SystemCommand("Help: keys", "Every key of every screen", self.action_help)
         yield SystemCommand("History", "Past batches and their files", self.open_history)
         if self.last_summary_ready:
             yield SystemCommand(

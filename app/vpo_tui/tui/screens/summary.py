@@ -30,12 +30,13 @@ TOTAL_ORDER = ("ok", "unchanged", "planned", "failed", "skipped", "cancelled")
 ENDINGS = {
     "stop": (
         "stopped",
-        "Stopped (s): the files that were running finished; the queued ones were cancelled.",
+        "Stopped (s): the work in progress was let finish; the files not started yet "
+        "were cancelled.",
     ),
     "kill": (
         "killed",
-        "Killed (k): the running files were stopped and their partial output deleted; "
-        "their originals are untouched. The queued files were cancelled.",
+        "Killed (k): the work in progress was stopped and its partial output deleted, "
+        "the originals untouched; the files not started yet were cancelled.",
     ),
     "failure": (
         "stopped at a failure",
@@ -87,11 +88,13 @@ class SummaryScreen(Screen[None]):
         how, why = ENDINGS.get(result.stop_reason or "", ("finished", ""))
         if result.stopped_early and not why:
             how = "stopped early"
-        dry = " (dry run: nothing was written)" if result.dry_run else ""
+        dry = " (dry run: no media file was written)" if result.dry_run else ""
+        files = plural(len(result.files), "file")
+        # "11 files killed" would say every file was killed: a cut-short batch says so
+        when = f"{files} {how} in" if how == "finished" else f"{files}, batch {how} after"
         yield Static(
             Text(
-                f"Summary — {plural(len(result.files), 'file')} {how} in "
-                f"{format_duration(result.duration_s)} with "
+                f"Summary — {when} {format_duration(result.duration_s)} with "
                 f"{plural(result.workers, 'worker')}{dry}"
             ),
             id="title",

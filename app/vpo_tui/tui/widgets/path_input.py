@@ -47,9 +47,10 @@ class PathSuggester(Suggester):
 class PathInput(Input):
     """The pick screen's path box: ``tab`` takes the completion, as in a shell.
 
-    Without a completion on offer ``tab`` does nothing: a shell user presses it
-    again and again, and the box must not lose the focus (and the typed keys) to
-    the next widget. ``escape`` leaves the box.
+    Without a completion on offer ``tab`` does nothing while a path is being
+    typed: a shell user presses it again and again, and the box must not lose the
+    focus (and the next typed keys) to another widget. An empty box is only on
+    the way: there ``tab`` moves on, as everywhere. ``escape`` leaves the box.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -62,3 +63,5 @@ class PathInput(Input):
     def action_complete(self) -> None:
         if self.cursor_at_end and len(self._suggestion) > len(self.value):
             self.action_cursor_right()  # Input's own way of accepting a suggestion
+        elif not self.value:
+            self.screen.focus_next()
