@@ -79,6 +79,7 @@ async def test_buttons_are_offered_while_the_batch_runs_and_then_give_way(tmp_pa
         await pilot.press("l")
         await pilot.click("#run-pause")
         assert run.paused and str(pause.label) == "Resume [p]"
+        assert "resume" in footer_keys(run) and "pause" not in footer_keys(run)
         await pilot.pause(0.3)  # a button ignores clicks during its 0.2 s press effect
         await pilot.click("#run-pause")
         assert not run.paused and str(pause.label) == "Pause [p]"

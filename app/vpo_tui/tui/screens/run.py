@@ -127,6 +127,7 @@ class RunScreen(Screen[None]):
         Binding("s", "stop", "Stop"),
         Binding("k", "kill", "Kill"),
         Binding("p", "pause", "Pause"),
+        Binding("p", "resume", "Resume"),  # the same key; the footer names what it does now
         Binding("plus,equals_sign", "more_workers", "Workers", key_display="+/-"),
         Binding("minus", "fewer_workers", "Fewer workers", show=False),
         Binding("l", "toggle_log", "Error log"),
@@ -136,7 +137,7 @@ class RunScreen(Screen[None]):
         Binding("escape", "back", "Back"),
     ]
     # Offered (footer, buttons) only while the batch runs: afterwards they do nothing.
-    WHILE_RUNNING = frozenset({"stop", "kill", "pause", "more_workers", "fewer_workers"})
+    WHILE_RUNNING = frozenset({"stop", "kill", "more_workers", "fewer_workers"})
 
     def __init__(self, request: BatchRequest, paths: Sequence[Path]) -> None:
         super().__init__()
@@ -360,6 +361,8 @@ class RunScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.WHILE_RUNNING:
             return self.running
+        if action in ("pause", "resume"):
+            return self.running and self.paused == (action == "resume")
         if action == "summary":
             return self.model.result is not None
         return True
@@ -367,6 +370,8 @@ class RunScreen(Screen[None]):
     @on(Button.Pressed, "#run-controls Button")
     async def _button(self, event: Button.Pressed) -> None:
         action = (event.button.id or "").removeprefix("run-")
+        if action == "pause" and self.paused:
+            action = "resume"  # one button, two actions: check_action allows one at a time
         await self.run_action(action)
 
     def _refresh_aggregate(self) -> None:
@@ -445,6 +450,9 @@ class RunScreen(Screen[None]):
             self.runner.kill()
             self.stopping = "KILLING: running files are stopped, originals untouched"
             self._refresh_aggregate()
+
+    def action_resume(self) -> None:
+        self.action_pause()
 
     def action_pause(self) -> None:
         if not self.running or self.runner is None:
