@@ -17,7 +17,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Footer, Static
-from textual.widgets._button import ButtonVariant
+from textual.widgets.button import ButtonVariant
 from textual.worker import Worker, WorkerState
 
 from vpo_tui.batch.events import BatchFinished, FileFinished
