@@ -1,16 +1,35 @@
-# Two commands matter (see README): `make demo` and `make check`.
+# Three commands matter (see README): `make demo`, `make install` and `make check`.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 SAMPLE := .sample/library
+PREFIX ?= $(HOME)/.local
 
-.PHONY: demo check test lint typecheck venv tools sample clean bench fuzz
+.PHONY: demo check test lint typecheck venv tools sample clean bench fuzz install uninstall
 
 # Run the app on a ready sample library: tools, venv, package, sample files, launch.
-# The sample has a broken file on purpose, so exit code 1 ("a file failed") is expected.
-# Its history goes to .sample/, not the user's own history database.
+# The sample has a broken file on purpose, so exit code 1 ("a file failed") is expected,
+# and 130 is a batch the user cut short (Stop, Kill, quit while running): not errors.
+# Its history and its config (the theme chosen in the demo) stay in .sample/, apart
+# from the user's own.
 demo: tools $(BIN)/vpo-tui sample
-	$(BIN)/vpo-tui --db .sample/history.sqlite3 $(SAMPLE) --policy normalize || [ $$? -eq 1 ]
+	@$(BIN)/vpo-tui --config .sample/config.toml --db .sample/history.sqlite3 \
+		$(SAMPLE) --policy normalize; code=$$?; \
+		case $$code in 0|1|130) exit 0;; *) exit $$code;; esac
+
+# Put the vpo-tui command on PATH: a link in $(PREFIX)/bin to this checkout's venv.
+install: $(BIN)/vpo-tui
+	@mkdir -p $(PREFIX)/bin
+	@ln -sf $(CURDIR)/$(BIN)/vpo-tui $(PREFIX)/bin/vpo-tui
+	@echo "linked $(PREFIX)/bin/vpo-tui -> $(CURDIR)/$(BIN)/vpo-tui"
+	@case ":$$PATH:" in \
+		*":$(PREFIX)/bin:"*) echo "Ready: try  vpo-tui doctor";; \
+		*) echo "$(PREFIX)/bin is not on your PATH; run this (and add it to ~/.profile):"; \
+		   echo '  export PATH="$(PREFIX)/bin:$$PATH"';; \
+	esac
+
+uninstall:
+	rm -f $(PREFIX)/bin/vpo-tui
 
 # Everything CI runs: lint, format check, types, the whole test suite.
 check: tools-ci $(VENV)/.test-deps lint typecheck test
@@ -35,6 +54,7 @@ $(VENV)/.test-deps: $(BIN)/python pyproject.toml
 
 sample: $(BIN)/vpo-tui
 	@test -d $(SAMPLE) || $(BIN)/vpo-tui sample $(SAMPLE)
+	@test -f .sample/config.toml || echo "# make demo's own config (the theme chosen in the demo)" > .sample/config.toml
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check app tests bench

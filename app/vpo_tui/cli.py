@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -95,7 +97,12 @@ def batch_parser() -> _Parser:
     )
     parser.add_argument("--no-tui", action="store_true", help="run without the full-screen UI")
     parser.add_argument("--workers", type=_positive_int, metavar="N", help="files at once")
-    parser.add_argument("--dry-run", action="store_true", help="plan only, write nothing")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="plan only: no media file is written or removed; the plan goes to stdout, "
+        "and the batch is recorded in the history database (--db)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.add_argument("--no-recursive", action="store_true", help="do not descend into folders")
     parser.add_argument("--quiet", action="store_true", help="only errors and the summary")
@@ -398,6 +405,21 @@ def _batch_dict(b: Any) -> dict[str, object]:
     return dict(doc)
 
 
+def command_name() -> str:
+    """How to run this very program again from here, for hints meant to be copied.
+
+    ``vpo-tui`` when that is what PATH finds; else the path it was started by
+    (``.venv/bin/vpo-tui`` from ``make demo``), so the hint works as shown.
+    """
+    started = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if started is None or started.name != "vpo-tui":
+        return f"{sys.executable} -m vpo_tui"
+    found = shutil.which("vpo-tui")
+    if found is not None and Path(found).resolve() == started.resolve():
+        return "vpo-tui"
+    return shlex.quote(str(started))
+
+
 def _sample(argv: list[str]) -> int:
     from vpo_tui.samples import make_demo_library
 
@@ -415,6 +437,6 @@ def _sample(argv: list[str]) -> int:
         return EXIT_FAILED
     for path in made:
         sys.stdout.write(f"{console_text(str(path))}\n")
-    try_it = f"vpo-tui --no-tui --dry-run {console_text(str(target))}"
+    try_it = f"{command_name()} --no-tui --dry-run {shlex.quote(console_text(str(target)))}"
     sys.stdout.write(f"Made {plural(len(made), 'file')}. Try: {try_it}\n")
     return EXIT_OK

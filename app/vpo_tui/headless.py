@@ -1,8 +1,9 @@
 """``vpo-tui --no-tui``: the batch on a terminal or in a script, with documented exit codes.
 
 A front end only: it prepares the batch (policy, config, tools, discovery, store),
-renders the runner's events on stderr, and maps the result to an exit code. The
-only thing on stdout is the ``--json`` document, so scripts can parse it.
+renders the runner's events on stderr, and maps the result to an exit code. What
+goes to stdout is the result only: the ``--json`` document, or a dry run's plan
+(so ``--dry-run DIR > plan.txt`` keeps it); progress and warnings stay on stderr.
 """
 
 from __future__ import annotations
@@ -84,12 +85,23 @@ def _clock(seconds: float) -> str:
 class ConsoleListener:
     """Renders batch events on stderr; thread-safe (events come from worker threads).
 
-    On a terminal: one aggregate line rewritten in place, with per-file errors and
-    dry-run plans printed above it. Otherwise: one plain line per finished file.
+    On a terminal: one aggregate line rewritten in place, with per-file errors
+    printed above it. Otherwise: one plain line per finished file. With ``plan``
+    (a dry run's stdout) every planned and compliant file goes there instead,
+    whatever ``tty`` and ``quiet`` say: that plan is the dry run's result.
     """
 
-    def __init__(self, stream: TextIO, *, tty: bool, quiet: bool, dry_run: bool) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        tty: bool,
+        quiet: bool,
+        dry_run: bool,
+        plan: TextIO | None = None,
+    ) -> None:
         self._out = stream
+        self._plan = plan
         self._tty = tty
         self._quiet = quiet
         self._dry_run = dry_run
@@ -139,7 +151,10 @@ class ConsoleListener:
     # -- internals (lock held) ----------------------------------------------------
     def _file_line(self, result: FileResult, had_started: bool) -> None:
         status = result.status
-        if self._quiet:
+        to_plan = self._plan is not None and status in (FileStatus.PLANNED, FileStatus.UNCHANGED)
+        if to_plan:
+            show = True
+        elif self._quiet:
             show = status in (FileStatus.FAILED, FileStatus.SKIPPED)
         elif self._tty:  # the aggregate line counts the rest
             show = status in (FileStatus.FAILED, FileStatus.SKIPPED, FileStatus.PLANNED) or (
@@ -163,6 +178,12 @@ class ConsoleListener:
         if status is FileStatus.FAILED and result.stderr_tail:
             tail = result.stderr_tail.strip().splitlines()[-3:]
             lines += [f"    | {console_text(line)}" for line in tail]
+        if to_plan and self._plan is not None:
+            self._clear()
+            self._plan.write("\n".join(lines) + "\n")
+            self._plan.flush()
+            self._draw(force=True)
+            return
         self._print("\n".join(lines))
 
     def _print(self, text: str) -> None:
@@ -328,7 +349,7 @@ def run_headless(
         return code
 
     try:
-        runner, listener, store = _prepare(options, state, err)
+        runner, listener, store = _prepare(options, state, err, out)
     except _Early as early:
         return finish(early.code, None, str(early), early.console)
     try:
@@ -341,7 +362,9 @@ def run_headless(
     return finish(code, result)
 
 
-def _prepare(options: HeadlessOptions, state: dict[str, Any], err: TextIO) -> tuple[Any, Any, Any]:
+def _prepare(
+    options: HeadlessOptions, state: dict[str, Any], err: TextIO, out: TextIO
+) -> tuple[Any, Any, Any]:
     """Everything that can refuse the batch before a file is touched, in exit-code order."""
     from vpo_tui.batch.discovery import discover
     from vpo_tui.batch.recovery import pending_recovery, recover_at_startup
@@ -434,6 +457,7 @@ def _prepare(options: HeadlessOptions, state: dict[str, Any], err: TextIO) -> tu
         tty=err.isatty() and not options.json,
         quiet=options.quiet or options.json,
         dry_run=options.dry_run,
+        plan=out if options.dry_run and not options.json else None,
     )
     runner = BatchRunner(
         jobs,
@@ -487,9 +511,11 @@ def _run(runner: Any, listener: ConsoleListener, err: TextIO, install_signals: b
         nonlocal interrupts
         interrupts += 1
         if interrupts == 1:
+            running = runner.active
+            them = "it" if running == 1 else "them"
             listener.message(
-                f"Stopping: no new files will start; {plural(runner.active, 'file')} still "
-                "running will finish. Press Ctrl-C again to kill them."
+                f"Stopping: no new files will start; {plural(running, 'file')} still "
+                f"running will finish. Press Ctrl-C again to kill {them}."
             )
             runner.stop()
         else:

@@ -4,7 +4,9 @@ The same generator serves ``vpo-tui sample DIR`` (a ready library to try the app
 on) and the test suite, so what the tests exercise is what a new user sees.
 Files are tiny (160x90, a second or two) but real: several audio and subtitle
 languages, titles, default/forced flags, commentary, attachments, MP4 with
-``mov_text`` and cover art, plus broken files.
+``mov_text`` and cover art, plus broken files. The demo library adds three longer clips
+(30-60 s at 854x480) so that a transcode (``hevc-1080p``) runs long enough to
+watch the run screen and try Pause, Stop and Kill.
 """
 
 from __future__ import annotations
@@ -254,9 +256,31 @@ _DEMO: tuple[_DemoFile, ...] = (
 )
 
 
+def _long_clip(name: str, seconds: float) -> _DemoFile:
+    """A clip long enough to watch: ~10-20 s of HEVC encoding each, made in ~2-4 s."""
+    return _DemoFile(
+        f"Long/{name}",
+        SampleSpec(
+            duration=seconds,
+            width=854,
+            height=480,
+            audio=(AudioSpec("fre", default=True), AudioSpec("eng")),
+            subtitles=(SubtitleSpec("eng"),),
+        ),
+    )
+
+
+# Long enough for the run screen: `hevc-1080p` transcodes them (normalize only remuxes).
+_LONG: tuple[_DemoFile, ...] = (
+    _long_clip("Documentary Part 1.mkv", 30.0),
+    _long_clip("Documentary Part 2.mkv", 45.0),
+    _long_clip("Documentary Part 3.mkv", 60.0),
+)
+
+
 def make_demo_library(root: Path, *, ffmpeg: str = "ffmpeg") -> list[Path]:
     """A small library that shows what vpo-tui does, including one broken file."""
     root = Path(root).absolute()
-    made = [make_media(root / demo.name, demo.spec, ffmpeg=ffmpeg) for demo in _DEMO]
+    made = [make_media(root / demo.name, demo.spec, ffmpeg=ffmpeg) for demo in _DEMO + _LONG]
     made.append(make_garbage(root / "Series" / "Show S01E03 (broken download).mkv"))
     return made

@@ -140,10 +140,14 @@ def test_plain_lines_when_not_a_terminal(tmp_path: Path, make_file: MakeMedia) -
         make_file(f"f{i}.mkv", folder=lib, audio=(AudioSpec("eng"), AudioSpec("ger")))
     done = vpo(tmp_path, "--db", "h.db", "--dry-run", "lib")
     assert done.returncode == 0, done.stderr
-    assert done.stdout == ""
-    lines = [line for line in done.stderr.splitlines() if line.startswith("[")]
-    assert len(lines) == 3 and all(" planned " in line for line in lines)
+    # The plan is the dry run's result: on stdout (`> plan.txt` keeps it), each
+    # file with its changes; the summary and any warnings stay on stderr.
+    lines = [line for line in done.stdout.splitlines() if line.startswith("[")]
+    assert len(lines) == 3 and all(" planned " in line for line in lines), done.stdout
+    assert done.stdout.count("    - remove audio") == 3, done.stdout
+    assert not [line for line in done.stderr.splitlines() if line.startswith("[")]
     assert "\r" not in done.stderr and "Done: 3 files" in done.stderr
+    assert "Done" not in done.stdout
 
 
 def test_rerun_spawns_no_tool(tmp_path: Path, make_file: MakeMedia) -> None:

@@ -71,8 +71,9 @@ def test_a_newline_in_a_file_name_keeps_one_line_per_file(
     odd = make_file("new\nline.mkv", folder=lib, audio=TWO)
     text = vpo(tmp_path, "--dry-run", "--db", "h.db", "lib")
     assert text.returncode == 0, text.stderr
-    heads = [line for line in text.stderr.splitlines() if not line.startswith("    ")]
-    assert len(heads) == 3, text.stderr
+    plan = text.stdout + text.stderr  # the plan on stdout, the summary on stderr
+    heads = [line for line in plan.splitlines() if not line.startswith("    ")]
+    assert len(heads) == 3, plan
     assert heads[0].startswith(f"[1/2] planned   {lib}/movie.mkv (1 change, ")
     assert heads[1].startswith(f"[2/2] planned   {lib}/new\\nline.mkv (1 change, ")
     assert heads[2].startswith("Done: 2 files in ")

@@ -24,8 +24,9 @@ async def export(out: Path) -> Path:
     engine = ScriptedEngine()
     # The snapshot tests' fixed library, so the error detail shows a stable path.
     lib = touch_library(SNAPSHOT_ROOT / "library", NAMES)
+    now = [FIXED_NOW]
     app = VpoApp(
-        services=fake_services(engine, clock=lambda: FIXED_NOW),
+        services=fake_services(engine, clock=lambda: now[0]),
         paths=[lib],
         policy="normalize",
         workers=2,
@@ -42,7 +43,10 @@ async def export(out: Path) -> Path:
         await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
         run = app.screen
         assert isinstance(run, RunScreen)
-        await wait_for(pilot, lambda: run.model.active == 2)
+        await wait_for(
+            pilot, lambda: run.model.active == 2 and all(r.fraction for r in run.model.rows[3:5])
+        )
+        now[0] += 30  # half a minute in: the bar and the ETA count the running files
         await pilot.press("down", "l")
         await pilot.pause(0.3)
         out.parent.mkdir(parents=True, exist_ok=True)

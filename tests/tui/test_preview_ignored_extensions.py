@@ -31,8 +31,8 @@ async def test_preview_counts_other_video_files_and_says_how_to_include_them(
         preview = await open_probed_preview(app, pilot)
         await pilot.pause(0.2)
         assert count_line(preview) == (
-            "Found 2 files · probed 2/2 · 2 will change · 5 other video files not considered"
-            " — press r to run 2 files"
+            "Found 2 files · probed 2/2 · 5 other video files not considered"
+            " — press r to run 2 files: 2 to change"
         )
         notes = [n.message for n in app._notifications if "not considered" in n.message]
         assert notes == [

@@ -61,7 +61,8 @@ class ScriptedEngine:
         if name.startswith("Show"):
             # E01 is an ffmpeg pass (fps known); E02 an mkvmerge pass (percent only).
             fps = 240.0 if "E01" in name else None
-            control.progress(ProgressUpdate("run", 0.42, fps=fps, eta_s=12))
+            duration = 1320.0 if "E01" in name else 2640.0  # weighs its share of the bar
+            control.progress(ProgressUpdate("run", 0.42, fps=fps, eta_s=12, duration_s=duration))
             while not self.gate.wait(0.01):
                 if control.cancelled:
                     return FileResult(job.path, FileStatus.CANCELLED, error="killed")
@@ -109,8 +110,9 @@ def test_preview_screen(snap_compare: Any, tmp_path: Path) -> None:
 def test_run_screen_mid_batch(snap_compare: Any, tmp_path: Path) -> None:
     engine = ScriptedEngine()
     lib = touch_library(SNAPSHOT_ROOT / "library", NAMES)
+    now = [FIXED_NOW]
     app = VpoApp(
-        services=fake_services(engine, clock=lambda: FIXED_NOW),
+        services=fake_services(engine, clock=lambda: now[0]),
         paths=[lib],
         policy="normalize",
         workers=2,
@@ -129,6 +131,7 @@ def test_run_screen_mid_batch(snap_compare: Any, tmp_path: Path) -> None:
             lambda: run.model.active == 2 and all(r.fraction for r in run.model.rows[3:5]),
             what="two episodes running",
         )
+        now[0] += 30  # half a minute in: the bar and the ETA count the running files
         await pilot.press("down", "l")  # the broken file, with the error log open
         await pilot.pause(0.2)
 

@@ -36,7 +36,8 @@ async def test_enter_in_the_kill_dialog_keeps_the_files_running(tmp_path: Path) 
 async def test_stop_while_paused_lets_the_running_file_finish(tmp_path: Path) -> None:
     names = ["a.mkv", "b.mkv", "c.mkv"]
     root = touch_library(tmp_path / "lib", names)
-    engine = FakeEngine(spawn=True, spawn_command=("sleep", "0.5"))
+    # long enough that a loaded machine still pauses a.mkv before it ends on its own
+    engine = FakeEngine(spawn=True, spawn_command=("sleep", "2"))
     app = VpoApp(services=fake_services(engine), browse_root=root)
     async with app.run_test(size=SIZE) as pilot:
         run = await start_run(app, pilot, root, names, workers=1)

@@ -297,5 +297,8 @@ async def test_tab_takes_the_path_completion(tmp_path: Path) -> None:
         await pilot.press("tab")
         assert box.value == f"{tmp_path / 'Movies Library' / 'x'}/" and box.has_focus
         await pilot.pause(0.2)  # an empty folder: no suggestion comes
-        await pilot.press("tab")  # nothing to complete: tab moves the focus on, as elsewhere
+        await pilot.press("tab")  # nothing to complete: the box keeps the focus (and the text)
+        assert box.has_focus and box.value == f"{tmp_path / 'Movies Library' / 'x'}/"
+        box.value = ""
+        await pilot.press("tab")  # an empty box is only on the way: tab moves on
         assert not box.has_focus

@@ -282,3 +282,21 @@ def test_doctor_hint_installs_only_the_missing_package(tmp_path: Path) -> None:
     assert done.stdout.splitlines()[-1] == (
         f"Some tools are missing; install them with: {sudo}apt-get install mkvtoolnix"
     )
+
+
+def test_hints_name_the_command_as_it_can_be_run_from_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vpo_tui.cli import command_name
+
+    script = tmp_path / "venv" / "bin" / "vpo-tui"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(sys, "argv", [str(script)])
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # not on PATH: the hint says where it is
+    assert command_name() == str(script)
+    monkeypatch.setenv("PATH", f"{script.parent}:/usr/bin")  # on PATH: the plain name
+    assert command_name() == "vpo-tui"
+    monkeypatch.setattr(sys, "argv", ["/x/vpo_tui/__main__.py"])  # python -m vpo_tui
+    assert command_name() == f"{sys.executable} -m vpo_tui"

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from vpo_tui.phrasing import plural
+
 DEFAULT_WORKERS = 2
 
 
@@ -60,7 +62,7 @@ def resolve_workers(
         return WorkerChoice(workers=requested, cap=cap, requested=requested)
     if source == "the default":  # the user asked for nothing: no need to warn
         return WorkerChoice(workers=cap, cap=cap, requested=requested)
-    cores_text = f"{n_cores} CPU core{'s' if n_cores != 1 else ''}"
+    cores_text = plural(n_cores, "CPU core")
     if max_workers is not None:
         why = (
             f"the cap set by [processing] max_workers = {max_workers} "

@@ -66,6 +66,8 @@ class ProgressUpdate:
     fps: float | None = None
     speed: float | None = None  # x realtime
     eta_s: float | None = None
+    # The file's playing time once probed: weighs its share of a batch's progress.
+    duration_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -73,9 +73,11 @@ def summarize(track: Track) -> str:
     return track.describe() + (f" [{', '.join(flags)}]" if flags else "")
 
 
-def _stage(control: FileControl, stage: str, fraction: float = 0.0) -> None:
+def _stage(
+    control: FileControl, stage: str, fraction: float = 0.0, duration_s: float | None = None
+) -> None:
     control.check()
-    control.progress(ProgressUpdate(stage, fraction))
+    control.progress(ProgressUpdate(stage, fraction, duration_s=duration_s))
 
 
 def _fingerprint(path: Path) -> tuple[int, int]:
@@ -643,7 +645,7 @@ def process_file(job: FileJob, control: FileControl | None = None) -> FileResult
             original = path.stat()
             _stage(control, "probe")
             media = probe(path, tools["ffprobe"], control, timeout_s=_probe_timeout(job.settings))
-            _stage(control, "plan")
+            _stage(control, "plan", duration_s=media.duration)
             plan = _make_plan(job, media)
             before = tuple(summarize(t) for t in media.tracks)
             if plan.skip_reason is not None:

@@ -22,6 +22,7 @@ import platformdirs
 
 from vpo_tui.engine.job import FileResult
 from vpo_tui.ownership import pid_alive
+from vpo_tui.phrasing import plural
 from vpo_tui.store.pool import ConnectionPool
 from vpo_tui.store.schema import SCHEMA_VERSION, migrate
 
@@ -63,11 +64,8 @@ def describe_database(path: Path) -> tuple[bool, str]:
             conn.close()
     except sqlite3.Error as exc:
         return False, f"cannot be read: {exc}"
-    plural = "" if batches == 1 else "es"
-    return True, (
-        f"{batches} batch{plural}, {files} file result{'' if files == 1 else 's'}, "
-        f"schema v{version}"
-    )
+    counted = f"{plural(batches, 'batch', 'batches')}, {plural(files, 'file result')}"
+    return True, f"{counted}, schema v{version}"
 
 
 @dataclass(frozen=True)

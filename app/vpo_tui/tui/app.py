@@ -71,7 +71,10 @@ class VpoApp(App[int]):
         """
         super().__init__()
         self.services = services or Services()
-        self.start_paths = [Path(p).absolute() for p in paths]
+        given = [Path(p).absolute() for p in paths]
+        # A path that does not exist is said at once (as headless refuses it), never marked.
+        self.missing_paths = [p for p in given if not os.path.lexists(p)]
+        self.start_paths = [p for p in given if p not in self.missing_paths]
         self.start_policy = policy or DEFAULT_POLICY
         self.worker_choice: WorkerChoice = self.services.choose_workers(workers)
         self.start_dry_run = dry_run
@@ -87,6 +90,9 @@ class VpoApp(App[int]):
         self.quit_cut_batch_short = False
         self._signal_handlers: list[signal.Signals] = []
         self.last_result: BatchResult | None = None
+        # The last batch's run screen, kept (even once closed) so that its summary
+        # stays reachable from the pick screen and the palette until a new batch starts.
+        self.last_run: RunScreen | None = None
         self._saved_theme = self.services.config.ui.theme
 
     @property
@@ -214,7 +220,8 @@ class VpoApp(App[int]):
             return
 
         def chosen(choice: str | None) -> None:
-            if choice in ("finish", "kill"):
+            still_running = any(screen.running for screen in running)
+            if choice in ("finish", "kill") and still_running:
                 self.quit_cut_batch_short = True  # exit 130, like Ctrl-C headless
             if choice == "finish":
                 self.exit_when_idle = True
@@ -227,6 +234,8 @@ class VpoApp(App[int]):
                     screen.kill_now()
                 self.kill_all()
                 self.set_timer(QUIT_GRACE_S, lambda: self.exit(self._exit_code()))
+            if self.exit_when_idle and not self.active_runners:
+                self.exit(self._exit_code())  # the batch ended while the question was open
 
         active = sum(s.model.active for s in running)
         self.push_screen(QuitWhileRunning(active), chosen)
@@ -282,19 +291,43 @@ class VpoApp(App[int]):
 
     def open_run(self, request: BatchRequest, paths: Sequence[Path]) -> None:
         screen = RunScreen(request, paths)
+        self.last_run = screen
         if isinstance(self.screen, PickScreen):
             self.push_screen(screen)
         else:
             self.switch_screen(screen)
 
     def retry(self, request: BatchRequest, paths: Sequence[Path]) -> None:
-        self.pop_screen()  # the summary; the run screen underneath is replaced
-        self.switch_screen(RunScreen(request, paths))
+        self.pop_screen()  # the summary; the run screen underneath (if any) is replaced
+        screen = RunScreen(request, paths)
+        self.last_run = screen
+        if isinstance(self.screen_stack[-1], RunScreen):
+            self.switch_screen(screen)
+        else:  # the summary was opened again from the pick screen
+            self.push_screen(screen)
 
     def batch_done(self, run: RunScreen, result: BatchResult) -> None:
         self.last_result = result
         if self.screen is run:
             self.push_screen(SummaryScreen(run, result))
+
+    @property
+    def last_summary_ready(self) -> bool:
+        run = self.last_run
+        return run is not None and run.model.result is not None
+
+    def show_last_summary(self) -> None:
+        """The last batch's summary, from wherever the user is (until a new batch starts)."""
+        run = self.last_run
+        if run is None or run.model.result is None:
+            self.notify("No batch has finished yet in this session.")
+            return
+        if isinstance(self.screen, SummaryScreen):
+            return
+        if self.screen is not run and run in self.screen_stack:
+            while self.screen is not run:
+                self.pop_screen()
+        self.push_screen(SummaryScreen(run, run.model.result))
 
     def back_to_pick(self) -> None:
         while len(self.screen_stack) > 2 and not isinstance(self.screen, PickScreen):
@@ -308,9 +341,15 @@ class VpoApp(App[int]):
             self.push_screen(HelpScreen())
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterator[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield SystemCommand("Help", "Every key, on one screen", self.action_help)
+        for command in super().get_system_commands(screen):
+            if command.title != "Keys":  # Textual's key panel: "Help" below is the one list
+                yield command
+        yield SystemCommand("Help: keys", "Every key of every screen", self.action_help)
         yield SystemCommand("History", "Past batches and their files", self.open_history)
+        if self.last_summary_ready:
+            yield SystemCommand(
+                "Last batch's summary", "Totals, failures, retry", self.show_last_summary
+            )
 
 
 def _browse_root(paths: Sequence[Path]) -> Path:

@@ -37,6 +37,8 @@ STAGE_WORDS = {
     "verify": "verifying",
     "commit": "committing",
 }
+# Stages after the tool pass: the file's work is written, only checks remain.
+AFTER_TOOL = frozenset({"verify", "commit"})
 
 
 def strip_path_prefix(error: str, *paths: Path | str | None) -> str:
@@ -107,6 +109,7 @@ class FileRow:
     speed: float | None = None
     eta_s: float | None = None
     paused: bool = False  # its tool is suspended: speed and ETA mean nothing now
+    duration_s: float | None = None  # playing time, once probed: its weight in the bar
     result: FileResult | None = None
 
     @property
@@ -172,6 +175,15 @@ class RunModel:
     warnings: list[str] = field(default_factory=list)
     failures: list[FileRow] = field(default_factory=list)
     _finished_seconds: float = 0.0
+    # The bar's arithmetic, kept up to date event by event (never a walk over all rows):
+    # files are weighed by their duration once known, the others by the mean known one.
+    _running: dict[int, FileRow] = field(default_factory=dict)
+    _known_weight: float = 0.0  # durations of the known files that are not cancelled
+    _known_count: int = 0
+    _done_known_weight: float = 0.0  # ... of those, the finished ones
+    _done_unknown: int = 0  # finished (not cancelled) files whose duration is unknown
+    _paused_total: float = 0.0  # paused time is not counted in elapsed or the ETA
+    _paused_since: float | None = None
 
     @classmethod
     def for_paths(cls, paths: Iterable[Path], root: Path | None) -> RunModel:
@@ -183,8 +195,16 @@ class RunModel:
         model.total = len(model.rows)
         return model
 
-    def set_paused(self, paused: bool) -> list[FileRow]:
-        """Mark the running rows paused (or not); returns the rows that changed."""
+    def set_paused(self, paused: bool, now: float | None = None) -> list[FileRow]:
+        """Mark the running rows paused (or not); returns the rows that changed.
+
+        With ``now`` the paused time is kept off the clock: elapsed and ETA stand still.
+        """
+        if now is not None:
+            if paused and self._paused_since is None and self.finished_at is None:
+                self._paused_since = now
+            elif not paused:
+                self._close_pause(now)
         changed = []
         for row in self.rows if not paused else self._running_rows():
             if row.paused != paused:
@@ -193,7 +213,12 @@ class RunModel:
         return changed
 
     def _running_rows(self) -> list[FileRow]:
-        return [row for row in self.rows if row.status == RUNNING]
+        return list(self._running.values())
+
+    def _close_pause(self, now: float) -> None:
+        if self._paused_since is not None:
+            self._paused_total += max(0.0, now - self._paused_since)
+            self._paused_since = None
 
     def apply(self, event: BatchEvent, now: float) -> FileRow | None:
         """Update the state in O(1); return the row that changed (if one did).
@@ -209,7 +234,12 @@ class RunModel:
                 return None  # a late progress update must not resurrect a file
             update = event.progress
             row.stage = update.stage
-            row.fraction = update.fraction
+            # verify/commit report their own 0..1; the file's tool pass is done: 100 %
+            row.fraction = 1.0 if update.stage in AFTER_TOOL else update.fraction
+            if row.duration_s is None and update.duration_s and update.duration_s > 0:
+                row.duration_s = update.duration_s
+                self._known_weight += update.duration_s
+                self._known_count += 1
             row.fps = update.fps
             row.speed = update.speed
             row.eta_s = update.eta_s
@@ -220,6 +250,7 @@ class RunModel:
             if row.status == QUEUED:
                 row.status = RUNNING
                 self.active += 1
+                self._running[id(row)] = row
             return row
         if kind is FileFinished:
             assert isinstance(event, FileFinished)
@@ -235,6 +266,7 @@ class RunModel:
             return None
         if isinstance(event, BatchFinished):
             self.result = event.result
+            self._close_pause(now)
             self.finished_at = now
             self.active = 0
             # Anything the runner never reported (a crash between events) is not left "running".
@@ -266,12 +298,20 @@ class RunModel:
         row = self._at(position, result.path)
         if row.status == RUNNING:
             self.active = max(0, self.active - 1)
+        self._running.pop(id(row), None)
         first_time = not row.finished
         if first_time:
             self.done += 1
             self._finished_seconds += result.duration_s
             if result.status is not FileStatus.CANCELLED:
                 self.worked += 1
+                if row.duration_s is not None:
+                    self._done_known_weight += row.duration_s
+                else:
+                    self._done_unknown += 1
+            elif row.duration_s is not None:  # no longer part of the work to do
+                self._known_weight -= row.duration_s
+                self._known_count -= 1
         row.status = result.status.value
         row.result = result
         row.fraction = 1.0
@@ -284,17 +324,50 @@ class RunModel:
         return self.started_at is not None and self.result is None
 
     def elapsed(self, now: float) -> float:
+        """Time the batch has been working: paused time is not counted."""
         if self.started_at is None:
             return 0.0
-        return (self.finished_at or now) - self.started_at
+        end = self.finished_at or now
+        paused = self._paused_total
+        if self._paused_since is not None:
+            paused += max(0.0, end - self._paused_since)
+        return max(0.0, end - self.started_at - paused)
+
+    def _work(self) -> tuple[float, float]:
+        """(work done, work in the batch), in seconds of media where known.
+
+        A file whose duration is not known yet weighs the mean known duration (1
+        when none is); running files count with their fraction, so two transcodes
+        at 80 % move the bar before either finishes. Cancelled files are not work.
+        """
+        mean = self._known_weight / self._known_count if self._known_count else 1.0
+        files = max(0, self.total - self.cancelled)
+        total = self._known_weight + max(0, files - self._known_count) * mean
+        done = self._done_known_weight + self._done_unknown * mean
+        for row in self._running.values():
+            done += (row.duration_s or mean) * row.fraction
+        return done, total
+
+    def progress(self) -> float:
+        """The aggregate bar, 0..1: finished files plus the running files' share."""
+        done, total = self._work()
+        if total <= 0:
+            return 1.0 if self.result is not None else 0.0
+        return min(1.0, max(0.0, done / total))
 
     def eta(self, now: float) -> float | None:
-        """Remaining time from the average pace so far (None until a file finishes)."""
-        if self.result is not None or self.worked == 0 or self.started_at is None:
+        """Remaining time from the pace so far (None until there is any progress).
+
+        The pace is work done over working time; cancelled files (after Stop)
+        finish instantly and are not work, so they do not speed it up.
+        """
+        if self.result is not None or self.started_at is None:
             return None
-        # cancelled files (after Stop) finish instantly: they must not speed up the pace
-        pace = self.elapsed(now) / self.worked
-        return pace * (self.total - self.done)
+        done, total = self._work()
+        elapsed = self.elapsed(now)
+        if done <= 0 or elapsed <= 0:
+            return None
+        return max(0.0, total - done) * elapsed / done
 
     def counts(self) -> dict[str, int]:
         tally: dict[str, int] = {}
@@ -319,10 +392,10 @@ class RunModel:
         parts.append(f"workers {self.workers}")
         parts.append(f"elapsed {format_duration(self.elapsed(now))}")
         eta = self.eta(now)
-        if eta is not None:
+        if paused and self.result is None:
+            parts.append("ETA paused  PAUSED")
+        elif eta is not None:
             parts.append(f"ETA {format_duration(eta)}")
-        if paused:
-            parts.append("PAUSED")
         if stopping:
             parts.append(stopping)
         return "  ".join(parts)

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+from vpo_tui.phrasing import plural
+
+# Every dialog: the arrow keys move between its buttons, as tab does.
+ARROWS: list[BindingType] = [
+    Binding("left,up", "app.focus_previous", "Previous button", show=False),
+    Binding("right,down", "app.focus_next", "Next button", show=False),
+]
 
 
 class QuitWhileRunning(ModalScreen[str]):
@@ -18,6 +27,7 @@ class QuitWhileRunning(ModalScreen[str]):
         Binding("escape", "choose('cancel')", "Cancel"),
         Binding("f", "choose('finish')", "Finish running files"),
         Binding("k", "choose('kill')", "Kill now"),
+        *ARROWS,
     ]
 
     def __init__(self, running: int) -> None:
@@ -26,17 +36,19 @@ class QuitWhileRunning(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            files = "1 file is" if self.running == 1 else f"{self.running} files are"
+            one = self.running == 1
+            files = f"{plural(self.running, 'file')} {'is' if one else 'are'}"
+            it, its = ("it", "its original stays") if one else ("them", "their originals stay")
             yield Static(
                 f"{files} still being processed.\n"
-                "Finish them first (no new file starts), kill them now "
-                "(their originals stay untouched), or keep going?",
+                f"Finish {it} first (no new file starts), kill {it} now "
+                f"({its} untouched), or keep going?",
                 classes="dialog-text",
             )
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Finish running files [f]", id="finish", variant="primary")
-                yield Button("Kill now [k]", id="kill", variant="error")
-                yield Button("Cancel [esc]", id="cancel")
+                yield Button(Text("Finish running files [f]"), id="finish", variant="primary")
+                yield Button(Text("Kill now [k]"), id="kill", variant="error")
+                yield Button(Text("Cancel [esc]"), id="cancel")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id or "cancel")
@@ -51,6 +63,7 @@ class ConfirmKill(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,n", "answer(False)", "No"),
         Binding("y", "answer(True)", "Yes, kill"),
+        *ARROWS,
     ]
 
     def __init__(self, running: int) -> None:
@@ -67,8 +80,8 @@ class ConfirmKill(ModalScreen[bool]):
                 what += " and the originals stay as they were"
             yield Static(f"Kill {what}; queued files are cancelled.", classes="dialog-text")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Kill [y]", id="yes", variant="error")
-                yield Button("Keep running [n]", id="no", variant="primary")
+                yield Button(Text("Kill [y]"), id="yes", variant="error")
+                yield Button(Text("Keep running [n]"), id="no", variant="primary")
 
     def on_mount(self) -> None:
         # enter must never kill by accident: the harmless answer has the focus

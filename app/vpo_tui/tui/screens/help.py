@@ -19,17 +19,21 @@ HELP_TEXT = """\
 |---|---|---|
 | `space` | Pick | mark / unmark the folder or file under the cursor |
 | `enter` | Pick | open / close a folder |
+| `/`, `ctrl+l` | Pick | type a path (`tab` completes, also `.hidden` names; `enter` marks it) |
 | `n` | Pick | go to the preview of the marked paths |
+| `l` | Pick | the last batch's summary (until a new batch starts) |
 | `x` | Preview | exclude / include the file under the cursor |
 | `r` | Preview, Summary | run the batch (Summary: run the failed and cancelled files again) |
-| `s` | Run | **Stop**: running files finish, no new file starts |
-| `k` | Run | **Kill**: stop running files now (asks first; originals stay untouched) |
-| `p` | Run | pause / resume |
+| `s` | Run | **Stop**: running files finish, no new file starts (a button too) |
+| `k` | Run | **Kill**: stop running files now (asks first; originals untouched; a button too) |
+| `p` | Run | pause / resume (a button too) |
+| `enter` | Run | the summary, once the batch has ended |
 | `+` / `-` | Run | one worker more / less |
 | `l` | Run | show / hide the error log |
 | `/` | Preview, Run | filter the table by file name |
 | `h` | Pick, Summary | history of past batches |
 | `escape` | everywhere | back |
+| arrow keys | dialogs | move between the buttons |
 | `?` | everywhere | this help |
 | `ctrl+p` | everywhere | command palette (themes, screens, quit) |
 | `q` / `ctrl+q` | everywhere | quit (asks what to do with running files) |

@@ -38,6 +38,10 @@ def when_text(timestamp: float, now: float) -> str:
 class HistoryScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.jobs: list[JobRecord] = []  # the shown batch's files, in table order
+
     @property
     def vpo(self) -> VpoApp:
         from vpo_tui.tui.app import VpoApp
@@ -55,6 +59,8 @@ class HistoryScreen(Screen[None]):
         files: DataTable[str | Text] = DataTable(id="batch-files", cursor_type="row")
         files.border_title = "Files"
         yield files
+        # The table cuts a long cause at its column; the selected file's whole story is here.
+        yield Static("", id="job-detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -96,8 +102,21 @@ class HistoryScreen(Screen[None]):
         except Exception as exc:
             self.notify(f"Cannot read batch {batch_id}: {exc}", severity="error", markup=False)
             return
+        self.jobs = list(jobs)
         for job in jobs:
             files.add_row(job.path, job.status, _outcome(job))
+        self._show_job(0 if jobs else None)
+
+    @on(DataTable.RowHighlighted, "#batch-files")
+    def _job_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_job(event.cursor_row)
+
+    def _show_job(self, index: int | None) -> None:
+        detail = self.query_one("#job-detail", Static)
+        if index is None or not 0 <= index < len(self.jobs):
+            detail.update("")
+            return
+        detail.update(job_detail(self.jobs[index]))
 
     def action_back(self) -> None:
         self.dismiss(None)
@@ -111,6 +130,20 @@ def batch_cells(batch: BatchRecord, now: float) -> tuple[str, ...]:
     counts = [str(batch.totals.get(name, 0)) for name in (first, *COUNTED[1:])]
     started = when_text(batch.started_at, now)
     return (str(batch.id), started, batch.policy_name, str(batch.total), *counts, status)
+
+
+def job_detail(job: JobRecord) -> Text:
+    """One file in full: its path, status, the whole cause and tool output, or its changes."""
+    text = Text(job.path, style="bold")
+    text.append(f"  {job.status}")
+    if job.error and job.status not in ("ok", "unchanged", "planned"):
+        text.append("\n" + strip_path_prefix(job.error, job.path, job.output_path), style="red")
+        if job.stderr_tail:
+            text.append("\n--- tool stderr (last lines) ---\n", style="dim")
+            text.append(job.stderr_tail.rstrip())
+    elif job.changes:
+        text.append("".join(f"\n  • {change}" for change in job.changes))
+    return text
 
 
 def _outcome(job: JobRecord) -> str | Text:

@@ -56,6 +56,8 @@ class PickScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "preview", "Preview"),
         Binding("h", "history", "History"),
+        Binding("slash,ctrl+l", "focus_path", "Type a path", key_display="/"),
+        Binding("l", "last_summary", "Last summary"),
         Binding("escape", "focus_tree", "Tree", show=False),
     ]
 
@@ -81,7 +83,7 @@ class PickScreen(Screen[None]):
                 tree.border_title = "Folders  (space marks, enter opens)"
                 yield tree
                 yield PathInput(
-                    placeholder="Type a path and press enter to mark it (tab completes)",
+                    placeholder="/ or ctrl+l: type a path, enter marks it (tab completes)",
                     id="path-input",
                 )
             with Vertical(id="pick-right"):
@@ -110,7 +112,7 @@ class PickScreen(Screen[None]):
                 with Horizontal(classes="field-row"):
                     yield Label("Dry run (change nothing)", classes="field-label")
                     yield Switch(value=app.start_dry_run, id="dry-run")
-                yield Button("Preview  [n]", id="go", variant="primary")
+                yield Button(Text("Preview  [n]"), id="go", variant="primary")
         yield Footer()
 
     def _cap_text(self) -> Text:
@@ -122,6 +124,13 @@ class PickScreen(Screen[None]):
         return text
 
     def on_mount(self) -> None:
+        for missing in self.vpo.missing_paths:  # as headless refuses them: said at once
+            self.notify(
+                f"{missing}: no such file or folder (not marked)",
+                severity="error",
+                timeout=12,
+                markup=False,
+            )
         self._workers = self.vpo.start_workers
         self._refresh_marked()  # recent folders are filled on every resume (below)
         policy = self.query_one("#policy", Select)
@@ -150,6 +159,7 @@ class PickScreen(Screen[None]):
         """Back from a preview or a batch: its folders are now the most recent ones,
         and typed keys go where they went before (by default: the folder tree)."""
         self._fill_recent()
+        self.refresh_bindings()  # "Last summary" once a batch has finished
         back = self._focus_on_return
         self._focus_on_return = None
         if back is None or not back.is_attached or not back.focusable:
@@ -262,3 +272,14 @@ class PickScreen(Screen[None]):
 
     def action_focus_tree(self) -> None:
         self.marking_tree.focus()
+
+    def action_focus_path(self) -> None:
+        self.query_one("#path-input", PathInput).focus()
+
+    def action_last_summary(self) -> None:
+        self.vpo.show_last_summary()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "last_summary":
+            return self.vpo.last_summary_ready
+        return True

@@ -358,23 +358,26 @@ class PreviewScreen(Screen[None]):
         self.query_one("#preview-count", Static).update(self.count_text())
 
     def count_text(self) -> str:
-        """``Found 13 files · probed 13/13 · 12 will change · 1 excluded · — press r…``.
+        """``Found 13 files · probed 13/13 · 1 excluded — press r to run 12 files: …``.
 
         The plan counts are of the files that will run: an excluded file is
-        counted as excluded only, whatever its plan.
+        counted as excluded only, whatever its plan. Once ``r`` can run, they
+        are said once, as what it will run (``run_text``).
         """
         tally = self.tally
         found = len(self.rows)
+        ready = self.discovery_done and self.probing_done
         finding = "" if self.discovery_done else " (still looking)"
         parts = [
             f"Found {plural(found, 'file')}{finding}",
             f"probed {found - tally.probing}/{found}",
         ]
-        parts += [
-            f"{tally.by_state[s]} {s}" if s != "error" else plural(tally.by_state[s], s)
-            for s in ("will change", "already compliant", "skipped", "error")
-            if tally.by_state.get(s)
-        ]
+        if not (ready and tally.included):
+            parts += [
+                f"{tally.by_state[s]} {s}" if s != "error" else plural(tally.by_state[s], s)
+                for s in ("will change", "already compliant", "skipped", "error")
+                if tally.by_state.get(s)
+            ]
         if tally.excluded:
             parts.append(f"{tally.excluded} excluded")
         if self.problems:
@@ -382,12 +385,33 @@ class PreviewScreen(Screen[None]):
         if self.ignored:
             parts.append(f"{plural(self.ignored, 'other video file')} not considered")
         counts = " · ".join(parts)
-        if self.discovery_done and self.probing_done:
+        if ready:
             if tally.included:
-                return f"{counts} — press r to run {plural(tally.included, 'file')}"
+                return f"{counts} — press r to run {self.run_text()}"
             if found:
                 return f"{counts} — every file is excluded"
+            return f"{counts} — no video files in the marked paths"
         return counts
+
+    def run_text(self) -> str:
+        """What ``r`` will do: ``7 files: 5 to change, 1 compliant, 1 error``.
+
+        Compliant files are only checked and failing ones fail again, so the
+        count says how many of the files run will actually be changed.
+        """
+        by_state = self.tally.by_state
+        change = by_state.get("will change", 0)
+        others = [
+            f"{by_state[state]} {word}" if state != "error" else plural(by_state[state], "error")
+            for state, word in (
+                ("already compliant", "compliant"),
+                ("skipped", "skipped"),
+                ("error", "error"),
+            )
+            if by_state.get(state)
+        ]
+        files = plural(self.tally.included, "file")
+        return f"{files}: {', '.join([f'{change} to change', *others])}"
 
     @on(FileTable.Highlighted, "#preview-table")
     def _highlighted(self, event: FileTable.Highlighted) -> None:
@@ -437,6 +461,9 @@ class PreviewScreen(Screen[None]):
             self.notify("Still looking for files; run when the count stops growing.")
             return
         chosen = [row.path for row in self.rows if row.included]
+        if not self.rows:  # nothing was found: the user's exclusions are not the reason
+            self.notify("Nothing to run: no video files in the marked paths.", severity="warning")
+            return
         if not chosen:
             self.notify("Nothing to run: every file is excluded.", severity="warning")
             return

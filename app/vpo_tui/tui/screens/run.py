@@ -12,11 +12,12 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Button, Footer, Static
+from textual.widgets.button import ButtonVariant
 from textual.worker import Worker, WorkerState
 
 from vpo_tui.batch.events import BatchFinished, FileFinished
@@ -126,13 +127,17 @@ class RunScreen(Screen[None]):
         Binding("s", "stop", "Stop"),
         Binding("k", "kill", "Kill"),
         Binding("p", "pause", "Pause"),
+        Binding("p", "resume", "Resume"),  # the same key; the footer names what it does now
         Binding("plus,equals_sign", "more_workers", "Workers", key_display="+/-"),
         Binding("minus", "fewer_workers", "Fewer workers", show=False),
         Binding("l", "toggle_log", "Error log"),
         Binding("slash", "filter", "Filter"),
-        Binding("enter", "summary", "Summary", show=False),
+        # Ahead of the table's own enter, but only once the batch has ended (check_action).
+        Binding("enter", "summary", "Summary", priority=True),
         Binding("escape", "back", "Back"),
     ]
+    # Offered (footer, buttons) only while the batch runs: afterwards they do nothing.
+    WHILE_RUNNING = frozenset({"stop", "kill", "more_workers", "fewer_workers"})
 
     def __init__(self, request: BatchRequest, paths: Sequence[Path]) -> None:
         super().__init__()
@@ -150,6 +155,7 @@ class RunScreen(Screen[None]):
         self._new_errors: list[Text] = []
         self._aggregate_text = ""
         self._detail_for: object = None
+        self._kill_dialog: ConfirmKill | None = None
 
     @property
     def vpo(self) -> VpoApp:
@@ -166,6 +172,18 @@ class RunScreen(Screen[None]):
         mode = "  [yellow]DRY RUN: nothing is written[/]" if self.request.dry_run else ""
         yield Static(f"Run — policy [b]{escape(self.request.policy.name)}[/b]{mode}", id="title")
         yield AggregateLine(id="aggregate")
+        # Buttons for the mouse; they never take the focus, so keys keep going to the table.
+        with Horizontal(id="run-controls"):
+            controls: tuple[tuple[str, str, ButtonVariant], ...] = (
+                ("Pause [p]", "pause", "default"),
+                ("Stop [s]", "stop", "warning"),
+                ("Kill [k]", "kill", "error"),
+                ("Summary [enter]", "summary", "primary"),
+            )
+            for label, name, variant in controls:
+                button = Button(Text(label), id=f"run-{name}", variant=variant, compact=True)
+                button.can_focus = False
+                yield button
         table: FileTable[FileRow] = FileTable(
             [
                 Column("File", None, 3),
@@ -210,6 +228,7 @@ class RunScreen(Screen[None]):
             roots=self.request.paths,
         )
         self.vpo.runner_started(self.runner)
+        self._refresh_controls()
         self._refresh_aggregate()
         self.set_interval(DRAIN_INTERVAL_S, self._tick)
         done = threading.Event()
@@ -288,9 +307,8 @@ class RunScreen(Screen[None]):
             self._dirty_rows = set()
             self.table.refresh_rows_by_id(dirty)
             aggregate = self.query_one("#aggregate", AggregateLine)
-            # cancelled files are not work done: after Stop the bar shows the files left to run
-            model = self.model
-            aggregate.fraction = model.worked / max(1, model.total - model.cancelled)
+            # finished files and the running files' share; cancelled files are not work
+            aggregate.fraction = self.model.progress()
             current = self.table.current_row
             if current is not None and id(current) in dirty:
                 self._refresh_detail()
@@ -303,21 +321,58 @@ class RunScreen(Screen[None]):
         self.query_one("#error-log", ErrorLog).add_many([Text(self.crashed, style="bold red")])
         self.query_one("#error-panel").add_class("-has-errors")
         self._refresh_aggregate()
+        self._refresh_controls()
         self.vpo.runner_finished(self.runner)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.name == "batch" and event.state is WorkerState.ERROR:
             self.crashed = f"The batch stopped unexpectedly: {event.worker.error}"
             self._refresh_aggregate()
+            self._refresh_controls()
             self.vpo.runner_finished(self.runner)
 
     def _finished(self) -> None:
         self.stopping = ""
         self.paused = False
         self._refresh_aggregate()
+        self._refresh_controls()
+        dialog = self._kill_dialog
+        if dialog is not None and dialog.is_current:
+            dialog.dismiss(False)  # nothing is left to kill; its answer shows the summary
+            self.vpo.runner_finished(self.runner)
+            return
         self.vpo.runner_finished(self.runner)
-        if self.model.result is not None:
-            self.vpo.batch_done(self, self.model.result)
+        result = self.model.result
+        if result is not None:
+            # Through the message queue: the timer that got here runs outside it, and
+            # what the batch thread posted before the end (recovery notes) comes first.
+            self.call_later(self.vpo.batch_done, self, result)
+
+    def _refresh_controls(self) -> None:
+        """Buttons and footer offer Stop / Kill / Pause only while they can do something."""
+        running = self.running
+        pause = self.query_one("#run-pause", Button)
+        pause.label = Text("Resume [p]" if self.paused else "Pause [p]")
+        for name in ("pause", "stop", "kill"):
+            self.query_one(f"#run-{name}", Button).display = running
+        self.query_one("#run-summary", Button).display = self.model.result is not None
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.WHILE_RUNNING:
+            return self.running
+        if action in ("pause", "resume"):
+            return self.running and self.paused == (action == "resume")
+        if action == "summary":
+            return self.model.result is not None
+        return True
+
+    @on(Button.Pressed, "#run-controls Button")
+    async def _button(self, event: Button.Pressed) -> None:
+        action = (event.button.id or "").removeprefix("run-")
+        if action == "pause" and self.paused:
+            action = "resume"  # one button, two actions: check_action allows one at a time
+        await self.run_action(action)
 
     def _refresh_aggregate(self) -> None:
         now = self.vpo.services.clock()
@@ -369,8 +424,9 @@ class RunScreen(Screen[None]):
         self.runner.stop()  # resumes a paused batch: running files must run to finish
         if self.paused:
             self.paused = False
-            changed = self.model.set_paused(False)
+            changed = self.model.set_paused(False, self.vpo.services.clock())
             self.table.refresh_rows_by_id({id(row) for row in changed})
+            self._refresh_controls()
         self.stopping = "STOPPING: running files finish, the rest are cancelled"
         self._refresh_aggregate()
 
@@ -379,16 +435,24 @@ class RunScreen(Screen[None]):
             return
 
         def answered(yes: bool | None) -> None:
+            self._kill_dialog = None
             if yes:
                 self.kill_now()
+            result = self.model.result
+            if result is not None:  # the batch ended while the question was open
+                self.vpo.batch_done(self, result)
 
-        self.app.push_screen(ConfirmKill(self.model.active), answered)
+        self._kill_dialog = ConfirmKill(self.model.active)
+        self.app.push_screen(self._kill_dialog, answered)
 
     def kill_now(self) -> None:
         if self.runner is not None and self.running:
             self.runner.kill()
             self.stopping = "KILLING: running files are stopped, originals untouched"
             self._refresh_aggregate()
+
+    def action_resume(self) -> None:
+        self.action_pause()
 
     def action_pause(self) -> None:
         if not self.running or self.runner is None:
@@ -398,16 +462,19 @@ class RunScreen(Screen[None]):
         else:
             self.runner.pause()
         self.paused = not self.paused
-        changed = self.model.set_paused(self.paused)
+        changed = self.model.set_paused(self.paused, self.vpo.services.clock())
         self.table.refresh_rows_by_id({id(row) for row in changed})
         self._refresh_detail()
         self._refresh_aggregate()
+        self._refresh_controls()
 
     def _set_workers(self, n: int) -> None:
         cap, why = self.vpo.worker_cap, self.vpo.worker_cap_text
         wanted = max(1, min(cap, n))
-        if wanted != n:
-            self.notify(f"Workers stay between 1 and {cap} ({why})", markup=False)
+        if n > cap:
+            self.notify(f"No more workers: {why}", markup=False)
+        elif n < 1:
+            self.notify("One worker is the fewest (s stops the batch)", markup=False)
         if self.runner is None or not self.running or wanted == self.worker_count:
             return
         self.worker_count = wanted

@@ -26,6 +26,24 @@ if TYPE_CHECKING:
 
 TOTAL_ORDER = ("ok", "unchanged", "planned", "failed", "skipped", "cancelled")
 
+# How a batch ended, in the words of the history (`vpo-tui history`), and what that meant.
+ENDINGS = {
+    "stop": (
+        "stopped",
+        "Stopped (s): the work in progress was let finish; the files not started yet "
+        "were cancelled.",
+    ),
+    "kill": (
+        "killed",
+        "Killed (k): the work in progress was stopped and its partial output deleted, "
+        "the originals untouched; the files not started yet were cancelled.",
+    ),
+    "failure": (
+        "stopped at a failure",
+        'Stopped at the first failure (on_error = "fail"): the rest were cancelled.',
+    ),
+}
+
 
 class SummaryScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -67,17 +85,23 @@ class SummaryScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         result = self.result
-        how = "stopped early" if result.stopped_early else "finished"
-        dry = " (dry run: nothing was written)" if result.dry_run else ""
+        how, why = ENDINGS.get(result.stop_reason or "", ("finished", ""))
+        if result.stopped_early and not why:
+            how = "stopped early"
+        dry = " (dry run: no media file was written)" if result.dry_run else ""
+        files = plural(len(result.files), "file")
+        # "11 files killed" would say every file was killed: a cut-short batch says so
+        when = f"{files} {how} in" if how == "finished" else f"{files}, batch {how} after"
         yield Static(
             Text(
-                f"Summary — {plural(len(result.files), 'file')} {how} in "
-                f"{format_duration(result.duration_s)} with "
+                f"Summary — {when} {format_duration(result.duration_s)} with "
                 f"{plural(result.workers, 'worker')}{dry}"
             ),
             id="title",
         )
         with VerticalScroll(id="summary-body"):
+            if why:
+                yield Static(Text(why, style="bold yellow"), id="ending")
             totals = Table(title="Totals", show_header=False, expand=False)
             totals.add_column("status")
             totals.add_column("files", justify="right")

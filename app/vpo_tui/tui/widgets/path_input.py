@@ -11,7 +11,11 @@ from textual.widgets import Input
 
 
 class PathSuggester(Suggester):
-    """Suggests the first existing entry that extends what was typed (like shell tab)."""
+    """Suggests the first existing entry that extends what was typed (like shell tab).
+
+    Hidden names (``.config``) are offered once the typed part starts with a dot,
+    as a shell completes them.
+    """
 
     def __init__(self) -> None:
         super().__init__(use_cache=False, case_sensitive=True)
@@ -19,16 +23,15 @@ class PathSuggester(Suggester):
     async def get_suggestion(self, value: str) -> str | None:
         if not value:
             return None
-        typed = Path(value).expanduser()
-        if value.endswith("/"):
-            folder, stem = typed, ""
-        else:
-            folder, stem = typed.parent, typed.name
+        # Split the text itself: Path("x/.") would drop the dot that asks for hidden names.
+        head, slash, stem = value.rpartition("/")
+        folder = Path((head + slash) or ".").expanduser()
+        hidden = stem.startswith(".")
         try:
             names = sorted(
                 entry.name
                 for entry in folder.iterdir()
-                if entry.name.startswith(stem) and not entry.name.startswith(".")
+                if entry.name.startswith(stem) and (hidden or not entry.name.startswith("."))
             )
         except OSError:
             return None
@@ -44,7 +47,10 @@ class PathSuggester(Suggester):
 class PathInput(Input):
     """The pick screen's path box: ``tab`` takes the completion, as in a shell.
 
-    Without a completion on offer, ``tab`` moves the focus on as everywhere else.
+    Without a completion on offer ``tab`` does nothing while a path is being
+    typed: a shell user presses it again and again, and the box must not lose the
+    focus (and the next typed keys) to another widget. An empty box is only on
+    the way: there ``tab`` moves on, as everywhere. ``escape`` leaves the box.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -57,5 +63,5 @@ class PathInput(Input):
     def action_complete(self) -> None:
         if self.cursor_at_end and len(self._suggestion) > len(self.value):
             self.action_cursor_right()  # Input's own way of accepting a suggestion
-        else:
+        elif not self.value:
             self.screen.focus_next()
