@@ -48,13 +48,31 @@ class EngineSettings:
 
 
 @dataclass(frozen=True)
+class KnownProbe:
+    """A probe of a file made earlier (a preview, a dry run), with the file it belongs to.
+
+    ``fingerprint`` is ``(size, mtime_ns, inode, ctime_ns)`` of the file when it was
+    probed; the engine reuses ``record`` (``probe_with_ends``'s JSON text) only if
+    the file still has exactly that fingerprint, else it probes again. Plain data,
+    so it travels in a ``FileJob`` to any executor and into the history's cache.
+    """
+
+    fingerprint: tuple[int, int, int, int]
+    record: str
+
+
+@dataclass(frozen=True)
 class FileJob:
-    """One file to bring into line with one policy."""
+    """One file to bring into line with one policy.
+
+    ``known`` is the file's probe from a preview or dry run, when there is one.
+    """
 
     path: Path
     policy: Policy
     settings: EngineSettings = field(default_factory=EngineSettings)
     dry_run: bool = False
+    known: KnownProbe | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +93,7 @@ class FileResult:
     ``fingerprint`` is ``(size, mtime_ns)`` of the final file when it is known to
     comply with the policy (ok/unchanged), so a re-run can skip it unprobed.
     ``before``/``after`` are short track summaries (one string per track).
+    ``probe`` is the source's probe (made or reused), for the next run to reuse.
     """
 
     path: Path
@@ -88,3 +107,4 @@ class FileResult:
     after: tuple[str, ...] = ()
     pass_kind: str = "none"
     fingerprint: tuple[int, int] | None = None
+    probe: KnownProbe | None = None

@@ -21,14 +21,22 @@ from pathlib import Path
 
 from vpo_tui.engine import commands
 from vpo_tui.engine.control import Cancelled, FileControl
-from vpo_tui.engine.job import EngineSettings, FileJob, FileResult, FileStatus, ProgressUpdate
+from vpo_tui.engine.job import (
+    EngineSettings,
+    FileJob,
+    FileResult,
+    FileStatus,
+    KnownProbe,
+    ProgressUpdate,
+)
 from vpo_tui.engine.locks import FileLock, FileLocked
 from vpo_tui.engine.probe import (
     PROBE_TIMEOUT_S,
     ProbeError,
     measure_end,
-    probe,
+    media_from_record,
     probe_with_end,
+    probe_with_ends,
 )
 from vpo_tui.engine.progress import FfmpegProgress, MkvmergeProgress
 from vpo_tui.engine.run import ToolError, run_tool
@@ -173,10 +181,13 @@ def _settle_pass(
     The planner picks mkvmerge for a plain remux, but mkvmerge cannot read every
     source ffprobe can (MPEG-4 part 2 in MPEG-TS, WMV): asking ``mkvmerge -J``
     first turns such a plan into the same plan carried out by ffmpeg. Asked in the
-    pre-check, so a dry run predicts the pass and the real run asks only once.
+    pre-check, so a dry run predicts the pass and the real run asks only once;
+    not asked at all when the probe alone settles the IDs (``ids_derivable``).
     """
     if plan.pass_kind not in (PassKind.MKVMERGE, PassKind.MKVPROPEDIT):
         return plan, None
+    if commands.ids_derivable(plan.source):
+        return plan, commands.MkvIds.assumed(plan.source)
     identified = _mkvmerge_identify(plan.source, mkvmerge, settings, control)
     if plan.pass_kind is PassKind.MKVMERGE and commands.mkvmerge_misses_tracks(
         plan.source, identified
@@ -329,7 +340,11 @@ def _header_is_length(
 
 
 def _source_extent(
-    plan: Plan, ffprobe: str, settings: EngineSettings, control: FileControl
+    plan: Plan,
+    ffprobe: str,
+    settings: EngineSettings,
+    control: FileControl,
+    ends: dict[int, float] | None,
 ) -> _Extent | None:
     """Where the kept audio/video of the source really starts and ends.
 
@@ -339,6 +354,8 @@ def _source_extent(
     runs, and the same figure is what the output is verified against. The header
     may give the length or the end (see ``_end_windows``): data that fits either
     reading is whole, so a file that starts late is never taken for a cut one.
+    The end comes from the probe's own read of the last packets (``ends``) when
+    it found any; only otherwise is the end read here, near the header's figure.
     """
     kept = {t.source_index for t in plan.tracks}
     streams = _av_streams(plan.source, kept)
@@ -347,7 +364,11 @@ def _source_extent(
     header = plan.source.duration or 0.0
     start = _data_start(plan.source, streams)
     windows = _end_windows(header, start)
-    end = _last_packet_end(plan.source.path, ffprobe, streams, windows, settings, control)
+    known = [end for index, end in (ends or {}).items() if index in streams]
+    if known:
+        end: float | None = max(known)
+    else:
+        end = _last_packet_end(plan.source.path, ffprobe, streams, windows, settings, control)
     length_only = header > 0 and _header_is_length(plan.source, start, settings, control)
     if header > 0 and (end is None or _cut_short(header, start, end, header_is_length=length_only)):
         if end is None:
@@ -477,7 +498,12 @@ class _Cleared:
 
 
 def _precheck(
-    path: Path, plan: Plan, settings: EngineSettings, control: FileControl, original: os.stat_result
+    path: Path,
+    plan: Plan,
+    settings: EngineSettings,
+    control: FileControl,
+    original: os.stat_result,
+    ends: dict[int, float] | None,
 ) -> _Cleared | FileResult:
     """Everything that can stop a run before a tool writes anything (nothing is written here).
 
@@ -500,7 +526,7 @@ def _precheck(
     tools = require_tools(settings.tools, _tools_for(plan.pass_kind))
     plan, ids = _settle_pass(plan, tools.get("mkvmerge", ""), settings, control)
     tools = require_tools(settings.tools, _tools_for(plan.pass_kind))
-    source = _source_extent(plan, tools["ffprobe"], settings, control)
+    source = _source_extent(plan, tools["ffprobe"], settings, control, ends)
     _stage(control, "space")
     if plan.pass_kind is PassKind.MKVPROPEDIT:
         estimate = plan.source.size
@@ -513,9 +539,14 @@ def _precheck(
 
 
 def _execute(
-    path: Path, plan: Plan, settings: EngineSettings, control: FileControl, original: os.stat_result
+    path: Path,
+    plan: Plan,
+    settings: EngineSettings,
+    control: FileControl,
+    original: os.stat_result,
+    ends: dict[int, float] | None = None,
 ) -> FileResult:
-    cleared = _precheck(path, plan, settings, control, original)
+    cleared = _precheck(path, plan, settings, control, original, ends)
     if isinstance(cleared, FileResult):
         return cleared
     plan, tools, final = cleared.plan, cleared.tools, cleared.final
@@ -541,10 +572,15 @@ def _execute(
 
 
 def _dry_run(
-    path: Path, plan: Plan, settings: EngineSettings, control: FileControl, original: os.stat_result
+    path: Path,
+    plan: Plan,
+    settings: EngineSettings,
+    control: FileControl,
+    original: os.stat_result,
+    ends: dict[int, float] | None,
 ) -> FileResult:
     """``planned`` only when nothing stands in the way; else what the real run would say."""
-    cleared = _precheck(path, plan, settings, control, original)
+    cleared = _precheck(path, plan, settings, control, original, ends)
     if isinstance(cleared, FileResult):
         return cleared
     plan = cleared.plan
@@ -627,35 +663,79 @@ def process_file(job: FileJob, control: FileControl | None = None) -> FileResult
         try:
             original = path.stat()
             _stage(control, "probe")
-            media = probe(path, tools["ffprobe"], control, timeout_s=_probe_timeout(job.settings))
+            media, ends, known = _probe_source(job, path, original, tools["ffprobe"], control)
             _stage(control, "plan")
             plan = _make_plan(job, media)
-            before = tuple(summarize(t) for t in media.tracks)
-            if plan.skip_reason is not None:
-                return FileResult(
-                    path,
-                    FileStatus.SKIPPED,
-                    plan.changes,
-                    error=plan.skip_reason,  # names the file already
-                    before=before,
-                )
-            elif plan.compliant:
-                return FileResult(
-                    path,
-                    FileStatus.UNCHANGED,
-                    before=before,
-                    after=before,
-                    output_path=path,
-                    fingerprint=(original.st_size, original.st_mtime_ns),
-                )
-            elif job.dry_run:
-                return _dry_run(path, plan, job.settings, control, original)
-            else:
-                return _execute(path, plan, job.settings, control, original)
+            result = _decide(job, path, plan, original, ends, control)
+            # the next run may reuse this probe, unless this run changed the file
+            return result if result.status is FileStatus.OK else _with_probe(result, known)
         finally:
             lock.release()
 
     return _guarded(path, started, work)
+
+
+def _with_probe(result: FileResult, known: KnownProbe) -> FileResult:
+    return dataclasses.replace(result, probe=known)
+
+
+def fingerprint(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What must not change for a kept probe to still describe the file."""
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+
+
+def _probe_source(
+    job: FileJob, path: Path, original: os.stat_result, ffprobe: str, control: FileControl
+) -> tuple[MediaInfo, dict[int, float] | None, KnownProbe]:
+    """The job's kept probe when the file is exactly the one it describes; else a new probe.
+
+    A preview or dry run probed the file already; a run started after it pays
+    for no second probe unless the file changed (size, mtime, inode or ctime).
+    """
+    now = fingerprint(original)
+    known = job.known
+    if known is not None and known.fingerprint == now:
+        try:
+            media, ends = media_from_record(json.loads(known.record), path, original.st_size)
+        except (ProbeError, ValueError, TypeError, KeyError, AttributeError):
+            pass  # unreadable or of another version: probe again
+        else:
+            return media, ends, known
+    timeout = _probe_timeout(job.settings)
+    media, ends, record = probe_with_ends(path, ffprobe, control, timeout_s=timeout)
+    return media, ends, KnownProbe(now, json.dumps(record, separators=(",", ":")))
+
+
+def _decide(
+    job: FileJob,
+    path: Path,
+    plan: Plan,
+    original: os.stat_result,
+    ends: dict[int, float] | None,
+    control: FileControl,
+) -> FileResult:
+    """Skip, nothing to do, dry run or run, as the plan says."""
+    before = tuple(summarize(t) for t in plan.source.tracks)
+    if plan.skip_reason is not None:
+        return FileResult(
+            path,
+            FileStatus.SKIPPED,
+            plan.changes,
+            error=plan.skip_reason,  # names the file already
+            before=before,
+        )
+    if plan.compliant:
+        return FileResult(
+            path,
+            FileStatus.UNCHANGED,
+            before=before,
+            after=before,
+            output_path=path,
+            fingerprint=(original.st_size, original.st_mtime_ns),
+        )
+    if job.dry_run:
+        return _dry_run(path, plan, job.settings, control, original, ends)
+    return _execute(path, plan, job.settings, control, original, ends)
 
 
 def apply_plan(
