@@ -6,6 +6,7 @@ thread today and on another executor (another process, a cluster) later.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -59,6 +60,11 @@ class KnownProbe:
 
     fingerprint: tuple[int, int, int, int]
     record: str
+
+    @staticmethod
+    def fingerprint_of(st: os.stat_result) -> tuple[int, int, int, int]:
+        """What must not change for a kept probe to still describe the file."""
+        return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
 
 
 @dataclass(frozen=True)

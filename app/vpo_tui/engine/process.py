@@ -679,11 +679,6 @@ def _with_probe(result: FileResult, known: KnownProbe) -> FileResult:
     return dataclasses.replace(result, probe=known)
 
 
-def fingerprint(st: os.stat_result) -> tuple[int, int, int, int]:
-    """What must not change for a kept probe to still describe the file."""
-    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
-
-
 def _probe_source(
     job: FileJob, path: Path, original: os.stat_result, ffprobe: str, control: FileControl
 ) -> tuple[MediaInfo, dict[int, float] | None, KnownProbe]:
@@ -692,7 +687,7 @@ def _probe_source(
     A preview or dry run probed the file already; a run started after it pays
     for no second probe unless the file changed (size, mtime, inode or ctime).
     """
-    now = fingerprint(original)
+    now = KnownProbe.fingerprint_of(original)
     known = job.known
     if known is not None and known.fingerprint == now:
         try:
