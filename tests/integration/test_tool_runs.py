@@ -111,3 +111,30 @@ def test_headless_dry_run_then_run_reuses_the_probes(make_file: MakeMedia, tmp_p
     assert _calls(log, "remux.mkv") == ["mkvmerge", "ffprobe"]
     assert _calls(log, "compliant.mkv") == []
     assert _calls(log, "touched.mkv") == ["ffprobe", "mkvmerge", "ffprobe"]
+
+
+def test_a_cut_whose_end_the_probe_cannot_reach_is_measured_apart(
+    make_file: MakeMedia, tmp_path: Path
+) -> None:
+    """An MP4 with its index up front, cut short: the index promises samples past the
+    end of the file, so the probe's read of the last packets finds none. The end is
+    then read near the header's figure, one ffprobe more, and the cut is refused."""
+    import subprocess
+
+    from tests.conftest import sha256
+    from vpo_tui.samples import make_truncated
+
+    settings, log = _wrapped(tmp_path)
+    source = make_file("source.mp4", duration=6.0, audio=TWO_AUDIO)
+    front = tmp_path / "front.mp4"
+    argv = ["ffmpeg", "-v", "error", "-i", str(source), "-map", "0", "-c", "copy"]
+    argv += ["-c:v", "libx264", "-preset", "ultrafast", "-g", "10"]  # a keyframe past the cut
+    subprocess.run([*argv, "-movflags", "+faststart", str(front)], check=True)
+    cut = make_truncated(front, tmp_path / "cut.mp4", keep=0.5)
+    digest = sha256(cut)
+    for dry_run in (True, False):
+        result = process_file(FileJob(cut, KEEP_ENG, settings, dry_run=dry_run))
+        assert result.status is FileStatus.FAILED
+        assert "truncated or damaged: the header says" in (result.error or ""), result.error
+    assert sha256(cut) == digest
+    assert _calls(log, "cut.mp4") == ["ffprobe", "ffprobe"] * 2
