@@ -90,6 +90,22 @@ def test_an_unreadable_kept_probe_is_probed_again(make_file: MakeMedia, tmp_path
     assert _calls(log, "movie.mkv") == ["ffprobe", "mkvmerge", "ffprobe"]
 
 
+def test_mkvmerges_answer_is_kept_with_the_probe(make_file: MakeMedia, tmp_path: Path) -> None:
+    """An MP4 source needs ``mkvmerge -J`` (its IDs are not derived): asked by the dry
+    run, kept with its probe, not asked again by the run."""
+    settings, log = _wrapped(tmp_path)
+    path = make_file("movie.mp4", audio=TWO_AUDIO)
+    to_mkv = parse_policy('name = "m"\n[container]\nformat = "mkv"\n', "m.toml")
+    planned = process_file(FileJob(path, to_mkv, settings, dry_run=True))
+    assert planned.status is FileStatus.PLANNED and planned.pass_kind == "mkvmerge"
+    assert _calls(log, "movie.mp4") == ["ffprobe", "mkvmerge"]
+    log.unlink()
+    result = process_file(FileJob(path, to_mkv, settings, known=planned.probe))
+    assert result.status is FileStatus.OK, result.error
+    assert _calls(log, "movie.") == ["mkvmerge", "ffprobe"]
+    assert result.output_path == path.with_suffix(".mkv") and not path.exists()
+
+
 def test_headless_dry_run_then_run_reuses_the_probes(make_file: MakeMedia, tmp_path: Path) -> None:
     cfg, log = logging_tools(tmp_path)
     lib = tmp_path / "lib"

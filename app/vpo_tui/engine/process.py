@@ -174,26 +174,32 @@ def _mkvmerge_identify(
 
 
 def _settle_pass(
-    plan: Plan, mkvmerge: str, settings: EngineSettings, control: FileControl
-) -> tuple[Plan, commands.MkvIds | None]:
+    plan: Plan,
+    mkvmerge: str,
+    settings: EngineSettings,
+    control: FileControl,
+    kept: dict[str, object] | None = None,
+) -> tuple[Plan, commands.MkvIds | None, dict[str, object] | None]:
     """The pass that will really run, and mkvmerge's track IDs when it needs them.
 
     The planner picks mkvmerge for a plain remux, but mkvmerge cannot read every
     source ffprobe can (MPEG-4 part 2 in MPEG-TS, WMV): asking ``mkvmerge -J``
     first turns such a plan into the same plan carried out by ffmpeg. Asked in the
     pre-check, so a dry run predicts the pass and the real run asks only once;
-    not asked at all when the probe alone settles the IDs (``ids_derivable``).
+    not asked at all when the probe alone settles the IDs (``ids_derivable``), nor
+    when a dry run's answer was kept with the file's probe (``kept``). Returns the
+    answer too, for the probe the next run reuses.
     """
     if plan.pass_kind not in (PassKind.MKVMERGE, PassKind.MKVPROPEDIT):
-        return plan, None
+        return plan, None, None
     if commands.ids_derivable(plan.source):
-        return plan, commands.MkvIds.assumed(plan.source)
-    identified = _mkvmerge_identify(plan.source, mkvmerge, settings, control)
+        return plan, commands.MkvIds.assumed(plan.source), None
+    identified = kept or _mkvmerge_identify(plan.source, mkvmerge, settings, control)
     if plan.pass_kind is PassKind.MKVMERGE and commands.mkvmerge_misses_tracks(
         plan.source, identified
     ):
-        return dataclasses.replace(plan, pass_kind=PassKind.FFMPEG), None
-    return plan, commands.MkvIds.from_mkvmerge_json(plan.source, identified)
+        return dataclasses.replace(plan, pass_kind=PassKind.FFMPEG), None, identified
+    return plan, commands.MkvIds.from_mkvmerge_json(plan.source, identified), identified
 
 
 def _run_pass(
@@ -495,6 +501,41 @@ class _Cleared:
     tools: dict[str, str]
     final: Path
     source: _Extent | None
+    known: KnownProbe | None  # the source's probe, with mkvmerge's answer when it was asked
+
+
+@dataclasses.dataclass(frozen=True)
+class _Probed:
+    """The source's probe: what it says, where its streams' packets end, the kept form."""
+
+    media: MediaInfo
+    ends: dict[int, float] | None
+    known: KnownProbe
+
+
+_IDENTIFY_KEY = "mkvmerge"  # where a probe record keeps ``mkvmerge -J``'s answer
+
+
+def _kept_identify(probed: _Probed | None) -> dict[str, object] | None:
+    if probed is None:
+        return None
+    with contextlib.suppress(ValueError, TypeError, AttributeError):
+        kept = json.loads(probed.known.record).get(_IDENTIFY_KEY)
+        if isinstance(kept, dict):
+            return kept
+    return None
+
+
+def _with_identify(known: KnownProbe, identified: dict[str, object] | None) -> KnownProbe:
+    """The kept probe with ``mkvmerge -J``'s answer in it, so the next run asks no more."""
+    if identified is None:
+        return known
+    try:
+        record = json.loads(known.record)
+    except ValueError:
+        return known
+    record[_IDENTIFY_KEY] = {k: identified.get(k) for k in ("container", "tracks", "attachments")}
+    return dataclasses.replace(known, record=json.dumps(record, separators=(",", ":")))
 
 
 def _precheck(
@@ -503,7 +544,7 @@ def _precheck(
     settings: EngineSettings,
     control: FileControl,
     original: os.stat_result,
-    ends: dict[int, float] | None,
+    probed: _Probed | None,
 ) -> _Cleared | FileResult:
     """Everything that can stop a run before a tool writes anything (nothing is written here).
 
@@ -524,8 +565,11 @@ def _precheck(
     if final != path and (final.exists() or final.is_symlink()):
         raise CommitError(f"{path}: cannot change the container: {final.name} already exists")
     tools = require_tools(settings.tools, _tools_for(plan.pass_kind))
-    plan, ids = _settle_pass(plan, tools.get("mkvmerge", ""), settings, control)
+    plan, ids, identified = _settle_pass(
+        plan, tools.get("mkvmerge", ""), settings, control, _kept_identify(probed)
+    )
     tools = require_tools(settings.tools, _tools_for(plan.pass_kind))
+    ends = probed.ends if probed is not None else None
     source = _source_extent(plan, tools["ffprobe"], settings, control, ends)
     _stage(control, "space")
     if plan.pass_kind is PassKind.MKVPROPEDIT:
@@ -535,7 +579,8 @@ def _precheck(
     check_free_space(
         path.parent, required_space(estimate, settings.space_margin, settings.min_free_bytes)
     )
-    return _Cleared(plan, ids, tools, final, source)
+    known = _with_identify(probed.known, identified) if probed is not None else None
+    return _Cleared(plan, ids, tools, final, source, known)
 
 
 def _execute(
@@ -544,9 +589,9 @@ def _execute(
     settings: EngineSettings,
     control: FileControl,
     original: os.stat_result,
-    ends: dict[int, float] | None = None,
+    probed: _Probed | None = None,
 ) -> FileResult:
-    cleared = _precheck(path, plan, settings, control, original, ends)
+    cleared = _precheck(path, plan, settings, control, original, probed)
     if isinstance(cleared, FileResult):
         return cleared
     plan, tools, final = cleared.plan, cleared.tools, cleared.final
@@ -577,10 +622,10 @@ def _dry_run(
     settings: EngineSettings,
     control: FileControl,
     original: os.stat_result,
-    ends: dict[int, float] | None,
+    probed: _Probed | None,
 ) -> FileResult:
     """``planned`` only when nothing stands in the way; else what the real run would say."""
-    cleared = _precheck(path, plan, settings, control, original, ends)
+    cleared = _precheck(path, plan, settings, control, original, probed)
     if isinstance(cleared, FileResult):
         return cleared
     plan = cleared.plan
@@ -590,6 +635,7 @@ def _dry_run(
         plan.changes,
         before=tuple(summarize(t) for t in plan.source.tracks),
         pass_kind=plan.pass_kind.value,
+        probe=cleared.known,
     )
 
 
@@ -663,25 +709,23 @@ def process_file(job: FileJob, control: FileControl | None = None) -> FileResult
         try:
             original = path.stat()
             _stage(control, "probe")
-            media, ends, known = _probe_source(job, path, original, tools["ffprobe"], control)
+            probed = _probe_source(job, path, original, tools["ffprobe"], control)
             _stage(control, "plan")
-            plan = _make_plan(job, media)
-            result = _decide(job, path, plan, original, ends, control)
+            plan = _make_plan(job, probed.media)
+            result = _decide(job, path, plan, original, probed, control)
             # the next run may reuse this probe, unless this run changed the file
-            return result if result.status is FileStatus.OK else _with_probe(result, known)
+            if result.status is FileStatus.OK or result.probe is not None:
+                return result
+            return dataclasses.replace(result, probe=probed.known)
         finally:
             lock.release()
 
     return _guarded(path, started, work)
 
 
-def _with_probe(result: FileResult, known: KnownProbe) -> FileResult:
-    return dataclasses.replace(result, probe=known)
-
-
 def _probe_source(
     job: FileJob, path: Path, original: os.stat_result, ffprobe: str, control: FileControl
-) -> tuple[MediaInfo, dict[int, float] | None, KnownProbe]:
+) -> _Probed:
     """The job's kept probe when the file is exactly the one it describes; else a new probe.
 
     A preview or dry run probed the file already; a run started after it pays
@@ -695,10 +739,10 @@ def _probe_source(
         except (ProbeError, ValueError, TypeError, KeyError, AttributeError):
             pass  # unreadable or of another version: probe again
         else:
-            return media, ends, known
+            return _Probed(media, ends, known)
     timeout = _probe_timeout(job.settings)
     media, ends, record = probe_with_ends(path, ffprobe, control, timeout_s=timeout)
-    return media, ends, KnownProbe(now, json.dumps(record, separators=(",", ":")))
+    return _Probed(media, ends, KnownProbe(now, json.dumps(record, separators=(",", ":"))))
 
 
 def _decide(
@@ -706,7 +750,7 @@ def _decide(
     path: Path,
     plan: Plan,
     original: os.stat_result,
-    ends: dict[int, float] | None,
+    probed: _Probed,
     control: FileControl,
 ) -> FileResult:
     """Skip, nothing to do, dry run or run, as the plan says."""
@@ -729,8 +773,8 @@ def _decide(
             fingerprint=(original.st_size, original.st_mtime_ns),
         )
     if job.dry_run:
-        return _dry_run(path, plan, job.settings, control, original, ends)
-    return _execute(path, plan, job.settings, control, original, ends)
+        return _dry_run(path, plan, job.settings, control, original, probed)
+    return _execute(path, plan, job.settings, control, original, probed)
 
 
 def apply_plan(
