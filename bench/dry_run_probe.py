@@ -26,7 +26,7 @@ NAME = "dry_run_probe"
 GOAL_RATIO = 1.2
 
 
-def _xargs_ffprobe(root: Path, workers: int) -> float:
+def _xargs_ffprobe(root: Path, workers: int) -> tuple[float, float]:
     ffprobe = shlex.quote(shutil.which("ffprobe") or "ffprobe")
     command = (
         f"find {shlex.quote(str(root))} -name '*.mkv' ! -name '.*' -print0 | sort -z"
@@ -36,7 +36,7 @@ def _xargs_ffprobe(root: Path, workers: int) -> float:
     done = timed(["sh", "-c", command])
     if done.returncode != 0:
         raise RuntimeError(f"baseline failed ({done.returncode}): {done.stderr[-2000:]}")
-    return done.wall_s
+    return done.wall_s, done.cpu_s
 
 
 def _per_file(log: Path, files: list[Path]) -> dict[Path, list[str]]:
@@ -123,10 +123,12 @@ def run(files: int = 1000, workers: int = 2, rounds: int = 3) -> list[Figure]:
     root = _media.fresh_batch(_media.REMUX, files, NAME)  # a dry run writes nothing: reused
     shell: list[float] = []
     vpo: list[float] = []
+    cpu: list[float] = []  # vpo-tui / baseline, user+sys of all processes
     idle: list[float] = []
     for i in range(rounds):
         idle.append(wait_for_quiet())
-        shell.append(_xargs_ffprobe(root, workers))
+        wall, shell_cpu = _xargs_ffprobe(root, workers)
+        shell.append(wall)
         db = work / f"history-{i}.sqlite"
         for stale in db.parent.glob(db.name + "*"):
             stale.unlink()  # cold: no kept probe
@@ -143,6 +145,7 @@ def run(files: int = 1000, workers: int = 2, rounds: int = 3) -> list[Figure]:
         if planned != {"planned": files}:
             raise RuntimeError(f"dry run: expected {files} planned, got {planned}")
         vpo.append(cli.wall_s)
+        cpu.append(cli.cpu_s / shell_cpu)
         print(f"{NAME} round {i + 1}: xargs ffprobe {shell[-1]:.2f} s, vpo-tui {vpo[-1]:.2f} s")
     shutil.rmtree(root, ignore_errors=True)
     s, v = statistics.median(shell), statistics.median(vpo)
@@ -152,6 +155,9 @@ def run(files: int = 1000, workers: int = 2, rounds: int = 3) -> list[Figure]:
         Figure(NAME, f"xargs -P {workers} ffprobe ({label})", s, "s"),
         Figure(NAME, "vpo-tui --no-tui --dry-run, cold", v, "s"),
         Figure(NAME, f"ratio vpo-tui / xargs ffprobe (rounds: {ratios})", v / s, "x", GOAL_RATIO),
+        Figure(
+            NAME, "CPU-time ratio, median (context: robust to load)", statistics.median(cpu), "x"
+        ),
         Figure(NAME, "machine idle before the runs (lowest)", min(idle) * 100, "%"),
         *count_tools(workers),
     ]

@@ -58,12 +58,14 @@ def run(
     size_mb = _media.master(kind).stat().st_size / 1e6
     shell: list[float] = []
     vpo: list[float] = []
+    cpu: list[tuple[float, float]] = []  # (baseline, vpo-tui) user+sys of all processes
     idle: list[float] = []
     try:
         for i in range(rounds):
             root = _media.fresh_batch(kind, files, f"{NAME}-{tag}")
             idle.append(wait_for_quiet())
-            shell.append(run_xargs(root, script, workers)[0])
+            wall, shell_cpu = run_xargs(root, script, workers)
+            shell.append(wall)
             check_remuxed(root, kept)
 
             root = _media.fresh_batch(kind, files, f"{NAME}-{tag}")
@@ -75,6 +77,7 @@ def run(
                 root, policy=_media.REMUX_POLICY, workers=workers, config=config, db=db, expect="ok"
             )
             vpo.append(cli.wall_s)
+            cpu.append((shell_cpu, cli.cpu_s))
             check_remuxed(root, kept)
             print(f"{NAME} {tag} round {i + 1}: xargs {shell[-1]:.2f} s, vpo-tui {vpo[-1]:.2f} s")
     finally:
@@ -82,12 +85,14 @@ def run(
         if big and not keep:
             (_media.WORK / "masters" / f"{kind.name}.mkv").unlink(missing_ok=True)
     s, v = statistics.median(shell), statistics.median(vpo)
+    cpu_ratio = statistics.median(b / a for a, b in cpu)
     ratios = ", ".join(f"{b / a:.2f}" for a, b in zip(shell, vpo, strict=True))
     label = f"{files} files of {size_mb:.0f} MB, {workers} workers, median of {rounds}"
     return [
         Figure(NAME, f"xargs minimal pipeline ({label})", s, "s"),
         Figure(NAME, "vpo-tui --no-tui", v, "s"),
         Figure(NAME, f"ratio vpo-tui / minimal ({tag}; rounds: {ratios})", v / s, "x", goal),
+        Figure(NAME, "CPU-time ratio, median of rounds (context: robust to load)", cpu_ratio, "x"),
         Figure(NAME, "machine idle before the runs (lowest)", min(idle) * 100, "%"),
     ]
 

@@ -369,7 +369,7 @@ def measure_end(
 
 # Seeking this far makes ffprobe start at the last keyframe (MKV/WebM, MP4, MPEG-TS/PS,
 # AVI, ASF alike), so the packets it then lists are the file's last ones.
-_PAST_ANY_END_S = 99_999_999.0
+PAST_ANY_END_S = 99_999_999.0
 # The layout of a kept probe (``probe_with_ends``'s record): bump it when the ffprobe
 # arguments or what is read from their output change, so older records are ignored.
 RECORD_VERSION = 1
@@ -405,7 +405,7 @@ def probe_with_ends(
     path = Path(path).absolute()
     ends: dict[int, float] | None = None
     try:
-        data, stderr, size = _run_probe(path, ffprobe, control, timeout_s, _PAST_ANY_END_S)
+        data, stderr, size = _run_probe(path, ffprobe, control, timeout_s, PAST_ANY_END_S)
     except ProbeError:
         data, stderr, size = {}, "", 0
     if data and not _complains_of_damage(stderr):

@@ -31,6 +31,7 @@ from vpo_tui.engine.job import (
 )
 from vpo_tui.engine.locks import FileLock, FileLocked
 from vpo_tui.engine.probe import (
+    PAST_ANY_END_S,
     PROBE_TIMEOUT_S,
     ProbeError,
     measure_end,
@@ -398,8 +399,11 @@ def _verify_output(
     control: FileControl,
     source: _Extent | None,
 ) -> MediaInfo:
-    # compare like with like: the source's kept audio/video vs the output's audio/video;
-    # a tool may keep the source's start or shift it to 0, so look where either puts the end
+    # compare like with like: the source's kept audio/video vs the output's audio/video.
+    # The probe reads from the output's last keyframe (a seek past the end), so a big
+    # output is not read for its last 30 s; only when that finds no packet is the end
+    # looked for where the source says it is (a tool may keep the source's start or
+    # shift it to 0, so where either puts it)
     if source is None:
         windows = _end_windows(plan.source.duration or 0.0, 0.0)
     else:
@@ -409,13 +413,13 @@ def _verify_output(
             temp,
             ffprobe,
             _av_streams,
-            from_s=windows[0],
+            from_s=PAST_ANY_END_S,
             control=control,
             timeout_s=_probe_timeout(settings),
         )
-        if output_end is None and len(windows) > 1:
+        if output_end is None:
             output_end = _last_packet_end(
-                temp, ffprobe, _av_streams(output), windows[1:], settings, control
+                temp, ffprobe, _av_streams(output), windows, settings, control
             )
     except ProbeError as exc:
         reason = str(exc).split(": ", 1)[-1]
