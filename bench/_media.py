@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import stat
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,10 +37,34 @@ COMPLIANT = SampleSpec(duration=1.0, audio=(AudioSpec("eng", default=True),))
 class MediaKind:
     name: str
     spec: SampleSpec
+    big: bool = False  # made by ``_make_big`` (>= 100 MB), not by ``make_media``
 
 
 REMUX = MediaKind("remux", NEEDS_REMUX)
 ALREADY_COMPLIANT = MediaKind("compliant", COMPLIANT)
+# NEEDS_REMUX's tracks in a ~110 MB file: 12 s of 720p noise, x264 at a fixed low QP
+BIG_REMUX = MediaKind("remux-big", NEEDS_REMUX, big=True)
+
+
+def _make_big(path: Path, seconds: float = 12.0) -> None:
+    """A >= 100 MB file in ~5 s: noise is what makes it big, ultrafast what makes it quick."""
+    srt = path.with_name(path.name + ".srt")
+    srt.write_text("1\n00:00:00,000 --> 00:00:09,000\nHello (eng)\n", encoding="utf-8")
+    lavfi = ["-f", "lavfi", "-i"]
+    args = ["ffmpeg", "-v", "error", "-nostdin", "-y"]
+    args += [*lavfi, "testsrc=size=1280x720:rate=25,noise=alls=30:allf=t+u"]
+    args += [*lavfi, "sine=frequency=440:sample_rate=48000"]
+    args += [*lavfi, "sine=frequency=660:sample_rate=48000", "-i", str(srt)]
+    args += ["-map", "0:v", "-map", "1:a", "-map", "2:a", "-map", "3:s", "-t", str(seconds)]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-qp", "12", "-pix_fmt", "yuv420p"]
+    args += ["-c:a", "aac", "-b:a", "64k", "-c:s", "srt"]
+    args += ["-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=ger"]
+    args += ["-metadata:s:s:0", "language=eng", "-disposition:a:0", "default"]
+    args += ["-disposition:a:1", "0", "-disposition:s:0", "0", "-f", "matroska", str(path)]
+    try:
+        subprocess.run(args, check=True, capture_output=True)
+    finally:
+        srt.unlink(missing_ok=True)
 
 
 def master(kind: MediaKind) -> Path:
@@ -47,7 +72,11 @@ def master(kind: MediaKind) -> Path:
     path = WORK / "masters" / f"{kind.name}.mkv"
     if not path.exists():
         partial = path.with_name(f".{path.name}.partial")
-        make_media(partial, kind.spec)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if kind.big:
+            _make_big(partial)
+        else:
+            make_media(partial, kind.spec)
         partial.replace(path)  # a killed run never leaves a half-written master
     return path
 

@@ -75,14 +75,21 @@ def write_config(
 
 
 def run_vpo_tui(
-    root: Path, *, policy: str, workers: int, config: Path, db: Path, expect: str | None = None
+    root: Path,
+    *,
+    policy: str,
+    workers: int,
+    config: Path,
+    db: Path,
+    expect: str | None = None,
+    extra: tuple[str, ...] = (),
 ) -> CliRun:
-    """``python -m vpo_tui --no-tui ROOT --json``, timed from launch to exit.
+    """``python -m vpo_tui --no-tui ROOT --json [EXTRA]``, timed from launch to exit.
 
     The wall time includes interpreter start-up and imports: that is what a user
     waits for. ``expect`` checks every file reached that status.
     """
-    argv = [sys.executable, "-m", "vpo_tui", "--no-tui", str(root), "--json"]
+    argv = [sys.executable, "-m", "vpo_tui", "--no-tui", *extra, str(root), "--json"]
     argv += ["--policy", policy, "--workers", str(workers)]
     argv += ["--config", str(config), "--db", str(db)]
     env = {**os.environ, "VPO_TUI_CONFIG": str(config)}

@@ -46,7 +46,9 @@ LIARS = [
     ("ffmpeg", "write_garbage", TO_MP4, "verification failed"),
     ("mkvmerge", "mkvmerge_truncated", REMUX, "verification failed"),
     ("ffmpeg", "sigkill_self", TO_MP4, "killed by SIGKILL"),
-    ("mkvmerge", "exit_nonzero", REMUX, "exit code 1"),
+    # mkvmerge's exit 1 means "warnings, output written": its empty output is refused
+    ("mkvmerge", "exit_nonzero", REMUX, "verification failed"),
+    ("mkvmerge", "mkvmerge_exit2", REMUX, "exit code 2"),
     ("ffmpeg", "hang", TO_MP4, "timed out"),
 ]
 

@@ -71,7 +71,8 @@ def _assert_untouched(path: Path, digest: str, result: FileResult) -> None:
     ("tool", "policy", "fake", "expected"),
     [
         ("ffmpeg", TO_MP4, "exit_nonzero", "ffmpeg failed with exit code 1"),
-        ("mkvmerge", REMUX, "exit_nonzero", "mkvmerge failed with exit code 1"),
+        # mkvmerge's exit 1 means "warnings, output written": the empty output is refused
+        ("mkvmerge", REMUX, "exit_nonzero", "verification failed"),
         ("mkvmerge", REMUX, "mkvmerge_exit2", "mkvmerge failed with exit code 2"),
         ("ffmpeg", TO_MP4, "sigkill_self", "killed by SIGKILL"),
         ("ffmpeg", TO_MP4, "write_garbage", "verification failed"),

@@ -84,3 +84,53 @@ async def test_mark_preview_run_summary_on_real_media(tmp_path: Path, make_file:
         audio = [t for t in after.tracks if t.type.value == "audio"]
         assert [t.language for t in audio] == ["eng"]  # French dropped, commentary dropped
         assert not any(t.title and "commentary" in t.title.lower() for t in after.tracks)
+
+
+async def test_the_run_after_a_preview_reuses_its_probes(
+    tmp_path: Path, make_file: MakeMedia
+) -> None:
+    """Issue 10: pressing r after a preview probes no unchanged file again (counted)."""
+    import os
+
+    from tests.integration.test_headless_batch import logging_tools
+    from vpo_tui.config import Config, ToolsConfig
+
+    (tmp_path / "tools").mkdir()  # after "library" in the tree, which is marked below
+    cfg, log = logging_tools(tmp_path / "tools")
+    tools = dict(line.split(" = ") for line in cfg.read_text().splitlines()[1:])
+    config = Config(tools=ToolsConfig(**{k: v.strip('"') for k, v in tools.items()}))
+    lib = tmp_path / "library"
+    lib.mkdir()
+    two = (AudioSpec("eng", default=True), AudioSpec("ger"))
+    make_file("remux.mkv", folder=lib, audio=two)
+    make_file("compliant.mkv", folder=lib, audio=(AudioSpec("eng", default=True),))
+    touched = make_file("touched.mkv", folder=lib, audio=two)
+
+    def calls(name: str) -> list[str]:
+        lines = log.read_text().splitlines() if log.exists() else []
+        return [line.split(" ", 1)[0] for line in lines if name in line]
+
+    app = VpoApp(
+        services=Services(cores=4, config=config),
+        policy="english-only",
+        browse_root=tmp_path,
+        display_root=lib,
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("down", "space", "n")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen), what="preview")
+        preview = app.screen
+        assert isinstance(preview, PreviewScreen)
+        await wait_for(pilot, lambda: preview.probing_done, timeout=30, what="probing")
+        assert calls(".mkv") == ["ffprobe"] * 3  # the preview: one probe per file
+        log.unlink()
+        os.utime(touched)  # changed between the preview and the run: probed again
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), 60, "summary")
+        summary = app.screen
+        assert isinstance(summary, SummaryScreen)
+        statuses = {row.name: row.status for row in summary.run_screen.model.rows}
+        assert statuses == {"compliant.mkv": "unchanged", "remux.mkv": "ok", "touched.mkv": "ok"}
+    assert calls("remux.mkv") == ["mkvmerge", "ffprobe"]
+    assert calls("compliant.mkv") == []
+    assert calls("touched.mkv") == ["ffprobe", "mkvmerge", "ffprobe"]

@@ -139,6 +139,19 @@ def test_probe_cache_needs_same_size_mtime_and_policy(tmp_path: Path) -> None:
     assert store.is_compliant("/m/a.mkv", 11, 21, "d1")
 
 
+def test_a_kept_probe_needs_the_whole_fingerprint(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path / "h.db")
+    store.remember_probe("/lib/a.mkv", (10, 20, 30, 40), '{"version": 1}')
+    assert store.known_probe("/lib/a.mkv", (10, 20, 30, 40)) == '{"version": 1}'
+    for changed in ((11, 20, 30, 40), (10, 21, 30, 40), (10, 20, 31, 40), (10, 20, 30, 41)):
+        assert store.known_probe("/lib/a.mkv", changed) is None
+    assert store.known_probe("/lib/b.mkv", (10, 20, 30, 40)) is None
+    store.remember_probe("/lib/a.mkv", (11, 20, 30, 40), "newer")  # one row per file
+    assert store.known_probe("/lib/a.mkv", (11, 20, 30, 40)) == "newer"
+    assert store.known_probe("/lib/a.mkv", (10, 20, 30, 40)) is None
+    store.close()
+
+
 def test_runner_records_batch_jobs_and_a_cache_hit_spawns_nothing(tmp_path: Path) -> None:
     files = []
     for name in ("a.mkv", "b.mkv", "c.mkv"):

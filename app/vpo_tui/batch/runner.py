@@ -45,7 +45,7 @@ from vpo_tui.batch.events import (
     FileStarted,
 )
 from vpo_tui.engine.control import Cancelled, FileControl
-from vpo_tui.engine.job import FileJob, FileResult, FileStatus, ProgressUpdate
+from vpo_tui.engine.job import FileJob, FileResult, FileStatus, KnownProbe, ProgressUpdate
 from vpo_tui.policy.model import OnError
 
 if TYPE_CHECKING:
@@ -311,6 +311,7 @@ class BatchRunner:
                     self._emit(FileStarted(job.path, position))
                     self._finish(position, job, None, cached, results)
                     continue
+                job = self._with_known_probe(job)
                 control = FileControl(on_progress=_ThrottledProgress(job.path, self._emit))
                 with self._lock:
                     self._running[position] = control
@@ -461,6 +462,7 @@ class BatchRunner:
                     lambda s: s.job_recorded(batch_id, position, result),
                 )
             self._remember_compliant(job, result)
+            self._remember_probe(job, result)
         self._emit(FileFinished(result, position))
 
     def _cancel_unstarted(self, positions: range, results: list[FileResult | None]) -> None:
@@ -519,6 +521,36 @@ class BatchRunner:
         self._store_call(
             "update the probe cache",
             lambda s: s.mark_compliant(target, size, mtime_ns, digest),
+        )
+
+    def _with_known_probe(self, job: FileJob) -> FileJob:
+        """The job with the file's kept probe (from a dry run), if the store has one.
+
+        The engine checks the fingerprint again under the file's lock; this only
+        saves it the probe when a dry run already paid for it.
+        """
+        if self._store is None or job.known is not None:
+            return job
+        try:
+            real = os.path.realpath(job.path)
+            fingerprint = KnownProbe.fingerprint_of(os.stat(real))
+        except OSError:
+            return job  # let the engine report the problem properly
+        record = self._store_call(
+            "read the probe cache", lambda s: s.known_probe(real, fingerprint)
+        )
+        if not isinstance(record, str):
+            return job
+        return dataclasses.replace(job, known=KnownProbe(fingerprint, record))
+
+    def _remember_probe(self, job: FileJob, result: FileResult) -> None:
+        probe = result.probe
+        if probe is None or probe == job.known:
+            return  # nothing probed, or the kept probe was used as it is
+        real = os.path.realpath(job.path)
+        self._store_call(
+            "update the probe cache",
+            lambda s: s.remember_probe(real, probe.fingerprint, probe.record),
         )
 
     # -- helpers ---------------------------------------------------------------

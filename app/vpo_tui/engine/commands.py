@@ -141,6 +141,39 @@ def mkvmerge_misses_tracks(media: MediaInfo, identified: dict[str, object]) -> s
     return None
 
 
+# ffprobe codec names of tracks mkvmerge reads from Matroska (every common one;
+# anything else is asked about with ``mkvmerge -J``)
+_MKVMERGE_READS = frozenset(
+    {
+        *("h264", "hevc", "av1", "vp8", "vp9", "mpeg1video", "mpeg2video", "mpeg4", "vc1"),
+        *("theora", "prores", "ffv1", "msmpeg4v3"),
+        *("aac", "ac3", "eac3", "dts", "truehd", "mlp", "flac", "opus", "vorbis", "mp3"),
+        *("mp2", "alac", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_s16be"),
+        *("subrip", "ass", "ssa", "webvtt", "hdmv_pgs_subtitle", "dvd_subtitle"),
+    }
+)
+
+
+def ids_derivable(media: MediaInfo) -> bool:
+    """Whether mkvmerge's track IDs follow from the probe alone (no ``mkvmerge -J``).
+
+    In a Matroska file mkvmerge and ffprobe both list the tracks in the file's
+    order, so ``MkvIds.assumed`` is exact when every stream is an ordinary video,
+    audio or subtitle track of a codec both read. Attachments, cover art, data
+    streams, other containers and unusual codecs are still asked about: there the
+    two tools may number or see streams differently, and a wrong mapping could
+    label one track with another's language without the verification noticing.
+    """
+    if media.container not in ("mkv", "webm"):
+        return False
+    return all(
+        t.type in (TrackType.VIDEO, TrackType.AUDIO, TrackType.SUBTITLE)
+        and not t.attached_pic
+        and t.codec in _MKVMERGE_READS
+        for t in media.tracks
+    )
+
+
 def _flag(value: bool) -> str:
     return "1" if value else "0"
 

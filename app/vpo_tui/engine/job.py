@@ -6,6 +6,7 @@ thread today and on another executor (another process, a cluster) later.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -48,13 +49,36 @@ class EngineSettings:
 
 
 @dataclass(frozen=True)
+class KnownProbe:
+    """A probe of a file made earlier (a preview, a dry run), with the file it belongs to.
+
+    ``fingerprint`` is ``(size, mtime_ns, inode, ctime_ns)`` of the file when it was
+    probed; the engine reuses ``record`` (``probe_with_ends``'s JSON text) only if
+    the file still has exactly that fingerprint, else it probes again. Plain data,
+    so it travels in a ``FileJob`` to any executor and into the history's cache.
+    """
+
+    fingerprint: tuple[int, int, int, int]
+    record: str
+
+    @staticmethod
+    def fingerprint_of(st: os.stat_result) -> tuple[int, int, int, int]:
+        """What must not change for a kept probe to still describe the file."""
+        return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+
+
+@dataclass(frozen=True)
 class FileJob:
-    """One file to bring into line with one policy."""
+    """One file to bring into line with one policy.
+
+    ``known`` is the file's probe from a preview or dry run, when there is one.
+    """
 
     path: Path
     policy: Policy
     settings: EngineSettings = field(default_factory=EngineSettings)
     dry_run: bool = False
+    known: KnownProbe | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +101,7 @@ class FileResult:
     ``fingerprint`` is ``(size, mtime_ns)`` of the final file when it is known to
     comply with the policy (ok/unchanged), so a re-run can skip it unprobed.
     ``before``/``after`` are short track summaries (one string per track).
+    ``probe`` is the source's probe (made or reused), for the next run to reuse.
     """
 
     path: Path
@@ -90,3 +115,4 @@ class FileResult:
     after: tuple[str, ...] = ()
     pass_kind: str = "none"
     fingerprint: tuple[int, int] | None = None
+    probe: KnownProbe | None = None

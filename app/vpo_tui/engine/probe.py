@@ -282,6 +282,26 @@ def _probe(
     *,
     packets_from: float | None,
 ) -> tuple[MediaInfo, list[_Packet]]:
+    data, stderr, size = _run_probe(path, ffprobe, control, timeout_s, packets_from)
+    if _complains_of_damage(stderr):
+        last = _without_path(stderr.strip().splitlines()[-1], path)
+        raise ProbeError(f"{path}: truncated or damaged file (ffprobe: {last})")
+    return media_from_ffprobe(data, path, size), _packets(data)
+
+
+def _complains_of_damage(stderr: str) -> bool:
+    lowered = stderr.lower()
+    return any(marker in lowered for marker in _TRUNCATION_MARKERS)
+
+
+def _run_probe(
+    path: Path,
+    ffprobe: str,
+    control: FileControl | None,
+    timeout_s: float,
+    packets_from: float | None,
+) -> tuple[dict[str, Any], str, int]:
+    """One ffprobe run: its JSON document, its stderr tail and the file's size."""
     if not ffprobe or not Path(ffprobe).exists():
         raise ProbeError(f"{path}: ffprobe missing ({ffprobe or 'no path'})")
     st = _check_readable(path)
@@ -290,14 +310,21 @@ def _probe(
     if packets_from is not None:
         argv += _packet_args(packets_from)
     stdout, stderr = _run_ffprobe([*argv, _tool_path_arg(path)], path, control, timeout_s)
-    lowered = stderr.lower()
-    if any(marker in lowered for marker in _TRUNCATION_MARKERS):
-        last = _without_path(stderr.strip().splitlines()[-1], path)
-        raise ProbeError(f"{path}: truncated or damaged file (ffprobe: {last})")
     try:
         data = json.loads(stdout.decode("utf-8", "replace") or "{}")
     except json.JSONDecodeError:
         raise ProbeError(f"{path}: ffprobe gave unreadable output") from None
+    if not isinstance(data, dict):
+        raise ProbeError(f"{path}: ffprobe gave unreadable output")
+    return data, stderr, st.st_size
+
+
+def media_from_ffprobe(data: dict[str, Any], path: Path, size: int) -> MediaInfo:
+    """``MediaInfo`` from ffprobe's ``-show_streams -show_format`` JSON document.
+
+    Apart from running ffprobe so a probe kept in the history's cache is read
+    back exactly as a fresh one is.
+    """
     fmt = data.get("format") or {}
     streams = data.get("streams") or []
     if not fmt or not streams:
@@ -313,10 +340,10 @@ def _probe(
     if not any(t.type in (TrackType.VIDEO, TrackType.AUDIO) for t in tracks):
         raise ProbeError(f"{path}: not a video file (no video or audio track)")
     title = _tags(fmt).get("title") or None
-    media = MediaInfo(
+    return MediaInfo(
         path=path,
         container=container,
-        size=st.st_size,
+        size=size,
         duration=_float(fmt.get("duration")),
         tracks=tracks,
         title=title,
@@ -324,7 +351,10 @@ def _probe(
         duration_is_length=_duration_is_length(format_name, streams),
         chapters=chapters,
     )
-    packets = [
+
+
+def _packets(data: dict[str, Any]) -> list[_Packet]:
+    return [
         (
             _int(raw.get("stream_index")),
             _float(raw.get("pts_time")),
@@ -333,7 +363,6 @@ def _probe(
         for raw in data.get("packets") or []
         if isinstance(raw, dict)
     ]
-    return media, packets
 
 
 # (stream index, start, duration) of one packet, as ffprobe reports it
@@ -383,3 +412,80 @@ def measure_end(
                 (_int(parts[0]), _float(parts[1]), _float(parts[2]) if len(parts) > 2 else None)
             )
     return _last_end(packets, streams)
+
+
+# -- one probe that also reads the file's last packets --------------------------------
+
+# Seeking this far makes ffprobe start at the last keyframe (MKV/WebM, MP4, MPEG-TS/PS,
+# AVI, ASF alike), so the packets it then lists are the file's last ones.
+PAST_ANY_END_S = 99_999_999.0
+# The layout of a kept probe (``probe_with_ends``'s record): bump it when the ffprobe
+# arguments or what is read from their output change, so older records are ignored.
+RECORD_VERSION = 1
+
+
+def _stream_ends(packets: list[_Packet]) -> dict[int, float]:
+    ends: dict[int, float] = {}
+    for index, start, length in packets:
+        if index is None or start is None:
+            continue
+        stop = start + (length or 0.0)
+        ends[index] = max(stop, ends.get(index, stop))
+    return ends
+
+
+def probe_with_ends(
+    path: Path | str,
+    ffprobe: str,
+    control: FileControl | None = None,
+    *,
+    timeout_s: float = PROBE_TIMEOUT_S,
+) -> tuple[MediaInfo, dict[int, float] | None, dict[str, Any]]:
+    """``probe``, plus where each stream's last packet ends, in one ffprobe run.
+
+    The truncation check needs the source's last packets; reading them in the
+    probe itself (a seek past the end lands on the last keyframe) saves a process
+    per file. A file this read does not handle cleanly (a failed seek, a complaint
+    about damage met on the way to the end) is probed again the plain way, so its
+    probe, or its error, is exactly ``probe``'s; its ends are then ``None`` and the
+    caller measures them as before. Also returns the probe as a small JSON-ready
+    record (no packets) that ``media_from_record`` reads back.
+    """
+    path = Path(path).absolute()
+    ends: dict[int, float] | None = None
+    try:
+        data, stderr, size = _run_probe(path, ffprobe, control, timeout_s, PAST_ANY_END_S)
+    except ProbeError:
+        data, stderr, size = {}, "", 0
+    if data and not _complains_of_damage(stderr):
+        media = media_from_ffprobe(data, path, size)
+        ends = _stream_ends(_packets(data)) or None
+    else:
+        data, stderr, size = _run_probe(path, ffprobe, control, timeout_s, None)
+        if _complains_of_damage(stderr):
+            last = _without_path(stderr.strip().splitlines()[-1], path)
+            raise ProbeError(f"{path}: truncated or damaged file (ffprobe: {last})")
+        media = media_from_ffprobe(data, path, size)
+    record: dict[str, Any] = {
+        "version": RECORD_VERSION,
+        "streams": data.get("streams"),
+        "format": data.get("format"),
+        "ends": None if ends is None else {str(k): v for k, v in ends.items()},
+    }
+    return media, ends, record
+
+
+def media_from_record(
+    record: dict[str, Any], path: Path, size: int
+) -> tuple[MediaInfo, dict[int, float] | None]:
+    """A kept probe read back; ``ProbeError`` when it is of another version or unreadable."""
+    if not isinstance(record, dict) or record.get("version") != RECORD_VERSION:
+        raise ProbeError(f"{path}: the kept probe is of another version")
+    media = media_from_ffprobe(record, path, size)
+    raw = record.get("ends")
+    if not isinstance(raw, dict):
+        return media, None
+    try:
+        return media, {int(k): float(v) for k, v in raw.items()}
+    except (TypeError, ValueError):
+        raise ProbeError(f"{path}: the kept probe is unreadable") from None

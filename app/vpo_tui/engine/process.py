@@ -21,14 +21,23 @@ from pathlib import Path
 
 from vpo_tui.engine import commands
 from vpo_tui.engine.control import Cancelled, FileControl
-from vpo_tui.engine.job import EngineSettings, FileJob, FileResult, FileStatus, ProgressUpdate
+from vpo_tui.engine.job import (
+    EngineSettings,
+    FileJob,
+    FileResult,
+    FileStatus,
+    KnownProbe,
+    ProgressUpdate,
+)
 from vpo_tui.engine.locks import FileLock, FileLocked
 from vpo_tui.engine.probe import (
+    PAST_ANY_END_S,
     PROBE_TIMEOUT_S,
     ProbeError,
     measure_end,
-    probe,
+    media_from_record,
     probe_with_end,
+    probe_with_ends,
 )
 from vpo_tui.engine.progress import FfmpegProgress, MkvmergeProgress
 from vpo_tui.engine.run import ToolError, run_tool
@@ -173,23 +182,32 @@ def _mkvmerge_identify(
 
 
 def _settle_pass(
-    plan: Plan, mkvmerge: str, settings: EngineSettings, control: FileControl
-) -> tuple[Plan, commands.MkvIds | None]:
+    plan: Plan,
+    mkvmerge: str,
+    settings: EngineSettings,
+    control: FileControl,
+    kept: dict[str, object] | None = None,
+) -> tuple[Plan, commands.MkvIds | None, dict[str, object] | None]:
     """The pass that will really run, and mkvmerge's track IDs when it needs them.
 
     The planner picks mkvmerge for a plain remux, but mkvmerge cannot read every
     source ffprobe can (MPEG-4 part 2 in MPEG-TS, WMV): asking ``mkvmerge -J``
     first turns such a plan into the same plan carried out by ffmpeg. Asked in the
-    pre-check, so a dry run predicts the pass and the real run asks only once.
+    pre-check, so a dry run predicts the pass and the real run asks only once;
+    not asked at all when the probe alone settles the IDs (``ids_derivable``), nor
+    when a dry run's answer was kept with the file's probe (``kept``). Returns the
+    answer too, for the probe the next run reuses.
     """
     if plan.pass_kind not in (PassKind.MKVMERGE, PassKind.MKVPROPEDIT):
-        return plan, None
-    identified = _mkvmerge_identify(plan.source, mkvmerge, settings, control)
+        return plan, None, None
+    if commands.ids_derivable(plan.source):
+        return plan, commands.MkvIds.assumed(plan.source), None
+    identified = kept or _mkvmerge_identify(plan.source, mkvmerge, settings, control)
     if plan.pass_kind is PassKind.MKVMERGE and commands.mkvmerge_misses_tracks(
         plan.source, identified
     ):
-        return dataclasses.replace(plan, pass_kind=PassKind.FFMPEG), None
-    return plan, commands.MkvIds.from_mkvmerge_json(plan.source, identified)
+        return dataclasses.replace(plan, pass_kind=PassKind.FFMPEG), None, identified
+    return plan, commands.MkvIds.from_mkvmerge_json(plan.source, identified), identified
 
 
 def _run_pass(
@@ -346,7 +364,11 @@ def _header_is_length(
 
 
 def _source_extent(
-    plan: Plan, ffprobe: str, settings: EngineSettings, control: FileControl
+    plan: Plan,
+    ffprobe: str,
+    settings: EngineSettings,
+    control: FileControl,
+    ends: dict[int, float] | None,
 ) -> _Extent | None:
     """Where the kept audio/video of the source really starts and ends.
 
@@ -356,6 +378,8 @@ def _source_extent(
     runs, and the same figure is what the output is verified against. The header
     may give the length or the end (see ``_end_windows``): data that fits either
     reading is whole, so a file that starts late is never taken for a cut one.
+    The end comes from the probe's own read of the last packets (``ends``) when
+    it found any; only otherwise is the end read here, near the header's figure.
     """
     kept = {t.source_index for t in plan.tracks}
     streams = _av_streams(plan.source, kept)
@@ -364,7 +388,11 @@ def _source_extent(
     header = plan.source.duration or 0.0
     start = _data_start(plan.source, streams)
     windows = _end_windows(header, start)
-    end = _last_packet_end(plan.source.path, ffprobe, streams, windows, settings, control)
+    known = [end for index, end in (ends or {}).items() if index in streams]
+    if known:
+        end: float | None = max(known)
+    else:
+        end = _last_packet_end(plan.source.path, ffprobe, streams, windows, settings, control)
     length_only = header > 0 and _header_is_length(plan.source, start, settings, control)
     if header > 0 and (end is None or _cut_short(header, start, end, header_is_length=length_only)):
         if end is None:
@@ -388,8 +416,11 @@ def _verify_output(
     control: FileControl,
     source: _Extent | None,
 ) -> MediaInfo:
-    # compare like with like: the source's kept audio/video vs the output's audio/video;
-    # a tool may keep the source's start or shift it to 0, so look where either puts the end
+    # compare like with like: the source's kept audio/video vs the output's audio/video.
+    # The probe reads from the output's last keyframe (a seek past the end), so a big
+    # output is not read for its last 30 s; only when that finds no packet is the end
+    # looked for where the source says it is (a tool may keep the source's start or
+    # shift it to 0, so where either puts it)
     if source is None:
         windows = _end_windows(plan.source.duration or 0.0, 0.0)
     else:
@@ -399,13 +430,13 @@ def _verify_output(
             temp,
             ffprobe,
             _av_streams,
-            from_s=windows[0],
+            from_s=PAST_ANY_END_S,
             control=control,
             timeout_s=_probe_timeout(settings),
         )
-        if output_end is None and len(windows) > 1:
+        if output_end is None:
             output_end = _last_packet_end(
-                temp, ffprobe, _av_streams(output), windows[1:], settings, control
+                temp, ffprobe, _av_streams(output), windows, settings, control
             )
     except ProbeError as exc:
         reason = str(exc).split(": ", 1)[-1]
@@ -491,10 +522,50 @@ class _Cleared:
     tools: dict[str, str]
     final: Path
     source: _Extent | None
+    known: KnownProbe | None  # the source's probe, with mkvmerge's answer when it was asked
+
+
+@dataclasses.dataclass(frozen=True)
+class _Probed:
+    """The source's probe: what it says, where its streams' packets end, the kept form."""
+
+    media: MediaInfo
+    ends: dict[int, float] | None
+    known: KnownProbe
+
+
+_IDENTIFY_KEY = "mkvmerge"  # where a probe record keeps ``mkvmerge -J``'s answer
+
+
+def _kept_identify(probed: _Probed | None) -> dict[str, object] | None:
+    if probed is None:
+        return None
+    with contextlib.suppress(ValueError, TypeError, AttributeError):
+        kept = json.loads(probed.known.record).get(_IDENTIFY_KEY)
+        if isinstance(kept, dict):
+            return kept
+    return None
+
+
+def _with_identify(known: KnownProbe, identified: dict[str, object] | None) -> KnownProbe:
+    """The kept probe with ``mkvmerge -J``'s answer in it, so the next run asks no more."""
+    if identified is None:
+        return known
+    try:
+        record = json.loads(known.record)
+    except ValueError:
+        return known
+    record[_IDENTIFY_KEY] = {k: identified.get(k) for k in ("container", "tracks", "attachments")}
+    return dataclasses.replace(known, record=json.dumps(record, separators=(",", ":")))
 
 
 def _precheck(
-    path: Path, plan: Plan, settings: EngineSettings, control: FileControl, original: os.stat_result
+    path: Path,
+    plan: Plan,
+    settings: EngineSettings,
+    control: FileControl,
+    original: os.stat_result,
+    probed: _Probed | None,
 ) -> _Cleared | FileResult:
     """Everything that can stop a run before a tool writes anything (nothing is written here).
 
@@ -515,9 +586,12 @@ def _precheck(
     if final != path and (final.exists() or final.is_symlink()):
         raise CommitError(f"{path}: cannot change the container: {final.name} already exists")
     tools = require_tools(settings.tools, _tools_for(plan.pass_kind))
-    plan, ids = _settle_pass(plan, tools.get("mkvmerge", ""), settings, control)
+    plan, ids, identified = _settle_pass(
+        plan, tools.get("mkvmerge", ""), settings, control, _kept_identify(probed)
+    )
     tools = require_tools(settings.tools, _tools_for(plan.pass_kind))
-    source = _source_extent(plan, tools["ffprobe"], settings, control)
+    ends = probed.ends if probed is not None else None
+    source = _source_extent(plan, tools["ffprobe"], settings, control, ends)
     _stage(control, "space")
     if plan.pass_kind is PassKind.MKVPROPEDIT:
         estimate = plan.source.size
@@ -526,13 +600,19 @@ def _precheck(
     check_free_space(
         path.parent, required_space(estimate, settings.space_margin, settings.min_free_bytes)
     )
-    return _Cleared(plan, ids, tools, final, source)
+    known = _with_identify(probed.known, identified) if probed is not None else None
+    return _Cleared(plan, ids, tools, final, source, known)
 
 
 def _execute(
-    path: Path, plan: Plan, settings: EngineSettings, control: FileControl, original: os.stat_result
+    path: Path,
+    plan: Plan,
+    settings: EngineSettings,
+    control: FileControl,
+    original: os.stat_result,
+    probed: _Probed | None = None,
 ) -> FileResult:
-    cleared = _precheck(path, plan, settings, control, original)
+    cleared = _precheck(path, plan, settings, control, original, probed)
     if isinstance(cleared, FileResult):
         return cleared
     plan, tools, final = cleared.plan, cleared.tools, cleared.final
@@ -558,10 +638,15 @@ def _execute(
 
 
 def _dry_run(
-    path: Path, plan: Plan, settings: EngineSettings, control: FileControl, original: os.stat_result
+    path: Path,
+    plan: Plan,
+    settings: EngineSettings,
+    control: FileControl,
+    original: os.stat_result,
+    probed: _Probed | None,
 ) -> FileResult:
     """``planned`` only when nothing stands in the way; else what the real run would say."""
-    cleared = _precheck(path, plan, settings, control, original)
+    cleared = _precheck(path, plan, settings, control, original, probed)
     if isinstance(cleared, FileResult):
         return cleared
     plan = cleared.plan
@@ -571,6 +656,7 @@ def _dry_run(
         plan.changes,
         before=tuple(summarize(t) for t in plan.source.tracks),
         pass_kind=plan.pass_kind.value,
+        probe=cleared.known,
     )
 
 
@@ -644,35 +730,72 @@ def process_file(job: FileJob, control: FileControl | None = None) -> FileResult
         try:
             original = path.stat()
             _stage(control, "probe")
-            media = probe(path, tools["ffprobe"], control, timeout_s=_probe_timeout(job.settings))
-            _stage(control, "plan", duration_s=media.duration)
-            plan = _make_plan(job, media)
-            before = tuple(summarize(t) for t in media.tracks)
-            if plan.skip_reason is not None:
-                return FileResult(
-                    path,
-                    FileStatus.SKIPPED,
-                    plan.changes,
-                    error=plan.skip_reason,  # names the file already
-                    before=before,
-                )
-            elif plan.compliant:
-                return FileResult(
-                    path,
-                    FileStatus.UNCHANGED,
-                    before=before,
-                    after=before,
-                    output_path=path,
-                    fingerprint=(original.st_size, original.st_mtime_ns),
-                )
-            elif job.dry_run:
-                return _dry_run(path, plan, job.settings, control, original)
-            else:
-                return _execute(path, plan, job.settings, control, original)
+            probed = _probe_source(job, path, original, tools["ffprobe"], control)
+            _stage(control, "plan", duration_s=probed.media.duration)
+            plan = _make_plan(job, probed.media)
+            result = _decide(job, path, plan, original, probed, control)
+            # the next run may reuse this probe, unless this run changed the file
+            if result.status is FileStatus.OK or result.probe is not None:
+                return result
+            return dataclasses.replace(result, probe=probed.known)
         finally:
             lock.release()
 
     return _guarded(path, started, work)
+
+
+def _probe_source(
+    job: FileJob, path: Path, original: os.stat_result, ffprobe: str, control: FileControl
+) -> _Probed:
+    """The job's kept probe when the file is exactly the one it describes; else a new probe.
+
+    A preview or dry run probed the file already; a run started after it pays
+    for no second probe unless the file changed (size, mtime, inode or ctime).
+    """
+    now = KnownProbe.fingerprint_of(original)
+    known = job.known
+    if known is not None and known.fingerprint == now:
+        try:
+            media, ends = media_from_record(json.loads(known.record), path, original.st_size)
+        except (ProbeError, ValueError, TypeError, KeyError, AttributeError):
+            pass  # unreadable or of another version: probe again
+        else:
+            return _Probed(media, ends, known)
+    timeout = _probe_timeout(job.settings)
+    media, ends, record = probe_with_ends(path, ffprobe, control, timeout_s=timeout)
+    return _Probed(media, ends, KnownProbe(now, json.dumps(record, separators=(",", ":"))))
+
+
+def _decide(
+    job: FileJob,
+    path: Path,
+    plan: Plan,
+    original: os.stat_result,
+    probed: _Probed,
+    control: FileControl,
+) -> FileResult:
+    """Skip, nothing to do, dry run or run, as the plan says."""
+    before = tuple(summarize(t) for t in plan.source.tracks)
+    if plan.skip_reason is not None:
+        return FileResult(
+            path,
+            FileStatus.SKIPPED,
+            plan.changes,
+            error=plan.skip_reason,  # names the file already
+            before=before,
+        )
+    if plan.compliant:
+        return FileResult(
+            path,
+            FileStatus.UNCHANGED,
+            before=before,
+            after=before,
+            output_path=path,
+            fingerprint=(original.st_size, original.st_mtime_ns),
+        )
+    if job.dry_run:
+        return _dry_run(path, plan, job.settings, control, original, probed)
+    return _execute(path, plan, job.settings, control, original, probed)
 
 
 def apply_plan(

@@ -3,7 +3,9 @@
 The runner records a batch, a job row per file (``running`` with our pid when it
 starts, its result when it ends) and, for files known to comply with a policy, a
 probe-cache row keyed by real path + size + mtime + policy digest, so a re-run
-over a compliant library starts no tool at all.
+over a compliant library starts no tool at all. The probe itself is kept too
+(keyed by real path, checked against size, mtime, inode and ctime), so a run
+after a dry run does not probe an unchanged file again.
 """
 
 from __future__ import annotations
@@ -312,6 +314,31 @@ class HistoryStore:
             " size = excluded.size, mtime_ns = excluded.mtime_ns,"
             " recorded_at = excluded.recorded_at",
             (str(path), digest, size, mtime_ns, time.time()),
+        )
+
+    def known_probe(self, path: Path | str, fingerprint: tuple[int, int, int, int]) -> str | None:
+        """The kept probe record of ``path`` if the file still has ``fingerprint``."""
+        rows = self._pool.execute_read(
+            "SELECT size, mtime_ns, inode, ctime_ns, record FROM probes WHERE path = ?",
+            (str(path),),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        kept = (row["size"], row["mtime_ns"], row["inode"], row["ctime_ns"])
+        return str(row["record"]) if kept == tuple(fingerprint) else None
+
+    def remember_probe(
+        self, path: Path | str, fingerprint: tuple[int, int, int, int], record: str
+    ) -> None:
+        """Keep the probe of ``path`` (one row per file: a newer probe replaces it)."""
+        self._pool.execute_write(
+            "INSERT INTO probes (path, size, mtime_ns, inode, ctime_ns, record, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET"
+            " size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode,"
+            " ctime_ns = excluded.ctime_ns, record = excluded.record,"
+            " recorded_at = excluded.recorded_at",
+            (str(path), *fingerprint, record, time.time()),
         )
 
     # -- queries (history command, TUI) ------------------------------------------

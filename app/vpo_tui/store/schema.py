@@ -71,6 +71,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX jobs_by_path ON jobs(path, status);
     """,
+    # 4: the probe cache keeps the probe itself (whatever the policy), so a run after
+    # a preview or a dry run does not probe an unchanged file again
+    """
+    CREATE TABLE probes (
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        ctime_ns INTEGER NOT NULL,
+        record TEXT NOT NULL,
+        recorded_at REAL NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
@@ -27,7 +27,7 @@ from vpo_tui.batch.events import BatchResult
 from vpo_tui.batch.runner import STOP_KILL, STOP_USER
 from vpo_tui.batch.workers import WorkerChoice, WorkerCountError
 from vpo_tui.config import Config
-from vpo_tui.engine.job import FileStatus
+from vpo_tui.engine.job import FileStatus, KnownProbe
 from vpo_tui.headless import DEFAULT_POLICY, EXIT_INTERRUPTED, EXIT_USAGE
 from vpo_tui.policy.model import Policy
 from vpo_tui.tui.screens.dialogs import QuitWhileRunning
@@ -289,8 +289,14 @@ class VpoApp(App[int]):
     def open_preview(self, request: BatchRequest) -> None:
         self.push_screen(PreviewScreen(request))
 
-    def open_run(self, request: BatchRequest, paths: Sequence[Path]) -> None:
-        screen = RunScreen(request, paths)
+    def open_run(
+        self,
+        request: BatchRequest,
+        paths: Sequence[Path],
+        known: Mapping[Path, KnownProbe] | None = None,
+    ) -> None:
+        """The run screen; ``known`` holds the preview's probes, which the run reuses."""
+        screen = RunScreen(request, paths, known)
         self.last_run = screen
         if isinstance(self.screen, PickScreen):
             self.push_screen(screen)

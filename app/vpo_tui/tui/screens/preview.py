@@ -469,4 +469,11 @@ class PreviewScreen(Screen[None]):
             return
         self._shutdown()
         request = dataclasses.replace(self.request, discovery_problems=tuple(self.problems))
-        self.vpo.open_run(request, chosen)
+        # the preview is the run's first half: its probes go along (the engine reuses
+        # each one only if its file is unchanged)
+        known = {
+            row.path: row.result.probe
+            for row in self.rows
+            if row.included and row.result is not None and row.result.probe is not None
+        }
+        self.vpo.open_run(request, chosen, known)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -21,7 +21,7 @@ from textual.widgets.button import ButtonVariant
 from textual.worker import Worker, WorkerState
 
 from vpo_tui.batch.events import BatchFinished, FileFinished
-from vpo_tui.engine.job import FileJob, FileStatus
+from vpo_tui.engine.job import FileJob, FileStatus, KnownProbe
 from vpo_tui.phrasing import plural
 from vpo_tui.tui.messages import (
     DRAIN_INTERVAL_S,
@@ -139,10 +139,16 @@ class RunScreen(Screen[None]):
     # Offered (footer, buttons) only while the batch runs: afterwards they do nothing.
     WHILE_RUNNING = frozenset({"stop", "kill", "more_workers", "fewer_workers"})
 
-    def __init__(self, request: BatchRequest, paths: Sequence[Path]) -> None:
+    def __init__(
+        self,
+        request: BatchRequest,
+        paths: Sequence[Path],
+        known: Mapping[Path, KnownProbe] | None = None,
+    ) -> None:
         super().__init__()
         self.request = request
         self.paths = list(paths)
+        self.known = dict(known or {})  # the preview's probes: the engine reuses them
         self.model = RunModel.for_paths(self.paths, request.display_root)
         self.model.workers = request.workers
         self.pipe = EventPipe(self)
@@ -214,7 +220,7 @@ class RunScreen(Screen[None]):
     def on_mount(self) -> None:
         services = self.vpo.services
         policy, settings, dry_run = self.request.policy, services.settings, self.request.dry_run
-        jobs = [FileJob(p, policy, settings, dry_run) for p in self.paths]
+        jobs = [FileJob(p, policy, settings, dry_run, known=self.known.get(p)) for p in self.paths]
         self.runner = services.runner_factory(
             jobs,
             workers=self.request.workers,
