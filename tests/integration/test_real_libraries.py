@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.real_library import CASES, LIBRARY, MKVMERGE, make_cases, make_library
+from vpo_tui.engine.commands import MkvIds, ids_derivable
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus
 from vpo_tui.engine.probe import probe
 from vpo_tui.engine.process import process_file
@@ -254,3 +255,18 @@ def test_a_real_change_to_an_avi_is_written_as_avi(tmp_path: Path) -> None:
     output = probe(path, FFPROBE)
     assert (output.container, len(output.of_type(TrackType.AUDIO))) == ("avi", 1)
     assert process_file(FileJob(path, load_policy("english-only"))).status is FileStatus.UNCHANGED
+
+
+def test_derived_mkvmerge_ids_match_mkvmerge_on_every_real_matroska(
+    real_files: dict[str, Path],
+) -> None:
+    """Where the engine skips ``mkvmerge -J``, its derived IDs are what mkvmerge says."""
+    derived = with_attachments = 0
+    for path in real_files.values():
+        media = probe(path, FFPROBE)
+        if not ids_derivable(media):
+            continue
+        derived += 1
+        with_attachments += any(t.is_attachment for t in media.tracks)
+        assert MkvIds.assumed(media) == MkvIds.from_mkvmerge_json(media, _identify(path)), path
+    assert derived >= 3 and with_attachments >= 2  # covers and fonts took this path too

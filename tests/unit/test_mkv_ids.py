@@ -26,11 +26,19 @@ def test_ordinary_matroska_tracks_are_derived_in_file_order(container: str) -> N
     assert MkvIds.assumed(media).tracks == {0: 0, 1: 1, 2: 2, 3: 3}
 
 
+def test_matroska_attachments_and_covers_are_derived_in_their_own_order() -> None:
+    font = Track(4, TrackType.ATTACHMENT, "ttf", filename="font.ttf")
+    cover = Track(5, V, "mjpeg", attached_pic=True, filename="cover.jpg")
+    media = _media("mkv", *ORDINARY, font, cover)
+    assert ids_derivable(media)
+    ids = MkvIds.assumed(media)
+    assert ids.tracks == {0: 0, 1: 1, 2: 2, 3: 3}
+    assert ids.attachments == {4: 1, 5: 2}
+
+
 @pytest.mark.parametrize(
     ("container", "extra"),
     [
-        ("mkv", Track(4, TrackType.ATTACHMENT, "ttf", filename="font.ttf")),
-        ("mkv", Track(4, V, "mjpeg", attached_pic=True)),
         ("mkv", Track(4, TrackType.DATA, "bin_data")),
         ("mkv", Track(4, A, "unknown")),  # a codec mkvmerge may not read: ask it
         ("mp4", None),  # another container: its readers may number tracks differently

@@ -158,18 +158,23 @@ def ids_derivable(media: MediaInfo) -> bool:
     """Whether mkvmerge's track IDs follow from the probe alone (no ``mkvmerge -J``).
 
     In a Matroska file mkvmerge and ffprobe both list the tracks in the file's
-    order, so ``MkvIds.assumed`` is exact when every stream is an ordinary video,
-    audio or subtitle track of a codec both read. Attachments, cover art, data
-    streams, other containers and unusual codecs are still asked about: there the
-    two tools may number or see streams differently, and a wrong mapping could
-    label one track with another's language without the verification noticing.
+    order, and the attachments (fonts, and image attachments that ffprobe shows as
+    ``attached_pic`` video) in the order of the Attachments element, so
+    ``MkvIds.assumed`` is exact when every other stream is an ordinary video,
+    audio or subtitle track of a codec both read. Data streams, other containers
+    and unusual codecs are still asked about: there the two tools may number or
+    see streams differently, and a wrong mapping could label one track with
+    another's language without the verification noticing. (A wrong attachment
+    would be caught: verification compares the attachments by name.)
     """
     if media.container not in ("mkv", "webm"):
         return False
     return all(
-        t.type in (TrackType.VIDEO, TrackType.AUDIO, TrackType.SUBTITLE)
-        and not t.attached_pic
-        and t.codec in _MKVMERGE_READS
+        t.is_attachment
+        or (
+            t.type in (TrackType.VIDEO, TrackType.AUDIO, TrackType.SUBTITLE)
+            and t.codec in _MKVMERGE_READS
+        )
         for t in media.tracks
     )
 
