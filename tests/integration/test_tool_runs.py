@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tests.conftest import AudioSpec, MakeMedia
 from tests.integration.test_headless_batch import logging_tools, vpo
+from tests.real_library import CHAPTERS, add_chapters
 from vpo_tui.engine.job import EngineSettings, FileJob, FileStatus, ToolPaths
 from vpo_tui.engine.probe import probe
 from vpo_tui.engine.process import process_file
@@ -154,3 +155,19 @@ def test_a_cut_whose_end_the_probe_cannot_reach_is_measured_apart(
         assert "truncated or damaged: the header says" in (result.error or ""), result.error
     assert sha256(cut) == digest
     assert _calls(log, "cut.mp4") == ["ffprobe", "ffprobe"] * 2
+
+
+def test_a_kept_probe_keeps_the_chapters(make_file: MakeMedia, tmp_path: Path) -> None:
+    """The run that reuses a dry run's probe knows the source's chapters, so they are
+    carried and verified exactly as on a cold run."""
+    settings, log = _wrapped(tmp_path)
+    path = add_chapters(make_file("movie.mkv", audio=TWO_AUDIO))
+    chapters = probe(path, FFPROBE).chapters
+    assert len(chapters) == len(CHAPTERS)
+    planned = process_file(FileJob(path, KEEP_ENG, settings, dry_run=True))
+    assert planned.probe is not None
+    log.unlink()
+    result = process_file(FileJob(path, KEEP_ENG, settings, known=planned.probe))
+    assert result.status is FileStatus.OK, result.error
+    assert _calls(log, "movie.mkv") == ["mkvmerge", "ffprobe"]  # the kept probe was used
+    assert probe(path, FFPROBE).chapters == chapters

@@ -421,7 +421,7 @@ def measure_end(
 PAST_ANY_END_S = 99_999_999.0
 # The layout of a kept probe (``probe_with_ends``'s record): bump it when the ffprobe
 # arguments or what is read from their output change, so older records are ignored.
-RECORD_VERSION = 1
+RECORD_VERSION = 2  # 2: chapters kept too
 
 
 def _stream_ends(packets: list[_Packet]) -> dict[int, float]:
@@ -470,6 +470,7 @@ def probe_with_ends(
         "version": RECORD_VERSION,
         "streams": data.get("streams"),
         "format": data.get("format"),
+        "chapters": data.get("chapters"),
         "ends": None if ends is None else {str(k): v for k, v in ends.items()},
     }
     return media, ends, record
