@@ -8,6 +8,7 @@ as a user could do through ``[tools]``; the rest uses the real tools on real
 from __future__ import annotations
 
 import fcntl
+import shutil
 import subprocess
 import sys
 import threading
@@ -29,6 +30,7 @@ from vpo_tui.engine.job import (
     ProgressUpdate,
     ToolPaths,
 )
+from vpo_tui.engine.probe import measure_end, probe
 from vpo_tui.engine.process import process_file
 from vpo_tui.policy.load import parse_policy
 from vpo_tui.policy.model import Policy
@@ -36,6 +38,7 @@ from vpo_tui.samples import make_garbage, make_truncated
 
 FAKE = Path(__file__).parent / "fake_tools"
 
+FFPROBE = shutil.which("ffprobe") or "ffprobe"
 REMUX = parse_policy('name = "remux"\n[audio]\nkeep = ["eng"]\n', "remux.toml")  # mkvmerge pass
 TO_MP4 = parse_policy('name = "mp4"\n[container]\nformat = "mp4"\n', "mp4.toml")  # ffmpeg pass
 TRANSCODE = parse_policy(
@@ -358,3 +361,24 @@ def test_a_download_cut_short_is_refused_not_processed(make_file: MakeMedia) -> 
     )
     _assert_untouched(cut, digest, result)
     assert _run(full, REMUX).status is FileStatus.OK  # the whole file is fine
+
+
+def test_a_long_download_cut_a_little_short_is_refused_too(make_file: MakeMedia) -> None:
+    """A few seconds missing from a long Matroska file is a cut, not muxer slack.
+
+    200 s with the last ~3 s gone: within the 2 % once allowed for every header,
+    but Matroska writes its duration from the real timestamps, so it is refused
+    (before, the file was remuxed into a clean, shorter file reported ok).
+    """
+    full = _two_audio(make_file, "long.mkv", duration=200.0, width=64, height=36)
+    cut = make_truncated(full, full.with_name("cut.mkv"), keep=0.985)
+    media = probe(cut, FFPROBE)
+    end = measure_end(cut, FFPROBE, frozenset(t.index for t in media.tracks))
+    assert media.duration is not None and end is not None
+    assert 2.0 < media.duration - end < 0.02 * media.duration  # the case: missed before
+    digest = sha256(cut)
+    for dry_run in (True, False):
+        result = process_file(FileJob(cut, REMUX, dry_run=dry_run))
+        assert result.status is FileStatus.FAILED, result
+        assert "truncated or damaged: the header says 200.0 s" in (result.error or "")
+        _assert_untouched(cut, digest, result)

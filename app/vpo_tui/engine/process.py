@@ -61,6 +61,12 @@ _Feed = Callable[[str], None]
 _COPY_CHUNK = 4 * 1024 * 1024
 _END_WINDOW_S = 30.0  # how much of the end of a file is read to find its last packet
 _TRUNCATION_SLACK_S = 2.0  # streams may end a little before the container's duration
+# How far, as a share of the header's duration, the data may stop short of it. Matroska
+# and MP4/MOV write the duration from the real timestamps, so only a little slack is
+# needed (a subtitle may outlast the picture); other containers estimate it.
+_EXACT_DURATION_CONTAINERS = frozenset({"mkv", "webm", "mp4", "mov"})
+_EXACT_SLACK_SHARE = 0.005
+_ESTIMATED_SLACK_SHARE = 0.02
 
 
 class CommitError(Exception):
@@ -320,16 +326,20 @@ def _last_packet_end(
     return None
 
 
-def _cut_short(header: float, start: float, end: float, *, header_is_length: bool) -> bool:
+def _cut_short(
+    header: float, start: float, end: float, *, header_is_length: bool, exact: bool
+) -> bool:
     """True when the data stops well before the header's duration.
 
     Read as a length, the data must run about that long; read as where the data
     ends (counted from 0), it must end there. Where the muxer is known to write a
     length (mkvmerge, MPEG-TS/PS) only that reading counts: a recording that
     starts at 10 min and lost its last 10 min would otherwise "end at the header".
-    Elsewhere data that fits either reading is whole.
+    Elsewhere data that fits either reading is whole. ``exact`` headers (Matroska,
+    MP4/MOV) get little slack: a 2-hour film cut 2 minutes short is a cut.
     """
-    slack = max(_TRUNCATION_SLACK_S, 0.02 * header)
+    share = _EXACT_SLACK_SHARE if exact else _ESTIMATED_SLACK_SHARE
+    slack = max(_TRUNCATION_SLACK_S, share * header)
     runs_short = header - (end - start) > slack
     ends_at_header = abs(header - end) <= slack
     return runs_short and (header_is_length or not ends_at_header)
@@ -394,7 +404,9 @@ def _source_extent(
     else:
         end = _last_packet_end(plan.source.path, ffprobe, streams, windows, settings, control)
     length_only = header > 0 and _header_is_length(plan.source, start, settings, control)
-    if header > 0 and (end is None or _cut_short(header, start, end, header_is_length=length_only)):
+    exact = plan.source.container in _EXACT_DURATION_CONTAINERS
+    cut = end is None or _cut_short(header, start, end, header_is_length=length_only, exact=exact)
+    if header > 0 and cut:
         if end is None:
             where = f"stops before {windows[-1]:.1f} s"
         elif abs(start) < 0.5:
