@@ -183,3 +183,23 @@ def test_the_font_note_alone_does_not_make_a_change() -> None:
     )
     p = plan(ENGLISH_ONLY, m)
     assert p.changes == () and p.pass_kind is PassKind.NONE
+
+
+# -- containers that store no flags ------------------------------------------------
+
+
+def test_an_avi_remuxed_to_mkv_keeps_what_played() -> None:
+    """AVI stores no default flags: its first video and audio are what plays, and stay so."""
+    avi = media(
+        video(default=False),
+        audio(1, "und", codec="mp3"),
+        audio(2, "und", codec="mp3"),
+        container="avi",
+    )
+    remux = load_policy("mkv-remux")
+    p = plan(remux, avi)
+    assert defaults(p, TrackType.VIDEO) == [0]
+    assert defaults(p, TrackType.AUDIO) == [1]
+    assert_idempotent(remux, p)
+    # a kept AVI container has nothing to change: it cannot hold the flags
+    assert plan(pol('[audio]\ndefault = "keep"\n'), avi).changes == ()

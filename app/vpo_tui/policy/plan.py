@@ -365,9 +365,24 @@ class _Planner:
 
     # -- 8-9. flags and titles
 
+    def source_defaults(self, ordered: list[Track]) -> dict[int, bool]:
+        """The source's default flags, or what plays where its container stores none.
+
+        AVI and MPEG-PS hold no flags: a player plays their first video and first
+        audio, so that is what "keep" means when such a file is remuxed; writing
+        "not default" into the MKV would misread the source.
+        """
+        if rules_for(self.media.container).keeps_flags:
+            return {t.index: t.default for t in ordered}
+        firsts = {
+            kind: next((t.index for t in self.media.of_type(kind) if not t.attached_pic), None)
+            for kind in (TrackType.VIDEO, TrackType.AUDIO)
+        }
+        return {t.index: t.index == firsts.get(t.type) for t in ordered}
+
     def flags(self, ordered: list[Track]) -> dict[int, bool]:
         policy = self.policy
-        default = {t.index: t.default for t in ordered}
+        default = self.source_defaults(ordered)
         videos = [t for t in ordered if t.type is TrackType.VIDEO and not t.attached_pic]
         if len(videos) > 1:
             # Only a choice between pictures needs a rule (the first one plays).
