@@ -55,6 +55,7 @@ class HeadlessOptions:
     db: Path | None = None
     recursive: bool = True
     quiet: bool = False
+    executor: str | None = None  # --executor; None: [processing] executor, else threads
 
 
 # Control characters, line separators and lone surrogates (undecodable bytes in a
@@ -253,6 +254,8 @@ def exit_code_for(result: BatchResult, unreadable: int = 0) -> int:
     """
     if result.stop_reason in ("stop", "kill"):
         return EXIT_INTERRUPTED
+    if result.stop_reason not in (None, "failure"):  # e.g. the cluster's scheduler went away
+        return EXIT_FAILED
     if result.count(FileStatus.FAILED) or unreadable:
         return EXIT_FAILED
     return EXIT_OK
@@ -330,12 +333,14 @@ def run_headless(
     try:
         runner, listener, store = _prepare(options, state, err)
     except _Early as early:
+        _close_backend(state)
         return finish(early.code, None, str(early), early.console)
     try:
         result = _run(runner, listener, err, install_signals)
     finally:
         if store is not None:
             store.close()
+        _close_backend(state)
     code = exit_code_for(result, state["unreadable"])
     err.write(_summary(result, state["unreadable"]) + "\n")
     return finish(code, result)
@@ -371,7 +376,12 @@ def _prepare(options: HeadlessOptions, state: dict[str, Any], err: TextIO) -> tu
     state["policy_name"] = policy.name
     state["policy_source"] = policy.source
     settings = config.engine_settings()
-    _require_tools(settings.tools, options.dry_run)
+    executor = options.executor or config.processing.executor
+    if executor is not None and executor != "threads":
+        # The files run on the cluster's workers: their tools and version count, not ours.
+        choice = _open_cluster(executor, options, state, err)
+    else:
+        _require_tools(settings.tools, options.dry_run)
     if choice.warning:
         warn(choice.warning)
 
@@ -435,8 +445,15 @@ def _prepare(options: HeadlessOptions, state: dict[str, Any], err: TextIO) -> tu
         quiet=options.quiet or options.json,
         dry_run=options.dry_run,
     )
-    runner = BatchRunner(
+    runner_class: Any = BatchRunner
+    extra: dict[str, Any] = {}
+    if "backend" in state:
+        from vpo_tui.batch.cluster import ClusterBatchRunner
+
+        runner_class, extra = ClusterBatchRunner, {"backend": state["backend"]}
+    runner = runner_class(
         jobs,
+        **extra,
         workers=choice.workers,
         max_workers=choice.cap,
         listener=listener,
@@ -447,6 +464,47 @@ def _prepare(options: HeadlessOptions, state: dict[str, Any], err: TextIO) -> tu
         roots=[Path(p).absolute() for p in options.paths],
     )
     return runner, listener, store
+
+
+def _open_cluster(
+    executor: str, options: HeadlessOptions, state: dict[str, Any], err: TextIO
+) -> Any:
+    """Connect to (or start) the Dask cluster and check its workers; ``_Early`` if unusable."""
+    from vpo_tui.batch.cluster import (
+        ClusterError,
+        DaskBackend,
+        parse_executor,
+        resolve_cluster_workers,
+    )
+
+    try:
+        spec = parse_executor(executor)
+    except ValueError as exc:
+        raise _Early(EXIT_USAGE, f"--executor: {exc}") from None
+    try:
+        backend = DaskBackend.open(spec)
+        state["backend"] = backend
+        workers = backend.check()
+    except ClusterError as exc:
+        raise _Early(EXIT_MISSING_TOOL, str(exc)) from None
+    choice = resolve_cluster_workers(
+        options.workers, options.config.processing.workers, backend.total_threads()
+    )
+    state["workers"] = choice.workers
+    if not options.quiet:
+        hosts = sorted({w.host for w in workers})
+        err.write(
+            f"note: running on the Dask cluster at {backend.address}: "
+            f"{plural(len(workers), 'worker')} on {', '.join(hosts)}, "
+            f"{plural(choice.workers, 'file')} at once\n"
+        )
+    return choice
+
+
+def _close_backend(state: dict[str, Any]) -> None:
+    backend = state.pop("backend", None)
+    if backend is not None:
+        backend.close()
 
 
 def _require_tools(tools: Any, dry_run: bool) -> None:
@@ -533,4 +591,6 @@ def _summary(result: BatchResult, unreadable: int = 0) -> str:
         text += "; stopped by the user"
     elif result.stop_reason == "kill":
         text += "; killed by the user"
+    elif result.stop_reason:
+        text += f"; stopped: {result.stop_reason}"
     return text

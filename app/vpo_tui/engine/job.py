@@ -66,6 +66,7 @@ class ProgressUpdate:
     fps: float | None = None
     speed: float | None = None  # x realtime
     eta_s: float | None = None
+    worker: str | None = None  # the host running the file, when it runs on a cluster
 
 
 @dataclass(frozen=True)
