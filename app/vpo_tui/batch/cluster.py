@@ -408,23 +408,26 @@ class DaskBatch:
             with contextlib.suppress(Exception):
                 control.progress(ProgressUpdate(**message["progress"]))
 
-    # controls: act on every file in flight
+    # controls: act on every file in flight (not once the scheduler is gone: a call
+    # to it would wait for the connection timeout, and there is nothing left to control)
+    def _signal(self, *calls: Any) -> None:
+        if self.lost.is_set() or not self.backend.connected():
+            return
+        for call in calls:
+            with contextlib.suppress(Exception):
+                call()
+
     def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            self._stop.set()
+        self._signal(self._stop.set)
 
     def kill(self) -> None:
-        with contextlib.suppress(Exception):
-            self._stop.set()
-            self._kill.set()
+        self._signal(self._stop.set, self._kill.set)
 
     def pause(self) -> None:
-        with contextlib.suppress(Exception):
-            self._pause.set()
+        self._signal(self._pause.set)
 
     def resume(self) -> None:
-        with contextlib.suppress(Exception):
-            self._pause.clear()
+        self._signal(self._pause.clear)
 
     def process(self, job: FileJob, control: FileControl) -> FileResult:
         """The runner's per-file work: lock the file cluster-wide, run it on a worker, wait."""
@@ -470,8 +473,9 @@ class DaskBatch:
         finally:
             with self._lock:
                 self._controls.pop(key, None)
-            with contextlib.suppress(Exception):
-                lock.release()
+            if not self.lost.is_set():  # a lost scheduler took the lock's lease with it
+                with contextlib.suppress(Exception):
+                    lock.release()
 
     def _wait(self, job: FileJob, future: Any) -> FileResult:
         from distributed import KilledWorker
@@ -552,7 +556,8 @@ class ClusterBatchRunner(BatchRunner):
         super().pause()
 
     def resume(self) -> None:
-        self._batch.resume()
+        if self.paused:
+            self._batch.resume()
         super().resume()
 
     def run(self) -> Any:
