@@ -108,6 +108,7 @@ class FileRow:
     eta_s: float | None = None
     paused: bool = False  # its tool is suspended: speed and ETA mean nothing now
     result: FileResult | None = None
+    worker: str | None = None  # the cluster host running it (None: this machine)
 
     @property
     def finished(self) -> bool:
@@ -213,6 +214,7 @@ class RunModel:
             row.fps = update.fps
             row.speed = update.speed
             row.eta_s = update.eta_s
+            row.worker = update.worker or row.worker
             return row
         if kind is FileStarted:
             assert isinstance(event, FileStarted)
