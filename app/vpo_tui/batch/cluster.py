@@ -33,7 +33,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -196,15 +196,74 @@ class ControlNames:
         return cls(f"vpo-tui-stop-{token}", f"vpo-tui-kill-{token}", f"vpo-tui-pause-{token}")
 
 
-def process_on_worker(job: FileJob, key: str, topic: str, names: ControlNames) -> FileResult:
-    """The per-file task: the engine on a worker, its events and controls through Dask."""
+class _RemoteControls:
+    """One thread per worker process relays each batch's kill/pause events to its files.
+
+    It looks at the ``distributed.Event``s every ``_CONTROL_WAIT_S`` while files run
+    (sleeping otherwise), so a task never waits for a watcher of its own to end.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._files: dict[int, tuple[ControlNames, FileControl, Any, Any]] = {}
+        self._thread: threading.Thread | None = None
+
+    def add(self, names: ControlNames, control: FileControl, kill: Any, pause: Any) -> None:
+        with self._lock:
+            self._files[id(control)] = (names, control, kill, pause)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="vpo-remote-controls", daemon=True
+                )
+                self._thread.start()
+
+    def remove(self, control: FileControl) -> None:
+        with self._lock:
+            self._files.pop(id(control), None)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(_CONTROL_WAIT_S)
+            with self._lock:
+                files = list(self._files.values())
+            batches: dict[ControlNames, list[FileControl]] = {}
+            events: dict[ControlNames, tuple[Any, Any]] = {}
+            for names, control, kill, pause in files:
+                batches.setdefault(names, []).append(control)
+                events.setdefault(names, (kill, pause))
+            for names, controls in batches.items():
+                kill, pause = events[names]
+                try:
+                    killed, paused = kill.is_set(), pause.is_set()
+                except Exception:  # the scheduler is gone: the client ends the batch
+                    continue
+                for control in controls:
+                    if killed and not control.cancelled:
+                        control.cancel()
+                    elif not killed and paused != control.paused:
+                        (control.pause if paused else control.resume)()
+
+
+_REMOTE_CONTROLS = _RemoteControls()
+
+EngineFn = Callable[[FileJob, FileControl], FileResult]
+
+
+def process_on_worker(
+    job: FileJob, key: str, topic: str, names: ControlNames, engine: EngineFn | None = None
+) -> FileResult:
+    """The per-file task: the engine on a worker, its events and controls through Dask.
+
+    ``engine`` replaces ``process_file`` (the dispatch benchmark's no-op engine).
+    """
     from distributed import Event, get_worker
 
     from vpo_tui.engine.process import process_file
 
+    run_engine: EngineFn = engine or process_file
     worker = get_worker()
-    stop, kill, pause = Event(names.stop), Event(names.kill), Event(names.pause)
-    if stop.is_set() or kill.is_set():
+    stop = Event(names.stop)  # kill sets stop too: one look says "do not start"
+    if stop.is_set():
         return FileResult(job.path, FileStatus.CANCELLED, error="not started")
     host = worker_host()
     mapping = PathMap.from_env()
@@ -219,24 +278,10 @@ def process_on_worker(job: FileJob, key: str, topic: str, names: ControlNames) -
 
     control = FileControl(on_progress=_ThrottledProgress(job.path, relay))
     send(ProgressUpdate("lock", 0.0))
-    done = threading.Event()
-
-    def watch() -> None:
-        paused = False
-        while not done.is_set():
-            if kill.wait(timeout=_CONTROL_WAIT_S):
-                control.cancel()
-                return
-            want = pause.is_set()
-            if want != paused:
-                paused = want
-                (control.pause if want else control.resume)()
-
-    watcher = threading.Thread(target=watch, name="vpo-control", daemon=True)
-    watcher.start()
+    _REMOTE_CONTROLS.add(names, control, Event(names.kill), Event(names.pause))
     local = dataclasses.replace(job, path=mapping.to_worker(job.path))
     try:
-        result = process_file(local, control)
+        result = run_engine(local, control)
     except Cancelled:
         result = FileResult(local.path, FileStatus.CANCELLED, error="cancelled by the user")
     except Exception as exc:  # a bug must come back as this file's failure
@@ -246,9 +291,7 @@ def process_on_worker(job: FileJob, key: str, topic: str, names: ControlNames) -
             error=f"{local.path}: unexpected error on {host}: {type(exc).__name__}: {exc}",
         )
     finally:
-        done.set()
-        with contextlib.suppress(Exception):
-            watcher.join(timeout=1.0)
+        _REMOTE_CONTROLS.remove(control)
     return dataclasses.replace(
         result,
         path=job.path,
@@ -384,10 +427,11 @@ def resolve_cluster_workers(
 class DaskBatch:
     """One batch's connection state: its event topic, its controls, its files in flight."""
 
-    def __init__(self, backend: DaskBackend) -> None:
+    def __init__(self, backend: DaskBackend, engine: EngineFn | None = None) -> None:
         from distributed import Event
 
         self.backend = backend
+        self.engine = engine
         self.names = ControlNames.fresh()
         self.topic = f"vpo-tui-events-{uuid.uuid4().hex}"
         client = backend.client
@@ -466,6 +510,7 @@ class DaskBatch:
                 key,
                 self.topic,
                 self.names,
+                self.engine,
                 key=f"vpo-file-{key}",
                 pure=False,
             )
@@ -525,8 +570,15 @@ def _lost_result(
 class ClusterBatchRunner(BatchRunner):
     """A ``BatchRunner`` whose files run on a Dask cluster; controls reach the workers too."""
 
-    def __init__(self, jobs: Sequence[FileJob], *, backend: DaskBackend, **kwargs: Any) -> None:
-        self._batch = DaskBatch(backend)
+    def __init__(
+        self,
+        jobs: Sequence[FileJob],
+        *,
+        backend: DaskBackend,
+        engine: EngineFn | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._batch = DaskBatch(backend, engine)
         kwargs["process"] = self._process_or_abandon
         super().__init__(jobs, **kwargs)
         self._backend = backend
