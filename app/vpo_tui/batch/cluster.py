@@ -523,37 +523,37 @@ class DaskBatch:
                     lock.release()
 
     def _wait(self, job: FileJob, future: Any) -> FileResult:
+        """The file's result; a done-callback wakes us (``result(timeout=...)`` in a loop
+        raced with the result's arrival under load, and raised from inside Dask)."""
         from distributed import KilledWorker
 
+        done = threading.Event()
+        future.add_done_callback(lambda _f: done.set())
         unreachable_since: float | None = None
-        while True:
-            try:
-                result = future.result(timeout=_WAIT_S)
-            except KilledWorker as exc:
-                return FileResult(
-                    job.path, FileStatus.FAILED, error=f"{job.path}: worker lost ({exc})"
-                )
-            except TimeoutError:
-                if self.backend.connected():
-                    unreachable_since = None
-                    continue
-                now = time.monotonic()
-                unreachable_since = unreachable_since or now
-                if now - unreachable_since < _LOST_AFTER_S:
-                    continue
+        while not done.wait(_WAIT_S):
+            if self.backend.connected():
+                unreachable_since = None
+                continue
+            now = time.monotonic()
+            unreachable_since = unreachable_since or now
+            if now - unreachable_since >= _LOST_AFTER_S:
                 self.lost.set()
                 return _lost_result(job, self.backend)
-            except Exception as exc:  # cancelled with the scheduler, or a task error
-                if not self.backend.connected() or "cancel" in type(exc).__name__.lower():
-                    self.lost.set()
-                    return _lost_result(job, self.backend, exc)
-                return FileResult(
-                    job.path,
-                    FileStatus.FAILED,
-                    error=f"{job.path}: the worker failed: {type(exc).__name__}: {exc}",
-                )
-            assert isinstance(result, FileResult)
-            return result
+        try:
+            result = future.result()
+        except KilledWorker as exc:
+            return FileResult(job.path, FileStatus.FAILED, error=f"{job.path}: worker lost ({exc})")
+        except Exception as exc:  # cancelled with the scheduler, or a task error
+            if not self.backend.connected() or "cancel" in type(exc).__name__.lower():
+                self.lost.set()
+                return _lost_result(job, self.backend, exc)
+            return FileResult(
+                job.path,
+                FileStatus.FAILED,
+                error=f"{job.path}: the worker failed: {type(exc).__name__}: {exc}",
+            )
+        assert isinstance(result, FileResult)
+        return result
 
 
 def _lost_result(
