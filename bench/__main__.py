@@ -1,6 +1,6 @@
 """``python -m bench [NAME ...]``: run the batch benchmarks and print one table.
 
-Names: runner_scale, noop_rerun, batch_overhead, batch_speedup (default: all,
+Names: runner_scale, noop_rerun, batch_overhead, batch_speedup, cluster (default: all,
 cheapest first). ``--markdown`` prints the table for bench/RESULTS.md, with the
 machine description and the command line. The TUI scale benchmark is its own
 script (``bench/tui_scale.py``) and is not run from here. Exit status 1 when
@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, str] = {
     "noop_rerun": "1,000 compliant files run twice: the re-run starts no tool, < 2 s",
     "batch_overhead": "100 remuxes, vpo-tui --workers 2 vs xargs -P 2 with the same commands",
     "batch_speedup": "100 remuxes, --workers 2 vs --workers 1",
+    "cluster": "40 remuxes local-cluster:2 vs threads; dispatch per file through Dask",
 }
 
 

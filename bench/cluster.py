@@ -90,7 +90,24 @@ def _noop_wall(backend: object | None, files: int, workers: int) -> float:
     return wall
 
 
-def run(repeat: int = 3, noop_files: int = NOOP_FILES, workers: int = 8) -> list[Figure]:
+def _bare_dask_ms(backend: object, files: int) -> float:
+    """Context: the same no-op tasks submitted all at once and gathered, no runner, no lock."""
+    from vpo_tui.batch.cluster import ControlNames, process_on_worker
+
+    client = backend.client  # type: ignore[attr-defined]
+    names = ControlNames.fresh()
+    jobs = _noop_jobs(files)
+    wait_for_quiet()
+    start = time.perf_counter()
+    futures = [
+        client.submit(process_on_worker, j, "k", "bench", names, noop_engine, pure=False)
+        for j in jobs
+    ]
+    client.gather(futures)
+    return (time.perf_counter() - start) / files * 1000
+
+
+def run(repeat: int = 3, noop_files: int = NOOP_FILES, workers: int = 16) -> list[Figure]:
     from vpo_tui.batch.cluster import DaskBackend, ExecutorSpec
 
     threads: list[float] = []
@@ -100,17 +117,20 @@ def run(repeat: int = 3, noop_files: int = NOOP_FILES, workers: int = 8) -> list
         cluster.append(_remux_wall("local-cluster:2", f"cluster-{i}"))
     t, c = statistics.median(threads), statistics.median(cluster)
 
+    latency_files = max(1, noop_files // 5)
     backend = DaskBackend.open(ExecutorSpec("local-cluster", processes=2))
     try:
         on_threads: list[float] = []
         on_dask: list[float] = []
+        one_by_one: list[float] = []
         for _ in range(repeat):
-            on_threads.append(_noop_wall(None, noop_files, workers))
-            on_dask.append(_noop_wall(backend, noop_files, workers))
+            on_threads.append(_noop_wall(None, noop_files, workers) / noop_files)
+            on_dask.append(_noop_wall(backend, noop_files, workers) / noop_files)
+            one_by_one.append(_noop_wall(backend, latency_files, 2) / latency_files)
+        bare_ms = _bare_dask_ms(backend, noop_files)
     finally:
         backend.close()
-    per_file_ms = statistics.median(on_dask) / noop_files * 1000
-    threads_ms = statistics.median(on_threads) / noop_files * 1000
+    per_file_ms = statistics.median(on_dask) * 1000
     label = f"median of {repeat}, interleaved"
     return [
         Figure(NAME, f"{FILES} remuxes, threads --workers 2 ({label})", t, "s"),
@@ -124,7 +144,19 @@ def run(repeat: int = 3, noop_files: int = NOOP_FILES, workers: int = 8) -> list
             GOAL_DISPATCH_MS,
             "<=",
         ),
-        Figure(NAME, "same no-op batch on threads (context)", threads_ms, "ms"),
+        Figure(
+            NAME,
+            f"latency per file, {latency_files:,} no-op files, 2 in flight (context)",
+            statistics.median(one_by_one) * 1000,
+            "ms",
+        ),
+        Figure(NAME, "bare Dask submit+gather of the same tasks (context)", bare_ms, "ms"),
+        Figure(
+            NAME,
+            "same no-op batch on threads (context)",
+            statistics.median(on_threads) * 1000,
+            "ms",
+        ),
     ]
 
 
@@ -132,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--noop-files", type=int, default=NOOP_FILES)
-    parser.add_argument("--workers", type=int, default=8, help="no-op files in flight")
+    parser.add_argument("--workers", type=int, default=16, help="no-op files in flight")
     args = parser.parse_args(argv)
     from bench import format_table
 

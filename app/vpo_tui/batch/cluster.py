@@ -207,6 +207,25 @@ class _RemoteControls:
         self._lock = threading.Lock()
         self._files: dict[int, tuple[ControlNames, FileControl, Any, Any]] = {}
         self._thread: threading.Thread | None = None
+        self._stopped: dict[ControlNames, tuple[bool, float]] = {}
+
+    def stopped(self, names: ControlNames, stop: Any) -> bool:
+        """Whether the batch was stopped, asking the scheduler at most every ``_CONTROL_WAIT_S``.
+
+        A quick file must not pay a round trip each: a file dispatched in the moment
+        after Stop may still start, as it would have a moment earlier.
+        """
+        now = time.monotonic()
+        with self._lock:
+            known = self._stopped.get(names)
+        if known is not None and (known[0] or now - known[1] < _CONTROL_WAIT_S):
+            return known[0]
+        value = bool(stop.is_set())
+        with self._lock:
+            if len(self._stopped) > 64:  # batches come and go; keep the recent ones
+                self._stopped.clear()
+            self._stopped[names] = (value, now)
+        return value
 
     def add(self, names: ControlNames, control: FileControl, kill: Any, pause: Any) -> None:
         with self._lock:
@@ -262,8 +281,8 @@ def process_on_worker(
 
     run_engine: EngineFn = engine or process_file
     worker = get_worker()
-    stop = Event(names.stop)  # kill sets stop too: one look says "do not start"
-    if stop.is_set():
+    # kill sets stop too: one look says "do not start"
+    if _REMOTE_CONTROLS.stopped(names, Event(names.stop)):
         return FileResult(job.path, FileStatus.CANCELLED, error="not started")
     host = worker_host()
     mapping = PathMap.from_env()
