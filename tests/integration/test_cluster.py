@@ -466,3 +466,41 @@ def test_threads_never_import_distributed(tmp_path: Path) -> None:
         "assert 'distributed' not in sys.modules, 'a threads batch imported distributed'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_the_app_runs_its_batches_on_the_cluster(cluster: DaskBackend, library: Path, tmp_path):
+    """The TUI's services: runner factory, worker count and a batch through them."""
+    from vpo_tui.tui.services import Services
+
+    services = Services(config=Config()).on_cluster(_dask_url(cluster))
+    try:
+        assert services.choose_workers(None).workers == 2  # the cluster's threads
+        assert services.choose_workers(5).workers == 5  # files in flight, not capped by cores
+        lib = tmp_path / "lib"
+        shutil.copytree(library, lib)
+        runner = services.runner_factory(
+            [FileJob(lib / "c.mp4", load_policy("normalize"))],
+            workers=2,
+            listener=RecordingListener(),
+            on_error=load_policy("normalize").on_error,
+            dry_run=False,
+            process=services.process,
+            store=None,
+            max_workers=2,
+            policy_name="normalize",
+            roots=[lib],
+        )
+        assert isinstance(runner, ClusterBatchRunner)
+        (result,) = runner.run().files
+        assert result.status is FileStatus.OK and result.output_path == lib / "c.mkv"
+    finally:
+        services.cluster.close()
+
+
+def test_a_bad_executor_is_a_usage_error(capsys) -> None:
+    from vpo_tui import cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--no-tui", "--executor", "dask://nowhere", "x"])
+    assert exit_info.value.code == 2
+    assert "expected threads, local-cluster[:N] or dask://HOST:PORT" in capsys.readouterr().err

@@ -385,10 +385,13 @@ class DaskBackend:
 
     def workers(self, *, facts: bool = True) -> list[WorkerInfo]:
         info = self.client.scheduler_info(n_workers=-1)["workers"]
-        found = self.client.run(worker_facts) if facts else {}
+        # on_error="return": a node without vpo-tui (or an old one) is reported, not raised
+        found = self.client.run(worker_facts, on_error="return") if facts else {}
         out = []
         for address, w in sorted(info.items()):
             fact = found.get(address, {})
+            if isinstance(fact, BaseException):
+                fact = {"version": f"unknown ({type(fact).__name__}: {fact})"}
             out.append(
                 WorkerInfo(
                     address=address,
@@ -632,8 +635,12 @@ class ClusterBatchRunner(BatchRunner):
         super().resume()
 
     def run(self) -> Any:
-        result = super().run()
-        if not self._batch.lost.is_set():  # this host's workers clean their dead temp files
+        try:
+            result = super().run()
+        finally:
+            with contextlib.suppress(Exception):
+                self._backend.client.unsubscribe_topic(self._batch.topic)
+        if not self._batch.lost.is_set():  # each node removes its own dead temp files
             folders = sorted({str(j.path.parent) for j in self._jobs})
             with contextlib.suppress(Exception):
                 self._backend.client.run(sweep_on_worker, folders)
