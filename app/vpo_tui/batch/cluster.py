@@ -275,7 +275,7 @@ def process_on_worker(
 
     ``engine`` replaces ``process_file`` (the dispatch benchmark's no-op engine).
     """
-    from distributed import Event, get_worker
+    from distributed import Event, get_client, get_worker
 
     from vpo_tui.engine.process import process_file
 
@@ -297,7 +297,10 @@ def process_on_worker(
 
     control = FileControl(on_progress=_ThrottledProgress(job.path, relay))
     send(ProgressUpdate("lock", 0.0))
-    _REMOTE_CONTROLS.add(names, control, Event(names.kill), Event(names.pause))
+    # the worker's client, found here: the control thread runs outside any task
+    client = get_client()
+    kill, pause = Event(names.kill, client=client), Event(names.pause, client=client)
+    _REMOTE_CONTROLS.add(names, control, kill, pause)
     local = dataclasses.replace(job, path=mapping.to_worker(job.path))
     try:
         result = run_engine(local, control)
