@@ -205,7 +205,7 @@ class _RemoteControls:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._files: dict[int, tuple[ControlNames, FileControl, Any, Any]] = {}
+        self._files: dict[int, tuple[ControlNames, FileControl, Any, Any, Any]] = {}
         self._thread: threading.Thread | None = None
         self._stopped: dict[ControlNames, tuple[bool, float]] = {}
 
@@ -227,9 +227,11 @@ class _RemoteControls:
             self._stopped[names] = (value, now)
         return value
 
-    def add(self, names: ControlNames, control: FileControl, kill: Any, pause: Any) -> None:
+    def add(
+        self, names: ControlNames, control: FileControl, kill: Any, pause: Any, worker: Any
+    ) -> None:
         with self._lock:
-            self._files[id(control)] = (names, control, kill, pause)
+            self._files[id(control)] = (names, control, kill, pause, worker)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._loop, name="vpo-remote-controls", daemon=True
@@ -247,7 +249,13 @@ class _RemoteControls:
                 files = list(self._files.values())
             batches: dict[ControlNames, list[FileControl]] = {}
             events: dict[ControlNames, tuple[Any, Any]] = {}
-            for names, control, kill, pause in files:
+            for names, control, kill, pause, worker in files:
+                if str(getattr(worker.status, "value", "")) in _WORKER_GONE:
+                    # The scheduler went away and this worker is closing: nobody can
+                    # receive the result, and the client reports the file cancelled,
+                    # so make that true (the tool ends, its temp file goes).
+                    control.cancel()
+                    continue
                 batches.setdefault(names, []).append(control)
                 events.setdefault(names, (kill, pause))
             for names, controls in batches.items():
@@ -263,6 +271,7 @@ class _RemoteControls:
                         (control.pause if paused else control.resume)()
 
 
+_WORKER_GONE = frozenset({"closing", "closed", "failed"})
 _REMOTE_CONTROLS = _RemoteControls()
 
 EngineFn = Callable[[FileJob, FileControl], FileResult]
@@ -300,7 +309,7 @@ def process_on_worker(
     # the worker's client, found here: the control thread runs outside any task
     client = get_client()
     kill, pause = Event(names.kill, client=client), Event(names.pause, client=client)
-    _REMOTE_CONTROLS.add(names, control, kill, pause)
+    _REMOTE_CONTROLS.add(names, control, kill, pause, worker)
     local = dataclasses.replace(job, path=mapping.to_worker(job.path))
     try:
         result = run_engine(local, control)
@@ -563,7 +572,7 @@ class DaskBatch:
             unreachable_since = unreachable_since or now
             if now - unreachable_since >= _LOST_AFTER_S:
                 self.lost.set()
-                return _lost_result(job, self.backend)
+                return _lost_result(job, self.backend, in_flight=True)
         try:
             result = future.result()
         except KilledWorker as exc:
@@ -571,7 +580,7 @@ class DaskBatch:
         except Exception as exc:  # cancelled with the scheduler, or a task error
             if not self.backend.connected() or "cancel" in type(exc).__name__.lower():
                 self.lost.set()
-                return _lost_result(job, self.backend, exc)
+                return _lost_result(job, self.backend, exc, in_flight=True)
             return FileResult(
                 job.path,
                 FileStatus.FAILED,
@@ -582,13 +591,22 @@ class DaskBatch:
 
 
 def _lost_result(
-    job: FileJob, backend: DaskBackend, exc: BaseException | None = None
+    job: FileJob,
+    backend: DaskBackend,
+    exc: BaseException | None = None,
+    *,
+    in_flight: bool = False,
 ) -> FileResult:
     why = f" ({type(exc).__name__}: {exc})" if exc is not None and str(exc) else ""
+    if in_flight:  # its worker cancels it, unless it was already committing
+        what = "cancelled while running (the original is untouched, or fully converted "
+        what += "if it was being committed: run the batch again to check)"
+    else:
+        what = "not started"
     return FileResult(
         job.path,
         FileStatus.CANCELLED,
-        error=f"{job.path}: lost the Dask scheduler at {backend.where}{why}",
+        error=f"{job.path}: lost the Dask scheduler at {backend.where}{why}; {what}",
     )
 
 
