@@ -75,6 +75,24 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _executor_text(text: str) -> str:
+    from vpo_tui.batch.cluster import parse_executor
+
+    try:
+        return str(parse_executor(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _executor_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--executor",
+        type=_executor_text,
+        metavar="SPEC",
+        help="threads (default), local-cluster[:N] or dask://HOST:PORT (needs vpo-tui[cluster])",
+    )
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="config.toml to use")
     parser.add_argument("--db", metavar="FILE", help="history database to use")
@@ -97,6 +115,7 @@ def batch_parser() -> _Parser:
     )
     parser.add_argument("--no-tui", action="store_true", help="run without the full-screen UI")
     parser.add_argument("--workers", type=_positive_int, metavar="N", help="files at once")
+    _executor_option(parser)
     parser.add_argument(
         "--dry-run",
         action="store_true",
@@ -176,6 +195,7 @@ def _batch(argv: list[str]) -> int:
                     config=config,
                     db=db,
                     recursive=not ns.no_recursive,
+                    executor=ns.executor,
                 )
             )
     if not ns.paths:
@@ -196,6 +216,7 @@ def _batch(argv: list[str]) -> int:
             db=db,
             recursive=not ns.no_recursive,
             quiet=ns.quiet,
+            executor=ns.executor,
         )
     )
 
@@ -220,11 +241,15 @@ def _doctor(argv: list[str]) -> int:
 
     parser = _Parser(prog="vpo-tui doctor", description="Check the tools and settings.")
     _common(parser)
+    _executor_option(parser)
     ns = parser.parse_args(argv)
     config, code = _config_or_exit(ns.config)
     if config is None:
         return code
     assert isinstance(config, Config)
+    executor = ns.executor or config.processing.executor
+    if executor is not None and executor != "threads":
+        return _doctor_cluster(executor)
     out = sys.stdout
     out.write(f"vpo-tui {__version__}, Python {sys.version.split()[0]}\n")
     source = config.source or f"{default_config_path()} (not present: defaults)"
@@ -259,6 +284,45 @@ def _doctor(argv: list[str]) -> int:
         f"{'A tool is' if len(missing) == 1 else 'Some tools are'} missing; {'; '.join(hints)}\n"
     )
     return EXIT_MISSING_TOOL
+
+
+def _doctor_cluster(executor: str) -> int:
+    """Connect, list the workers, check vpo-tui's version and the tools on each."""
+    import vpo_tui
+    from vpo_tui.batch.cluster import ClusterError, DaskBackend, parse_executor
+
+    out = sys.stdout
+    out.write(f"vpo-tui {__version__}, Python {sys.version.split()[0]}\n")
+    try:
+        backend = DaskBackend.open(parse_executor(executor))
+    except ClusterError as exc:
+        sys.stderr.write(f"vpo-tui: {exc}\n")
+        return EXIT_MISSING_TOOL
+    try:
+        workers = backend.workers()
+        out.write(f"scheduler: {backend.address}, {plural(len(workers), 'worker')}\n")
+        problems: list[str] = []
+        for w in workers:
+            out.write(f"  worker {w.address} on {w.host}, {plural(w.threads, 'thread')}\n")
+            if w.version != vpo_tui.__version__:
+                problems.append(
+                    f"worker {w.address} on {w.host} runs vpo-tui {w.version}, "
+                    f"this client {vpo_tui.__version__}"
+                )
+            for name, (version, where) in sorted(w.tools.items()):
+                state = f"ok       {name:<12} {version:<12}" if version else f"MISSING  {name:<12}"
+                out.write(f"    {state} {console_text(where)}\n")
+            if w.missing_tools:
+                problems.append(
+                    f"worker {w.address} on {w.host} lacks {', '.join(w.missing_tools)}"
+                )
+        if not workers:
+            problems.append(f"no Dask workers are connected to {backend.address}")
+    finally:
+        backend.close()
+    for problem in problems:
+        out.write(f"PROBLEM: {problem}\n")
+    return EXIT_MISSING_TOOL if problems else EXIT_OK
 
 
 def _policy(argv: list[str]) -> int:

@@ -41,6 +41,7 @@ class ProcessingConfig:
     space_margin: float = 0.05
     tool_timeout: float | None = None
     extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
+    executor: str | None = None  # threads | local-cluster[:N] | dask://HOST:PORT
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,16 @@ def _extensions(key: str, value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def _executor(key: str, value: Any) -> str:
+    from vpo_tui.batch.cluster import parse_executor
+
+    text = _str(key, value)
+    try:
+        return str(parse_executor(text))
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+
+
 def _kind(value: Any) -> str:
     names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
     names.update({list: "a list", dict: "a table"})
@@ -171,6 +182,7 @@ _SCHEMA: dict[str, dict[str, Converter]] = {
         "space_margin": _number(0.0),
         "tool_timeout": _number(0.001),
         "extensions": _extensions,
+        "executor": _executor,
     },
     "tools": {name: _str for name in ("ffprobe", "ffmpeg", "mkvmerge", "mkvpropedit")},
     "paths": {"database": _path},

@@ -56,6 +56,7 @@ class HeadlessOptions:
     db: Path | None = None
     recursive: bool = True
     quiet: bool = False
+    executor: str | None = None  # --executor; None: [processing] executor, else threads
 
 
 # Control characters, line separators and lone surrogates (undecodable bytes in a
@@ -274,6 +275,8 @@ def exit_code_for(result: BatchResult, unreadable: int = 0) -> int:
     """
     if result.stop_reason in ("stop", "kill"):
         return EXIT_INTERRUPTED
+    if result.stop_reason not in (None, "failure"):  # e.g. the cluster's scheduler went away
+        return EXIT_FAILED
     if result.count(FileStatus.FAILED) or unreadable:
         return EXIT_FAILED
     return EXIT_OK
@@ -351,12 +354,14 @@ def run_headless(
     try:
         runner, listener, store = _prepare(options, state, err, out)
     except _Early as early:
+        _close_backend(state)
         return finish(early.code, None, str(early), early.console)
     try:
         result = _run(runner, listener, err, install_signals)
     finally:
         if store is not None:
             store.close()
+        _close_backend(state)
     code = exit_code_for(result, state["unreadable"])
     err.write(_summary(result, state["unreadable"]) + "\n")
     return finish(code, result)
@@ -394,7 +399,12 @@ def _prepare(
     state["policy_name"] = policy.name
     state["policy_source"] = policy.source
     settings = config.engine_settings()
-    _require_tools(settings.tools, options.dry_run)
+    executor = options.executor or config.processing.executor
+    if executor is not None and executor != "threads":
+        # The files run on the cluster's workers: their tools and version count, not ours.
+        choice = _open_cluster(executor, options, state, err)
+    else:
+        _require_tools(settings.tools, options.dry_run)
     if choice.warning:
         warn(choice.warning)
 
@@ -459,8 +469,15 @@ def _prepare(
         dry_run=options.dry_run,
         plan=out if options.dry_run and not options.json else None,
     )
-    runner = BatchRunner(
+    runner_class: Any = BatchRunner
+    extra: dict[str, Any] = {}
+    if "backend" in state:
+        from vpo_tui.batch.cluster import ClusterBatchRunner
+
+        runner_class, extra = ClusterBatchRunner, {"backend": state["backend"]}
+    runner = runner_class(
         jobs,
+        **extra,
         workers=choice.workers,
         max_workers=choice.cap,
         listener=listener,
@@ -471,6 +488,47 @@ def _prepare(
         roots=[Path(p).absolute() for p in options.paths],
     )
     return runner, listener, store
+
+
+def _open_cluster(
+    executor: str, options: HeadlessOptions, state: dict[str, Any], err: TextIO
+) -> Any:
+    """Connect to (or start) the Dask cluster and check its workers; ``_Early`` if unusable."""
+    from vpo_tui.batch.cluster import (
+        ClusterError,
+        DaskBackend,
+        parse_executor,
+        resolve_cluster_workers,
+    )
+
+    try:
+        spec = parse_executor(executor)
+    except ValueError as exc:
+        raise _Early(EXIT_USAGE, f"--executor: {exc}") from None
+    try:
+        backend = DaskBackend.open(spec)
+        state["backend"] = backend
+        workers = backend.check()
+    except ClusterError as exc:
+        raise _Early(EXIT_MISSING_TOOL, str(exc)) from None
+    choice = resolve_cluster_workers(
+        options.workers, options.config.processing.workers, backend.total_threads()
+    )
+    state["workers"] = choice.workers
+    if not options.quiet:
+        hosts = sorted({w.host for w in workers})
+        err.write(
+            f"note: running on the Dask cluster at {backend.address}: "
+            f"{plural(len(workers), 'worker')} on {', '.join(hosts)}, "
+            f"{plural(choice.workers, 'file')} at once\n"
+        )
+    return choice
+
+
+def _close_backend(state: dict[str, Any]) -> None:
+    backend = state.pop("backend", None)
+    if backend is not None:
+        backend.close()
 
 
 def _require_tools(tools: Any, dry_run: bool) -> None:
@@ -559,4 +617,6 @@ def _summary(result: BatchResult, unreadable: int = 0) -> str:
         text += "; stopped by the user"
     elif result.stop_reason == "kill":
         text += "; killed by the user"
+    elif result.stop_reason:
+        text += f"; stopped: {result.stop_reason}"
     return text

@@ -14,11 +14,13 @@ from vpo_tui.engine.safety import (
     finish_interrupted_commits,
     is_temp_name,
     journal_path_for,
+    stale_journals,
     sweep_stale_temp_files,
     temp_owner,
     temp_path_for,
     write_journal,
 )
+from vpo_tui.ownership import this_host
 
 
 def _dead_pid() -> int:
@@ -61,6 +63,24 @@ def test_sweep_removes_only_dead_owners_temp_files(tmp_path: Path) -> None:
     removed = sweep_stale_temp_files([tmp_path])
     assert removed == [stale]
     assert not stale.exists() and live.exists() and media.exists() and lookalike.exists()
+
+
+def test_sweep_never_touches_another_hosts_temp_files(tmp_path: Path) -> None:
+    """On shared storage a pid from another machine means nothing here: leave its file."""
+    dead = _dead_pid()
+    here = tmp_path / f".film.mkv.vpo-tmp-{dead}@{this_host()}-deadbeef.mkv"
+    there = tmp_path / f".film.mkv.vpo-tmp-{dead}@other-node-7-cafe1234.mkv"
+    for p in (here, there):
+        p.write_bytes(b"x")
+    assert temp_owner(there.name) == dead and is_temp_name(there.name)
+    assert sweep_stale_temp_files([tmp_path]) == [here]
+    assert there.exists()
+    assert f"@{this_host()}-" in temp_path_for(tmp_path / "a.mkv", ".mkv").name
+    journal = journal_path_for(tmp_path / "a.mkv")
+    assert journal.name.endswith(f".vpo-commit-{os.getpid()}@{this_host()}")
+    other = tmp_path / f".a.mkv.vpo-commit-{dead}@other-node-7"
+    other.write_text("{}")
+    assert stale_journals([tmp_path]) == []
 
 
 def test_sweep_recursive_and_unreadable_roots(tmp_path: Path) -> None:

@@ -84,6 +84,11 @@ theme = "nord"
         ("[processing]\nworkers = 4\nmax_workers = 2\n", r"above max_workers"),
         ("processing = 3\n", r"processing: expected a \[processing\] table"),
         ("[processing\n", r"TOML syntax error"),
+        (
+            '[processing]\nexecutor = "dask://nas"\n',
+            r"\[processing\] executor: expected threads, local-cluster\[:N\] or dask://HOST:PORT",
+        ),
+        ('[processing]\nexecutor = "local-cluster:0"\n', r"executor: local-cluster:N needs"),
     ],
 )
 def test_bad_config_names_the_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
@@ -133,3 +138,9 @@ def test_save_ui_theme_refuses_to_touch_a_broken_file(tmp_path: Path) -> None:
     with pytest.raises(Exception):  # noqa: B017 - any parse error; the file must stay as it was
         save_ui_theme(path, "nord")
     assert path.read_text() == "[processing\n"
+
+
+def test_executor_key(tmp_path: Path) -> None:
+    path = write(tmp_path, '[processing]\nexecutor = "dask://nas.local:8786"\n')
+    assert load_config(path).processing.executor == "dask://nas.local:8786"
+    assert Config().processing.executor is None  # threads

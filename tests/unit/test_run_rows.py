@@ -43,3 +43,15 @@ def test_resume_shows_the_speed_again_and_new_progress_replaces_it() -> None:
     assert row.rate_text == "2.5x"
     model.apply(FileProgress(PATHS[1], ProgressUpdate("run", 0.6, speed=1.5, eta_s=30.0)), 1.0)
     assert (row.rate_text, row.eta_text) == ("1.5x", "0:30")
+
+
+def test_a_row_names_the_cluster_worker_running_it() -> None:
+    from vpo_tui.tui.screens.run import run_cells
+
+    model = _running_model()
+    row = model.rows[1]
+    assert run_cells(row)[0] == "f1.mkv"  # on this machine: just the name
+    model.apply(FileProgress(PATHS[1], ProgressUpdate("run", 0.7, worker="node-2")), 1.0)
+    model.apply(FileProgress(PATHS[1], ProgressUpdate("run", 0.8)), 1.5)  # kept
+    model.apply(FileFinished(FileResult(PATHS[1], FileStatus.OK), 1), 2.0)
+    assert run_cells(row)[0] == "f1.mkv  @node-2"  # still says where it ran

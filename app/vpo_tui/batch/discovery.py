@@ -22,7 +22,7 @@ OTHER_VIDEO_EXTENSIONS: frozenset[str] = frozenset(
         ".flv", ".ogv", ".3gp", ".divx", ".rm", ".rmvb",
     }
 )  # fmt: skip
-TEMP_MARKER = ".vpo-tmp-"  # the engine's temp files: .name.vpo-tmp-<pid>-<rand>.ext
+TEMP_MARKER = ".vpo-tmp-"  # the engine's temp files: .name.vpo-tmp-<pid>@<host>-<rand>.ext
 
 
 @dataclass(frozen=True)

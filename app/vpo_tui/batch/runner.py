@@ -201,6 +201,19 @@ class BatchRunner:
             control.cancel()
         self._wake.put(None)
 
+    def abandon(self, reason: str) -> None:
+        """Stop for a reason outside the batch (e.g. a cluster gone): no new file starts.
+
+        Files not started are reported cancelled; ``reason`` becomes the result's
+        ``stop_reason``, so a front end can say why and exit with a failure.
+        """
+        with self._lock:
+            if self._stop_reason is None:
+                self._stop_reason = reason
+            self._stop.set()
+        self.resume()
+        self._wake.put(None)
+
     def pause(self) -> None:
         """Start no new file and suspend the running tool process groups."""
         with self._lock:

@@ -92,6 +92,7 @@ class ProgressUpdate:
     eta_s: float | None = None
     # The file's playing time once probed: weighs its share of a batch's progress.
     duration_s: float | None = None
+    worker: str | None = None  # the host running the file, when it runs on a cluster
 
 
 @dataclass(frozen=True)

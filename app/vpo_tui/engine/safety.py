@@ -1,9 +1,11 @@
 """Guard rails around writing: owned temp names, free space, stale-temp sweep.
 
 A temp file is always in the *same folder* as the original (so the final
-``os.replace`` is atomic) and is named ``.{name}.vpo-tmp-{pid}-{rand}{suffix}``:
-hidden, recognisable, and owned by a process id, so a later start-up can tell a
-leftover of a dead process from the work of a live one.
+``os.replace`` is atomic) and is named ``.{name}.vpo-tmp-{pid}@{host}-{rand}{suffix}``:
+hidden, recognisable, and owned by a process id on a host, so a later start-up can
+tell a leftover of a dead process from the work of a live one, and never mistakes
+a live process on another machine (a cluster node on shared storage) for a dead
+one here. Names without ``@host`` (older versions) belong to this machine.
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vpo_tui.ownership import pid_alive
+from vpo_tui.ownership import owner_alive, this_host
 
 NAME_MAX = 255
 TEMP_MARKER = ".vpo-tmp-"
 JOURNAL_MARKER = ".vpo-commit-"
 BACKUP_MARKER = ".vpo-backup"
-_TEMP_RE = re.compile(r"^\..*\.vpo-tmp-(\d+)-[0-9a-f]+(\.[^.]*)?$", re.DOTALL)
-_JOURNAL_RE = re.compile(r"^\..*\.vpo-commit-(\d+)$", re.DOTALL)
+_HOST = r"(?:@([A-Za-z0-9.-]+?))?"
+_TEMP_RE = re.compile(rf"^\..*\.vpo-tmp-(\d+){_HOST}-[0-9a-f]+(\.[^.]*)?$", re.DOTALL)
+_JOURNAL_RE = re.compile(rf"^\..*\.vpo-commit-(\d+){_HOST}$", re.DOTALL)
 
 
 class InsufficientSpaceError(Exception):
@@ -42,7 +45,7 @@ def _shorten(text: str, max_bytes: int) -> str:
 
 def temp_path_for(original: Path, suffix: str) -> Path:
     """A fresh owned temp name next to ``original`` that fits ``NAME_MAX``."""
-    tag = f"{TEMP_MARKER}{os.getpid()}-{secrets.token_hex(4)}{suffix}"
+    tag = f"{TEMP_MARKER}{os.getpid()}@{this_host()}-{secrets.token_hex(4)}{suffix}"
     room = NAME_MAX - 1 - len(tag.encode("utf-8"))
     name = _shorten(original.name, room)
     return original.with_name(f".{name}{tag}")
@@ -56,6 +59,10 @@ def is_temp_name(name: str) -> bool:
 def temp_owner(name: str) -> int | None:
     match = _TEMP_RE.match(name)
     return int(match.group(1)) if match else None
+
+
+def _owner_alive(match: re.Match[str]) -> bool:
+    return owner_alive(int(match.group(1)), match.group(2))
 
 
 def backup_path_for(original: Path) -> Path:
@@ -83,11 +90,11 @@ def stale_temp_files(roots: Iterable[Path], *, recursive: bool = False) -> list[
         except OSError:
             continue
         for entry in entries:
-            owner = temp_owner(entry.name)
+            owner = _TEMP_RE.match(entry.name)
             with contextlib.suppress(OSError):
                 if (
                     owner is not None
-                    and not pid_alive(owner)
+                    and not _owner_alive(owner)
                     and entry.is_file(follow_symlinks=False)
                 ):
                     stale.append(Path(entry.path))
@@ -120,7 +127,7 @@ def fingerprint_of(st: os.stat_result) -> Fingerprint:
 
 
 def journal_path_for(original: Path) -> Path:
-    tag = f"{JOURNAL_MARKER}{os.getpid()}"
+    tag = f"{JOURNAL_MARKER}{os.getpid()}@{this_host()}"
     room = NAME_MAX - 1 - len(tag.encode("utf-8"))
     return original.with_name(f".{_shorten(original.name, room)}{tag}")
 
@@ -133,6 +140,8 @@ def write_journal(original: Path, source: Fingerprint, output: Path, produced: F
         "source": source,
         "output": output.name,
         "produced": produced,
+        "pid": os.getpid(),
+        "host": this_host(),
     }
     with open(journal, "x", encoding="utf-8") as handle:
         json.dump(data, handle)
@@ -193,7 +202,7 @@ def stale_journals(roots: Iterable[Path], *, recursive: bool = False) -> list[Pa
             continue
         for journal in journals:
             match = _JOURNAL_RE.match(journal.name)
-            if match is not None and not pid_alive(int(match.group(1))):
+            if match is not None and not _owner_alive(match):
                 stale.append(journal)
     return stale
 

@@ -392,11 +392,21 @@ def run_tui(
     db: str | Path | None = None,
     recursive: bool = True,
     services: Services | None = None,
+    executor: str | None = None,
 ) -> int:
     """Open the app; returns the exit code (0, or 1 when the last batch had failures)."""
     owned = services is None
     if services is None:
         services = open_services(config or Config(), Path(db) if db else None, recursive=recursive)
+    executor = executor or services.config.processing.executor
+    if executor is not None and executor != "threads":
+        try:
+            services = services.on_cluster(executor)
+        except Exception as exc:  # ClusterError, or a bad spec from a test
+            sys.stderr.write(f"vpo-tui: {exc}\n")
+            if owned and services.store is not None:
+                services.store.close()
+            return 5  # as headless: the environment cannot run the batch
     policy_name = (policy.source or policy.name) if isinstance(policy, Policy) else policy
     try:
         try:
@@ -419,3 +429,5 @@ def run_tui(
     finally:
         if owned and services.store is not None:
             services.store.close()
+        if services.cluster is not None:
+            services.cluster.close()

@@ -111,6 +111,7 @@ class FileRow:
     paused: bool = False  # its tool is suspended: speed and ETA mean nothing now
     duration_s: float | None = None  # playing time, once probed: its weight in the bar
     result: FileResult | None = None
+    worker: str | None = None  # the cluster host running it (None: this machine)
 
     @property
     def finished(self) -> bool:
@@ -243,6 +244,7 @@ class RunModel:
             row.fps = update.fps
             row.speed = update.speed
             row.eta_s = update.eta_s
+            row.worker = update.worker or row.worker
             return row
         if kind is FileStarted:
             assert isinstance(event, FileStarted)

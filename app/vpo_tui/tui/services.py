@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from vpo_tui.batch.discovery import Discovery, discover
 from vpo_tui.batch.events import BatchListener, BatchResult
@@ -86,6 +86,8 @@ class Services:
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
     discover_files: Callable[..., Discovery] = discover
+    cluster: Any = None  # a vpo_tui.batch.cluster.DaskBackend when files run on Dask
+    cluster_threads: int = 0
     # Start-up recovery walks every folder under a root: do it once per root per
     # session (the preview does it before discovery; the batch then has nothing left).
     _recovered: set[Path] = field(default_factory=set, repr=False, compare=False)
@@ -111,9 +113,31 @@ class Services:
             extensions=self.config.processing.extensions,
         )
 
+    def on_cluster(self, executor: str) -> Services:
+        """These services with files running on the Dask cluster ``executor`` names."""
+        from functools import partial
+
+        from vpo_tui.batch.cluster import ClusterBatchRunner, DaskBackend, parse_executor
+
+        backend = DaskBackend.open(parse_executor(executor))
+        try:
+            backend.check()
+            threads = backend.total_threads()
+        except Exception:
+            backend.close()
+            raise
+        factory: Any = partial(ClusterBatchRunner, backend=backend)
+        return dataclasses.replace(
+            self, cluster=backend, cluster_threads=threads, runner_factory=factory
+        )
+
     def choose_workers(self, requested: int | None) -> WorkerChoice:
         """``--workers`` > ``[processing] workers`` > 2, capped exactly as headless caps it."""
         processing = self.config.processing
+        if self.cluster is not None:
+            from vpo_tui.batch.cluster import resolve_cluster_workers
+
+            return resolve_cluster_workers(requested, processing.workers, self.cluster_threads)
         return resolve_workers(
             requested, processing.workers, processing.max_workers, cores=self.cores
         )

@@ -87,7 +87,7 @@ class AggregateLine(Widget):
 
 def run_cells(row: FileRow) -> Sequence[str | Text]:
     return (
-        row.name,
+        f"{row.name}  @{row.worker}" if row.worker else row.name,  # where a cluster runs it
         Text(row.status, style=STATUS_STYLE.get(row.status, "")),
         row.percent_text,
         row.rate_text,

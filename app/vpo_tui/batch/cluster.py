@@ -1,0 +1,668 @@
+"""Run a batch's files on a Dask cluster: same events, same controls, same safety.
+
+Why it is shaped like this:
+
+* Only the engine's part of a file goes to the cluster. The runner, the history
+  store, the probe cache and the listener stay in the client, so history stays in
+  the client's database and the front ends see nothing new. The runner's own
+  thread pool keeps ``workers`` files in flight; each of its threads submits one
+  file to Dask and waits for it (``DaskBatch.process`` is the runner's ``process``).
+* Events come back through Dask's structured events (``Worker.log_event`` →
+  ``Client.subscribe_topic``): started (with the worker's host) and throttled
+  progress. Controls go out through ``distributed.Event``: stop (a task that has not
+  begun returns "not started"), kill (the worker cancels the tool's process group,
+  which removes the temp file) and pause (SIGSTOP/SIGCONT on the worker).
+* Two clients never work on one file at once: besides the engine's ``flock`` (not
+  reliable on network filesystems), the client holds a ``distributed.Lock`` named
+  after the file for as long as the file is in flight.
+* A worker that dies mid-file is Dask's to reschedule (the engine never touches the
+  original before its verified commit, so a rerun is safe); when Dask gives up
+  (``KilledWorker``) the file is reported failed, "worker lost". A scheduler that
+  goes away ends the batch: unfinished files are cancelled and the run exits 1.
+* ``distributed`` is optional (``vpo-tui[cluster]``) and imported only here, and
+  only when a Dask executor is chosen; ``parse_executor`` needs nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vpo_tui.batch.events import BatchEvent, BatchWarning, FileProgress
+from vpo_tui.batch.runner import BatchRunner, _ThrottledProgress
+from vpo_tui.batch.workers import WorkerChoice, WorkerCountError
+from vpo_tui.engine.control import Cancelled, FileControl
+from vpo_tui.engine.job import FileJob, FileResult, FileStatus, ProgressUpdate
+
+THREADS = "threads"
+LOCAL_CLUSTER = "local-cluster"
+DASK = "dask"
+PATH_MAP_ENV = "VPO_TUI_PATH_MAP"
+STOP_CLUSTER_LOST = "scheduler lost"
+
+_WAIT_S = 0.25  # how often a waiting client thread looks at the connection
+_LOST_AFTER_S = 5.0  # a scheduler unreachable this long is gone
+_CONTROL_WAIT_S = 0.2  # how long a worker's control watcher blocks on the kill event
+
+
+class ClusterError(Exception):
+    """The cluster cannot run this batch (no scheduler, a worker with another version)."""
+
+
+# -- the executor option ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExecutorSpec:
+    """``threads`` | ``local-cluster[:N]`` | ``dask://HOST:PORT``, parsed."""
+
+    kind: str
+    processes: int | None = None  # local-cluster: worker processes (None = 2)
+    address: str | None = None  # dask: tcp://HOST:PORT
+
+    @property
+    def is_cluster(self) -> bool:
+        return self.kind != THREADS
+
+    def __str__(self) -> str:
+        if self.kind == LOCAL_CLUSTER:
+            return LOCAL_CLUSTER + (f":{self.processes}" if self.processes else "")
+        if self.kind == DASK:
+            return f"dask://{(self.address or '').removeprefix('tcp://')}"
+        return THREADS
+
+
+_DASK_RE = re.compile(r"^dask://([^\s:/]+):(\d{1,5})$")
+
+
+def parse_executor(text: str) -> ExecutorSpec:
+    """Parse the ``--executor`` / ``[processing] executor`` value; ``ValueError`` says why."""
+    value = text.strip()
+    if value == THREADS:
+        return ExecutorSpec(THREADS)
+    if value == LOCAL_CLUSTER or value.startswith(LOCAL_CLUSTER + ":"):
+        count = value[len(LOCAL_CLUSTER) + 1 :]
+        if not count:
+            return ExecutorSpec(LOCAL_CLUSTER)
+        if not count.isdigit() or int(count) < 1:
+            raise ValueError(f"local-cluster:N needs a worker count of at least 1, got {count!r}")
+        return ExecutorSpec(LOCAL_CLUSTER, processes=int(count))
+    match = _DASK_RE.match(value)
+    if match:
+        return ExecutorSpec(DASK, address=f"tcp://{match.group(1)}:{match.group(2)}")
+    raise ValueError(f"expected threads, local-cluster[:N] or dask://HOST:PORT, got {text!r}")
+
+
+# -- path mapping ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PathMap:
+    """Client prefix → worker prefix pairs, for nodes that mount the library elsewhere.
+
+    ``VPO_TUI_PATH_MAP=/client/prefix=/worker/prefix`` in a worker's environment
+    (several pairs separated by ``:``). The first matching prefix wins.
+    """
+
+    pairs: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> PathMap:
+        pairs = []
+        for item in filter(None, text.split(os.pathsep)):
+            client, sep, worker = item.partition("=")
+            if not sep or not client.startswith("/") or not worker.startswith("/"):
+                raise ValueError(
+                    f"{PATH_MAP_ENV}: expected /client/prefix=/worker/prefix, got {item!r}"
+                )
+            pairs.append((client.rstrip("/") or "/", worker.rstrip("/") or "/"))
+        return cls(tuple(pairs))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> PathMap:
+        return cls.parse(env.get(PATH_MAP_ENV, ""))
+
+    def to_worker(self, path: Path) -> Path:
+        return Path(_swap(str(path), ((c, w) for c, w in self.pairs)))
+
+    def to_client(self, path: Path) -> Path:
+        return Path(_swap(str(path), ((w, c) for c, w in self.pairs)))
+
+    def text_to_client(self, text: str | None) -> str | None:
+        """A message naming worker paths, naming the client's paths instead."""
+        if text is None:
+            return None
+        for client, worker in self.pairs:
+            text = re.sub(rf"{re.escape(worker)}(?=/|\b)", client.replace("\\", "\\\\"), text)
+        return text
+
+
+def _swap(path: str, pairs: Iterable[tuple[str, str]]) -> str:
+    for old, new in pairs:
+        if path == old or path.startswith(old.rstrip("/") + "/"):
+            return new + path[len(old) :] if old != "/" else new.rstrip("/") + path
+    return path
+
+
+# -- on the worker ------------------------------------------------------------------
+
+
+def worker_host() -> str:
+    return socket.gethostname()
+
+
+def worker_facts() -> dict[str, Any]:
+    """What the client checks on each worker: version, host, tools (run by ``Client.run``)."""
+    import vpo_tui
+    from vpo_tui.engine.job import ToolPaths
+    from vpo_tui.engine.tools import doctor_report
+
+    tools = {
+        t.name: (t.version if t.found else None, str(t.path or t.problem))
+        for t in doctor_report(ToolPaths())
+    }
+    return {"version": vpo_tui.__version__, "host": worker_host(), "tools": tools}
+
+
+def sweep_on_worker(folders: Sequence[str]) -> int:
+    """Remove this host's temp files of dead processes under ``folders`` (client paths)."""
+    from vpo_tui.engine.safety import sweep_stale_temp_files
+
+    mapping = PathMap.from_env()
+    return len(sweep_stale_temp_files([mapping.to_worker(Path(f)) for f in folders]))
+
+
+@dataclass(frozen=True)
+class ControlNames:
+    """The names of one batch's ``distributed.Event``s."""
+
+    stop: str
+    kill: str
+    pause: str
+
+    @classmethod
+    def fresh(cls) -> ControlNames:
+        token = uuid.uuid4().hex
+        return cls(f"vpo-tui-stop-{token}", f"vpo-tui-kill-{token}", f"vpo-tui-pause-{token}")
+
+
+class _RemoteControls:
+    """One thread per worker process relays each batch's kill/pause events to its files.
+
+    It looks at the ``distributed.Event``s every ``_CONTROL_WAIT_S`` while files run
+    (sleeping otherwise), so a task never waits for a watcher of its own to end.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._files: dict[int, tuple[ControlNames, FileControl, Any, Any, Any]] = {}
+        self._thread: threading.Thread | None = None
+        self._stopped: dict[ControlNames, tuple[bool, float]] = {}
+
+    def stopped(self, names: ControlNames, stop: Any) -> bool:
+        """Whether the batch was stopped, asking the scheduler at most every ``_CONTROL_WAIT_S``.
+
+        A quick file must not pay a round trip each: a file dispatched in the moment
+        after Stop may still start, as it would have a moment earlier.
+        """
+        now = time.monotonic()
+        with self._lock:
+            known = self._stopped.get(names)
+        if known is not None and (known[0] or now - known[1] < _CONTROL_WAIT_S):
+            return known[0]
+        value = bool(stop.is_set())
+        with self._lock:
+            if len(self._stopped) > 64:  # batches come and go; keep the recent ones
+                self._stopped.clear()
+            self._stopped[names] = (value, now)
+        return value
+
+    def add(
+        self, names: ControlNames, control: FileControl, kill: Any, pause: Any, worker: Any
+    ) -> None:
+        with self._lock:
+            self._files[id(control)] = (names, control, kill, pause, worker)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="vpo-remote-controls", daemon=True
+                )
+                self._thread.start()
+
+    def remove(self, control: FileControl) -> None:
+        with self._lock:
+            self._files.pop(id(control), None)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(_CONTROL_WAIT_S)
+            with self._lock:
+                files = list(self._files.values())
+            batches: dict[ControlNames, list[FileControl]] = {}
+            events: dict[ControlNames, tuple[Any, Any]] = {}
+            for names, control, kill, pause, worker in files:
+                if str(getattr(worker.status, "value", "")) in _WORKER_GONE:
+                    # The scheduler went away and this worker is closing: nobody can
+                    # receive the result, and the client reports the file cancelled,
+                    # so make that true (the tool ends, its temp file goes).
+                    control.cancel()
+                    continue
+                batches.setdefault(names, []).append(control)
+                events.setdefault(names, (kill, pause))
+            for names, controls in batches.items():
+                kill, pause = events[names]
+                try:
+                    killed, paused = kill.is_set(), pause.is_set()
+                except Exception:  # the scheduler is gone: the client ends the batch
+                    continue
+                for control in controls:
+                    if killed and not control.cancelled:
+                        control.cancel()
+                    elif not killed and paused != control.paused:
+                        (control.pause if paused else control.resume)()
+
+
+_WORKER_GONE = frozenset({"closing", "closed", "failed"})
+_REMOTE_CONTROLS = _RemoteControls()
+
+EngineFn = Callable[[FileJob, FileControl], FileResult]
+
+
+def process_on_worker(
+    job: FileJob, key: str, topic: str, names: ControlNames, engine: EngineFn | None = None
+) -> FileResult:
+    """The per-file task: the engine on a worker, its events and controls through Dask.
+
+    ``engine`` replaces ``process_file`` (the dispatch benchmark's no-op engine).
+    """
+    from distributed import Event, get_client, get_worker
+
+    from vpo_tui.engine.process import process_file
+
+    run_engine: EngineFn = engine or process_file
+    worker = get_worker()
+    # kill sets stop too: one look says "do not start"
+    if _REMOTE_CONTROLS.stopped(names, Event(names.stop)):
+        return FileResult(job.path, FileStatus.CANCELLED, error="not started")
+    host = worker_host()
+    mapping = PathMap.from_env()
+
+    def send(update: ProgressUpdate) -> None:
+        message = dataclasses.asdict(dataclasses.replace(update, worker=host))
+        worker.log_event(topic, {"key": key, "progress": message})
+
+    def relay(event: BatchEvent) -> None:
+        if isinstance(event, FileProgress):
+            send(event.progress)
+
+    control = FileControl(on_progress=_ThrottledProgress(job.path, relay))
+    send(ProgressUpdate("lock", 0.0))
+    # the worker's client, found here: the control thread runs outside any task
+    client = get_client()
+    kill, pause = Event(names.kill, client=client), Event(names.pause, client=client)
+    _REMOTE_CONTROLS.add(names, control, kill, pause, worker)
+    local = dataclasses.replace(job, path=mapping.to_worker(job.path))
+    try:
+        result = run_engine(local, control)
+    except Cancelled:
+        result = FileResult(local.path, FileStatus.CANCELLED, error="cancelled by the user")
+    except Exception as exc:  # a bug must come back as this file's failure
+        result = FileResult(
+            local.path,
+            FileStatus.FAILED,
+            error=f"{local.path}: unexpected error on {host}: {type(exc).__name__}: {exc}",
+        )
+    finally:
+        _REMOTE_CONTROLS.remove(control)
+    return dataclasses.replace(
+        result,
+        path=job.path,
+        output_path=mapping.to_client(result.output_path) if result.output_path else None,
+        error=mapping.text_to_client(result.error),
+        stderr_tail=mapping.text_to_client(result.stderr_tail),
+    )
+
+
+# -- on the client ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    address: str
+    host: str
+    threads: int
+    version: str | None = None
+    tools: Mapping[str, tuple[str | None, str]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def missing_tools(self) -> list[str]:
+        return [name for name, (version, _where) in self.tools.items() if version is None]
+
+
+class DaskBackend:
+    """One connection to a Dask scheduler (and the LocalCluster it started, if any)."""
+
+    def __init__(self, client: Any, cluster: Any = None, *, spec: ExecutorSpec) -> None:
+        self.client = client
+        self.cluster = cluster
+        self.spec = spec
+
+    @classmethod
+    def open(cls, spec: ExecutorSpec, *, timeout_s: float = 10.0) -> DaskBackend:
+        """Connect to ``dask://…`` or start a ``local-cluster``; ``ClusterError`` says why not."""
+        try:
+            import dask
+            from distributed import Client, LocalCluster
+        except ImportError as exc:
+            raise ClusterError(
+                f"the {spec} executor needs Dask distributed: "
+                f"pip install 'vpo-tui[cluster]' ({exc})"
+            ) from None
+        if spec.kind == LOCAL_CLUSTER:
+            with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+                cluster = LocalCluster(
+                    n_workers=spec.processes or 2,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=40,  # logging.ERROR
+                    scheduler_kwargs={"allowed_failures": 1},
+                )
+            return cls(Client(cluster, set_as_default=False), cluster, spec=spec)
+        try:
+            client = Client(spec.address, timeout=timeout_s, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(
+                f"cannot reach the Dask scheduler at {spec.address}: {exc}"
+            ) from None
+        return cls(client, spec=spec)
+
+    @property
+    def where(self) -> str:
+        """The scheduler as the user named it (no network call: it may be gone)."""
+        return self.spec.address or str(self.spec)
+
+    @property
+    def address(self) -> str:
+        return str(self.client.scheduler.address)
+
+    def workers(self, *, facts: bool = True) -> list[WorkerInfo]:
+        info = self.client.scheduler_info(n_workers=-1)["workers"]
+        # on_error="return": a node without vpo-tui (or an old one) is reported, not raised
+        found = self.client.run(worker_facts, on_error="return") if facts else {}
+        out = []
+        for address, w in sorted(info.items()):
+            fact = found.get(address, {})
+            if isinstance(fact, BaseException):
+                fact = {"version": f"unknown ({type(fact).__name__}: {fact})"}
+            out.append(
+                WorkerInfo(
+                    address=address,
+                    host=str(fact.get("host") or w.get("host") or address),
+                    threads=int(w.get("nthreads", 1)),
+                    version=fact.get("version"),
+                    tools={k: tuple(v) for k, v in fact.get("tools", {}).items()},
+                )
+            )
+        return out
+
+    def check(self, version: str | None = None) -> list[WorkerInfo]:
+        """The workers, after making sure each runs this vpo-tui version (else ``ClusterError``)."""
+        import vpo_tui
+
+        expected = version or vpo_tui.__version__
+        workers = self.workers()
+        if not workers:
+            raise ClusterError(f"no Dask workers are connected to {self.address}")
+        for w in workers:
+            if w.version != expected:
+                raise ClusterError(
+                    f"worker {w.address} on {w.host} runs vpo-tui {w.version}, "
+                    f"this client {expected}: install the same version on every node"
+                )
+        return workers
+
+    def total_threads(self) -> int:
+        info = self.client.scheduler_info(n_workers=-1)["workers"]
+        return sum(int(w.get("nthreads", 1)) for w in info.values())
+
+    def connected(self) -> bool:
+        return str(self.client.status) == "running"
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.close(timeout=5)
+        if self.cluster is not None:
+            with contextlib.suppress(Exception):
+                self.cluster.close(timeout=5)
+
+
+def resolve_cluster_workers(
+    cli_workers: int | None, config_workers: int | None, total_threads: int
+) -> WorkerChoice:
+    """Files in flight across the cluster: ``--workers`` > config > the cluster's threads."""
+    requested = cli_workers if cli_workers is not None else config_workers
+    if requested is not None and requested < 1:
+        raise WorkerCountError(f"workers must be at least 1, got {requested}")
+    workers = requested or max(1, total_threads)
+    cap = max(workers, total_threads, 1)
+    return WorkerChoice(workers=workers, cap=cap, requested=workers)
+
+
+class DaskBatch:
+    """One batch's connection state: its event topic, its controls, its files in flight."""
+
+    def __init__(self, backend: DaskBackend, engine: EngineFn | None = None) -> None:
+        from distributed import Event
+
+        self.backend = backend
+        self.engine = engine
+        self.names = ControlNames.fresh()
+        self.topic = f"vpo-tui-events-{uuid.uuid4().hex}"
+        client = backend.client
+        self._stop = Event(self.names.stop, client=client)
+        self._kill = Event(self.names.kill, client=client)
+        self._pause = Event(self.names.pause, client=client)
+        self._controls: dict[str, FileControl] = {}
+        self._lock = threading.Lock()
+        self.lost = threading.Event()
+        client.subscribe_topic(self.topic, self._on_event)
+
+    def _on_event(self, event: Any) -> None:
+        """Called on the client's event loop for each worker message."""
+        _stamp, message = event
+        with self._lock:
+            control = self._controls.get(message.get("key"))
+        if control is not None and "progress" in message:
+            with contextlib.suppress(Exception):
+                control.progress(ProgressUpdate(**message["progress"]))
+
+    # controls: act on every file in flight (not once the scheduler is gone: a call
+    # to it would wait for the connection timeout, and there is nothing left to control)
+    def _signal(self, *calls: Any) -> None:
+        if self.lost.is_set() or not self.backend.connected():
+            return
+        for call in calls:
+            with contextlib.suppress(Exception):
+                call()
+
+    def stop(self) -> None:
+        self._signal(self._stop.set)
+
+    def kill(self) -> None:
+        self._signal(self._stop.set, self._kill.set)
+
+    def pause(self) -> None:
+        self._signal(self._pause.set)
+
+    def resume(self) -> None:
+        self._signal(self._pause.clear)
+
+    def process(self, job: FileJob, control: FileControl) -> FileResult:
+        """The runner's per-file work: lock the file cluster-wide, run it on a worker, wait."""
+        from distributed import Lock
+
+        if self.lost.is_set():
+            return _lost_result(job, self.backend)
+        client = self.backend.client
+        name = f"vpo-tui-file:{os.path.realpath(job.path)}"
+        lock = Lock(name, scheduler_rpc=client.scheduler, loop=client.loop)
+        try:
+            return self._locked(job, control, lock)
+        finally:
+            with contextlib.suppress(Exception):  # stop renewing the lease (no close():
+                lock.refresh_callback.stop()  # another client may hold the name by now)
+
+    def _locked(self, job: FileJob, control: FileControl, lock: Any) -> FileResult:
+        try:
+            held = lock.acquire(blocking=False)
+        except Exception as exc:
+            self.lost.set()
+            return _lost_result(job, self.backend, exc)
+        if not held:
+            return FileResult(
+                job.path,
+                FileStatus.SKIPPED,
+                error=f"{job.path}: being processed by another vpo-tui client (cluster lock)",
+            )
+        key = uuid.uuid4().hex
+        with self._lock:
+            self._controls[key] = control
+        try:
+            future = self.backend.client.submit(
+                process_on_worker,
+                job,
+                key,
+                self.topic,
+                self.names,
+                self.engine,
+                key=f"vpo-file-{key}",
+                pure=False,
+            )
+            return self._wait(job, future)
+        finally:
+            with self._lock:
+                self._controls.pop(key, None)
+            if not self.lost.is_set():  # a lost scheduler took the lock's lease with it
+                with contextlib.suppress(Exception):
+                    lock.release()
+
+    def _wait(self, job: FileJob, future: Any) -> FileResult:
+        """The file's result; a done-callback wakes us (``result(timeout=...)`` in a loop
+        raced with the result's arrival under load, and raised from inside Dask)."""
+        from distributed import KilledWorker
+
+        done = threading.Event()
+        future.add_done_callback(lambda _f: done.set())
+        unreachable_since: float | None = None
+        while not done.wait(_WAIT_S):
+            if self.backend.connected():
+                unreachable_since = None
+                continue
+            now = time.monotonic()
+            unreachable_since = unreachable_since or now
+            if now - unreachable_since >= _LOST_AFTER_S:
+                self.lost.set()
+                return _lost_result(job, self.backend, in_flight=True)
+        try:
+            result = future.result()
+        except KilledWorker as exc:
+            return FileResult(job.path, FileStatus.FAILED, error=f"{job.path}: worker lost ({exc})")
+        except Exception as exc:  # cancelled with the scheduler, or a task error
+            if not self.backend.connected() or "cancel" in type(exc).__name__.lower():
+                self.lost.set()
+                return _lost_result(job, self.backend, exc, in_flight=True)
+            return FileResult(
+                job.path,
+                FileStatus.FAILED,
+                error=f"{job.path}: the worker failed: {type(exc).__name__}: {exc}",
+            )
+        assert isinstance(result, FileResult)
+        return result
+
+
+def _lost_result(
+    job: FileJob,
+    backend: DaskBackend,
+    exc: BaseException | None = None,
+    *,
+    in_flight: bool = False,
+) -> FileResult:
+    why = f" ({type(exc).__name__}: {exc})" if exc is not None and str(exc) else ""
+    if in_flight:  # its worker cancels it, unless it was already committing
+        what = "cancelled while running (the original is untouched, or fully converted "
+        what += "if it was being committed: run the batch again to check)"
+    else:
+        what = "not started"
+    return FileResult(
+        job.path,
+        FileStatus.CANCELLED,
+        error=f"{job.path}: lost the Dask scheduler at {backend.where}{why}; {what}",
+    )
+
+
+class ClusterBatchRunner(BatchRunner):
+    """A ``BatchRunner`` whose files run on a Dask cluster; controls reach the workers too."""
+
+    def __init__(
+        self,
+        jobs: Sequence[FileJob],
+        *,
+        backend: DaskBackend,
+        engine: EngineFn | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._batch = DaskBatch(backend, engine)
+        kwargs["process"] = self._process_or_abandon
+        super().__init__(jobs, **kwargs)
+        self._backend = backend
+
+    def _process_or_abandon(self, job: FileJob, control: FileControl) -> FileResult:
+        result = self._batch.process(job, control)
+        if self._batch.lost.is_set() and not self.stopping:
+            self.abandon(STOP_CLUSTER_LOST)
+            self._emit(
+                BatchWarning(
+                    f"lost the Dask scheduler at {self._backend.where}: "
+                    "unfinished files are cancelled"
+                )
+            )
+        return result
+
+    def stop(self) -> None:
+        self._batch.stop()
+        super().stop()
+
+    def kill(self) -> None:
+        self._batch.kill()
+        super().kill()
+
+    def pause(self) -> None:
+        self._batch.pause()
+        super().pause()
+
+    def resume(self) -> None:
+        if self.paused:
+            self._batch.resume()
+        super().resume()
+
+    def run(self) -> Any:
+        try:
+            result = super().run()
+        finally:
+            with contextlib.suppress(Exception):
+                self._backend.client.unsubscribe_topic(self._batch.topic)
+        if not self._batch.lost.is_set():  # each node removes its own dead temp files
+            folders = sorted({str(j.path.parent) for j in self._jobs})
+            with contextlib.suppress(Exception):
+                self._backend.client.run(sweep_on_worker, folders)
+        return result

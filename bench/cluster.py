@@ -1,0 +1,185 @@
+"""The Dask executor against threads: 40 remuxes, and the per-file dispatch overhead.
+
+Goals (issue 11):
+
+* ``--executor local-cluster:2`` vs ``--executor threads --workers 2`` over the
+  same 40 remuxes: wall(cluster) / wall(threads) <= 1.25. Both are whole CLI runs,
+  so the cluster's figure includes starting the scheduler and two worker
+  processes: what a user waits for.
+* The scheduler's cost per file: 10,000 files through ``ClusterBatchRunner`` with a
+  no-op engine on a LocalCluster of 2 worker processes: <= 5 ms per file
+  (wall / files, the cluster already running). Context: the same no-op batch
+  through threads.
+
+The machine is shared, so the rounds are interleaved (threads, cluster, threads,
+...) and the figures are medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from bench import Figure, _media, timed, wait_for_quiet
+from bench.batch_overhead import check_remuxed, write_config
+
+NAME = "cluster"
+FILES = 40
+NOOP_FILES = 10_000
+GOAL_RATIO = 1.25
+GOAL_DISPATCH_MS = 5.0
+
+
+def _remux_wall(executor: str, tag: str) -> tuple[float, float]:
+    """(launch to exit, the batch alone as the JSON's duration_s) of one CLI run."""
+    work = _media.WORK / NAME
+    config = write_config(work / "config.toml", max_workers=2)
+    db = work / f"history-{tag}.sqlite"
+    for stale in db.parent.glob(db.name + "*"):
+        stale.unlink()
+    root = _media.fresh_batch(_media.REMUX, FILES, f"{NAME}-{tag}")
+    wait_for_quiet()
+    argv = [sys.executable, "-m", "vpo_tui", "--no-tui", "--json", "--quiet", str(root)]
+    argv += ["--policy", _media.REMUX_POLICY, "--workers", "2", "--executor", executor]
+    argv += ["--config", str(config), "--db", str(db)]
+    done = timed(argv)
+    if done.returncode != 0:
+        raise RuntimeError(f"{executor}: exit {done.returncode}\n{done.stderr[-2000:]}")
+    check_remuxed(root, len(_media.REMUX.spec.audio) + len(_media.REMUX.spec.subtitles))
+    batch_s = float(json.loads(done.stdout)["summary"]["duration_s"])
+    return done.wall_s, batch_s
+
+
+def noop_engine(job: object, control: object) -> object:
+    """The engine replaced by nothing: the file is reported unchanged at once."""
+    from vpo_tui.engine.job import FileResult, FileStatus
+
+    return FileResult(job.path, FileStatus.UNCHANGED)  # type: ignore[attr-defined]
+
+
+def _noop_jobs(files: int) -> list[object]:
+    from vpo_tui.engine.job import FileJob
+    from vpo_tui.policy.load import load_policy
+
+    policy = load_policy("normalize")
+    return [FileJob(Path(f"/nowhere/{i:05d}.mkv"), policy) for i in range(files)]
+
+
+class _Quiet:
+    def on_event(self, event: object) -> None:
+        pass
+
+
+def _noop_wall(backend: object | None, files: int, workers: int) -> float:
+    from vpo_tui.batch.cluster import ClusterBatchRunner
+    from vpo_tui.batch.runner import BatchRunner
+
+    jobs = _noop_jobs(files)
+    common = dict(workers=workers, listener=_Quiet(), on_error="skip")
+    if backend is None:
+        runner = BatchRunner(jobs, process=noop_engine, **common)  # type: ignore[arg-type]
+    else:
+        runner = ClusterBatchRunner(jobs, backend=backend, engine=noop_engine, **common)  # type: ignore[arg-type]
+    wait_for_quiet()
+    start = time.perf_counter()
+    result = runner.run()
+    wall = time.perf_counter() - start
+    if result.count(result.files[0].status) != files:
+        raise RuntimeError(f"no-op batch: {result.totals}")
+    return wall
+
+
+def _bare_dask_ms(backend: object, files: int) -> float:
+    """Context: the same no-op tasks submitted all at once and gathered, no runner, no lock."""
+    from vpo_tui.batch.cluster import ControlNames, process_on_worker
+
+    client = backend.client  # type: ignore[attr-defined]
+    names = ControlNames.fresh()
+    jobs = _noop_jobs(files)
+    wait_for_quiet()
+    start = time.perf_counter()
+    futures = [
+        client.submit(process_on_worker, j, "k", "bench", names, noop_engine, pure=False)
+        for j in jobs
+    ]
+    client.gather(futures)
+    return (time.perf_counter() - start) / files * 1000
+
+
+def run(repeat: int = 3, noop_files: int = NOOP_FILES, workers: int = 16) -> list[Figure]:
+    from vpo_tui.batch.cluster import DaskBackend, ExecutorSpec
+
+    threads: list[tuple[float, float]] = []
+    cluster: list[tuple[float, float]] = []
+    for i in range(repeat):  # interleaved: a busy spell hits both sides alike
+        threads.append(_remux_wall("threads", f"threads-{i}"))
+        cluster.append(_remux_wall("local-cluster:2", f"cluster-{i}"))
+    t = statistics.median(w for w, _b in threads)
+    c = statistics.median(w for w, _b in cluster)
+    tb = statistics.median(b for _w, b in threads)
+    cb = statistics.median(b for _w, b in cluster)
+
+    latency_files = max(1, noop_files // 5)
+    backend = DaskBackend.open(ExecutorSpec("local-cluster", processes=2))
+    try:
+        on_threads: list[float] = []
+        on_dask: list[float] = []
+        one_by_one: list[float] = []
+        for _ in range(repeat):
+            on_threads.append(_noop_wall(None, noop_files, workers) / noop_files)
+            on_dask.append(_noop_wall(backend, noop_files, workers) / noop_files)
+            one_by_one.append(_noop_wall(backend, latency_files, 2) / latency_files)
+        bare_ms = _bare_dask_ms(backend, noop_files)
+    finally:
+        backend.close()
+    per_file_ms = statistics.median(on_dask) * 1000
+    label = f"median of {repeat}, interleaved"
+    return [
+        Figure(NAME, f"{FILES} remuxes, threads --workers 2 ({label})", t, "s"),
+        Figure(NAME, f"{FILES} remuxes, local-cluster:2 (incl. cluster start)", c, "s"),
+        Figure(NAME, "local-cluster:2 / threads", c / t, "x", GOAL_RATIO, "<="),
+        Figure(NAME, "the batch alone (JSON duration_s): threads", tb, "s"),
+        Figure(NAME, "the batch alone: local-cluster:2 (cluster already up)", cb, "s"),
+        Figure(NAME, "the batch alone: local-cluster:2 / threads (context)", cb / tb, "x"),
+        Figure(
+            NAME,
+            f"dispatch per file, {noop_files:,} no-op files, {workers} in flight",
+            per_file_ms,
+            "ms",
+            GOAL_DISPATCH_MS,
+            "<=",
+        ),
+        Figure(
+            NAME,
+            f"latency per file, {latency_files:,} no-op files, 2 in flight (context)",
+            statistics.median(one_by_one) * 1000,
+            "ms",
+        ),
+        Figure(NAME, "bare Dask submit+gather of the same tasks (context)", bare_ms, "ms"),
+        Figure(
+            NAME,
+            "same no-op batch on threads (context)",
+            statistics.median(on_threads) * 1000,
+            "ms",
+        ),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--noop-files", type=int, default=NOOP_FILES)
+    parser.add_argument("--workers", type=int, default=16, help="no-op files in flight")
+    args = parser.parse_args(argv)
+    from bench import format_table
+
+    print(format_table(run(args.repeat, args.noop_files, args.workers)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,516 @@
+"""A batch on a real Dask LocalCluster (2 worker processes): same results, events, controls.
+
+One cluster serves the whole module (starting one costs seconds); the tests that
+break it (scheduler loss) start their own. Real tools on real tiny media.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("distributed")
+
+from tests.conftest import AudioSpec, MakeMedia, SubtitleSpec, sha256
+from tests.fakes import RecordingListener
+from tests.integration.test_batch_kill import SLOW_HEVC
+from vpo_tui.batch.cluster import (
+    ClusterBatchRunner,
+    ClusterError,
+    DaskBackend,
+    ExecutorSpec,
+    PathMap,
+    parse_executor,
+)
+from vpo_tui.batch.events import BatchEvent, BatchResult, FileProgress
+from vpo_tui.batch.runner import BatchRunner
+from vpo_tui.config import Config
+from vpo_tui.engine.job import FileJob, FileStatus
+from vpo_tui.engine.probe import probe
+from vpo_tui.headless import HeadlessOptions, exit_code_for, run_headless
+from vpo_tui.policy.load import load_policy
+from vpo_tui.samples import SampleSpec, make_media
+
+pytestmark = pytest.mark.slow
+FFPROBE = shutil.which("ffprobe") or "ffprobe"
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[DaskBackend]:
+    backend = DaskBackend.open(ExecutorSpec("local-cluster", processes=2))
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+def _dask_url(backend: DaskBackend) -> str:
+    return "dask://" + backend.address.removeprefix("tcp://")
+
+
+def _library(folder: Path) -> list[Path]:
+    """Four files the normalize policy changes in different ways (and one broken file)."""
+    eng_jpn = (AudioSpec("jpn", default=True), AudioSpec("eng"))
+    specs = {
+        "a.mkv": SampleSpec(audio=eng_jpn, subtitles=(SubtitleSpec("eng"),)),
+        "b.mkv": SampleSpec(audio=(AudioSpec("eng", default=False),)),
+        "c.mp4": SampleSpec(container="mp4"),
+        "d.mkv": SampleSpec(),
+    }
+    made = [make_media(folder / name, spec) for name, spec in specs.items()]
+    broken = folder / "e.mkv"
+    broken.write_bytes(b"not a video at all" * 100)
+    return [*made, broken]
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("cluster-lib") / "lib"
+    _library(folder)
+    return folder
+
+
+def _headless(paths: list[Path], db: Path, executor: str | None) -> tuple[int, dict[str, object]]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run_headless(
+        HeadlessOptions(paths=tuple(paths), json=True, db=db, executor=executor, config=Config()),
+        stdout=out,
+        stderr=err,
+        install_signals=False,
+    )
+    return code, json.loads(out.getvalue())
+
+
+def _files_by_name(doc: dict[str, object], root: Path) -> dict[str, tuple[object, ...]]:
+    files = doc["files"]
+    assert isinstance(files, list)
+    out = {}
+    for f in files:
+        output = f["output_path"]
+        out[Path(f["path"]).name] = (
+            f["status"],
+            tuple(f["changes"]),
+            str(Path(output).relative_to(root)) if output else None,
+        )
+    return out
+
+
+def _content(path: Path) -> tuple[str, str]:
+    """What a file holds: tracks with their flags, and a hash of every packet.
+
+    Not the raw bytes: mkvmerge writes a random segment UID and the muxing date,
+    so two threads runs of the same policy differ in those bytes too.
+    """
+    if path.read_bytes().startswith(b"not a video"):
+        return sha256(path), ""
+    streams = subprocess.run(
+        ["ffprobe", "-v", "error", "-of", "json", "-show_entries",
+         "stream=index,codec_type,codec_name:stream_tags=language,title"
+         ":stream_disposition=default,forced", str(path)],
+        capture_output=True, check=True, text=True,
+    ).stdout  # fmt: skip
+    packets = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0", "-c", "copy",
+         "-f", "streamhash", "-hash", "sha256", "-"],
+        capture_output=True, check=True, text=True,
+    ).stdout  # fmt: skip
+    return streams, packets
+
+
+def test_same_json_and_content_as_threads(cluster: DaskBackend, library: Path, tmp_path: Path):
+    threads_lib, cluster_lib = tmp_path / "threads", tmp_path / "cluster"
+    shutil.copytree(library, threads_lib)
+    shutil.copytree(library, cluster_lib)
+    code_t, doc_t = _headless([threads_lib], tmp_path / "t.db", None)
+    code_c, doc_c = _headless([cluster_lib], tmp_path / "c.db", _dask_url(cluster))
+    assert code_t == code_c == 1  # the broken file fails in both
+    by_t, by_c = _files_by_name(doc_t, threads_lib), _files_by_name(doc_c, cluster_lib)
+    assert by_c == by_t
+    assert {s for s, _c, _o in by_c.values()} >= {"ok", "failed"}
+    assert doc_c["workers"] == 2  # the default: the cluster's total worker threads
+    names_t = sorted(p.name for p in threads_lib.iterdir())
+    assert sorted(p.name for p in cluster_lib.iterdir()) == names_t
+    for name in names_t:  # the same tracks, flags and packets
+        assert _content(threads_lib / name) == _content(cluster_lib / name), name
+    # history is in the client's database, as for threads
+    assert (tmp_path / "c.db").exists()
+
+
+def test_events_come_back_from_the_workers(cluster: DaskBackend, library: Path, tmp_path: Path):
+    lib = tmp_path / "lib"
+    shutil.copytree(library, lib)
+    policy = load_policy("normalize")
+    listener = RecordingListener()
+    jobs = [FileJob(p, policy) for p in sorted(lib.iterdir())]
+    result = ClusterBatchRunner(
+        jobs, backend=cluster, workers=2, listener=listener, on_error="skip"
+    ).run()
+    assert len(result.files) == len(jobs)
+    progress = listener.of_type(FileProgress)
+    with_worker = {e.path for e in progress if e.progress.worker}  # type: ignore[attr-defined]
+    assert with_worker == {j.path for j in jobs}  # every file says where it runs
+    stages = {e.progress.stage for e in progress}  # type: ignore[attr-defined]
+    assert {"lock", "probe"} <= stages
+
+
+class _When(RecordingListener):
+    """Sets ``encoding`` once ffmpeg reports progress on any worker."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoding = threading.Event()
+
+    def on_event(self, event: BatchEvent) -> None:
+        super().on_event(event)
+        if isinstance(event, FileProgress) and event.progress.stage == "run":
+            self.encoding.set()
+
+
+def _slow_files(make_file: MakeMedia, folder: Path, n: int, duration: float = 3.0) -> list[Path]:
+    return [
+        make_file(
+            f"clip {i}.mkv",
+            folder=folder,
+            duration=duration,
+            width=480,
+            height=270,
+            audio=(AudioSpec("eng", default=True),),
+        )
+        for i in range(n)
+    ]
+
+
+def _video_codec(path: Path) -> str:
+    return next(t.codec for t in probe(path, FFPROBE).tracks if t.type.value == "video")
+
+
+def _start(runner: BatchRunner) -> tuple[threading.Thread, list[BatchResult]]:
+    outcome: list[BatchResult] = []
+    thread = threading.Thread(target=lambda: outcome.append(runner.run()), daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def _tool_processes(folder: Path) -> dict[int, str]:
+    """pid → state of the ffmpeg/mkvmerge processes working on files in ``folder``."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if str(folder).encode() in cmdline and b"ffmpeg" in cmdline.split(b"\0")[0]:
+            found[int(entry.name)] = stat.rsplit(")", 1)[1].split()[0]
+    return found
+
+
+def test_pause_resume_then_kill(cluster: DaskBackend, make_file: MakeMedia, tmp_path: Path):
+    lib = tmp_path / "lib"
+    files = _slow_files(make_file, lib, 3)
+    digests = {f: sha256(f) for f in files}
+    listener = _When()
+    runner = ClusterBatchRunner(
+        [FileJob(f, SLOW_HEVC) for f in files],
+        backend=cluster,
+        workers=2,
+        listener=listener,
+        on_error="skip",
+        kill_grace_s=2.0,
+    )
+    thread, outcome = _start(runner)
+    assert listener.encoding.wait(60), "ffmpeg never reported progress"
+    runner.pause()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # SIGSTOP reaches the remote tool's group
+        states = _tool_processes(lib)
+        if states and set(states.values()) == {"T"}:
+            break
+        time.sleep(0.1)
+    assert states and set(states.values()) == {"T"}, states
+    runner.resume()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and "T" in _tool_processes(lib).values():
+        time.sleep(0.1)
+    assert "T" not in _tool_processes(lib).values()
+    killed_at = time.monotonic()
+    runner.kill()
+    thread.join(30)
+    assert not thread.is_alive(), "kill did not end the batch"
+    deadline = killed_at + 5
+    while time.monotonic() < deadline and _tool_processes(lib):
+        time.sleep(0.1)
+    assert _tool_processes(lib) == {}, "a remote tool outlived the kill by 5 s"
+    (result,) = outcome
+    assert [f.status for f in result.files] == [FileStatus.CANCELLED] * 3
+    assert result.stop_reason == "kill"
+    for f in files:  # originals byte-identical, temp files gone
+        assert sha256(f) == digests[f]
+    assert sorted(p.name for p in lib.iterdir()) == sorted(f.name for f in files)
+
+
+def test_stop_lets_running_files_finish(cluster: DaskBackend, make_file: MakeMedia, tmp_path):
+    lib = tmp_path / "lib"
+    files = _slow_files(make_file, lib, 3, duration=1.0)
+    listener = _When()
+    runner = ClusterBatchRunner(
+        [FileJob(f, SLOW_HEVC) for f in files],
+        backend=cluster,
+        workers=1,
+        listener=listener,
+        on_error="skip",
+    )
+    thread, outcome = _start(runner)
+    assert listener.encoding.wait(60)
+    runner.stop()
+    thread.join(60)
+    assert not thread.is_alive()
+    (result,) = outcome
+    statuses = [f.status for f in result.files]
+    assert statuses == [FileStatus.OK, FileStatus.CANCELLED, FileStatus.CANCELLED], statuses
+    assert _video_codec(files[0]) == "hevc"  # fully done and verified
+    assert result.stop_reason == "stop"
+
+
+def test_version_mismatch_names_the_worker(cluster: DaskBackend, capsys):
+    from vpo_tui import cli
+
+    assert cli.main(["doctor", "--executor", _dask_url(cluster)]) == 0
+    listed = capsys.readouterr().out
+    assert listed.count("  worker tcp://") == 2 and "ffmpeg" in listed
+
+    first = sorted(cluster.client.scheduler_info(n_workers=-1)["workers"])[0]
+
+    def set_version(value: str) -> None:
+        import vpo_tui
+
+        vpo_tui.__version__ = value
+
+    import vpo_tui
+
+    cluster.client.run(set_version, "0.0.0-other", workers=[first])
+    try:
+        with pytest.raises(ClusterError, match=f"worker {first} .* runs vpo-tui 0.0.0-other"):
+            cluster.check()
+        assert cli.main(["doctor", "--executor", _dask_url(cluster)]) == 5
+        assert f"PROBLEM: worker {first}" in capsys.readouterr().out
+    finally:
+        cluster.client.run(set_version, vpo_tui.__version__, workers=[first])
+    cluster.check()
+
+
+def test_path_mapping_on_the_workers(cluster: DaskBackend, library: Path, tmp_path: Path):
+    real = tmp_path / "real"
+    shutil.copytree(library, real)
+    (tmp_path / "worker-view").symlink_to(real)
+    client_view = tmp_path / "client-view"  # the client's mount: absent on this "node"
+    mapping = f"{client_view}={tmp_path / 'worker-view'}"
+    # (a lambda: a bound os.environ method would carry this process's environ along)
+    cluster.client.run(lambda: os.environ.__setitem__("VPO_TUI_PATH_MAP", mapping))
+    try:
+        policy = load_policy("normalize")
+        jobs = [FileJob(client_view / p.name, policy) for p in sorted(real.iterdir())]
+        result = ClusterBatchRunner(
+            jobs, backend=cluster, workers=2, listener=RecordingListener(), on_error="skip"
+        ).run()
+    finally:
+        cluster.client.run(lambda: os.environ.pop("VPO_TUI_PATH_MAP", None))
+    by_name = {f.path.name: f for f in result.files}
+    assert [f.path for f in result.files] == [j.path for j in jobs]
+    assert by_name["c.mp4"].status is FileStatus.OK, by_name["c.mp4"].error
+    assert by_name["c.mp4"].output_path == client_view / "c.mkv"  # mapped back
+    assert (real / "c.mkv").exists() and not (real / "c.mp4").exists()
+    assert by_name["e.mkv"].status is FileStatus.FAILED
+    assert str(client_view / "e.mkv") in (by_name["e.mkv"].error or "")
+    assert "worker-view" not in (by_name["e.mkv"].error or "")
+
+
+def test_path_map_parsing() -> None:
+    mapping = PathMap.parse("/srv/media=/mnt/nas/media")
+    assert mapping.to_worker(Path("/srv/media/a/b.mkv")) == Path("/mnt/nas/media/a/b.mkv")
+    assert mapping.to_worker(Path("/srv/mediaX/b.mkv")) == Path("/srv/mediaX/b.mkv")
+    assert mapping.to_client(Path("/mnt/nas/media/b.mkv")) == Path("/srv/media/b.mkv")
+    assert mapping.text_to_client("/mnt/nas/media/b.mkv: bad") == "/srv/media/b.mkv: bad"
+    with pytest.raises(ValueError, match="VPO_TUI_PATH_MAP"):
+        PathMap.parse("relative=/x")
+    assert str(parse_executor("dask://nas:8786")) == "dask://nas:8786"
+    assert parse_executor("local-cluster:3").processes == 3
+    for bad in ("dask://nas", "local-cluster:0", "processes", "dask://a b:1"):
+        with pytest.raises(ValueError):
+            parse_executor(bad)
+
+
+def test_two_clients_process_each_file_once(cluster: DaskBackend, tmp_path: Path):
+    lib = tmp_path / "lib"
+    eng = (AudioSpec("jpn", default=True), AudioSpec("eng"))
+    files = [make_media(lib / f"m{i}.mkv", SampleSpec(audio=eng)) for i in range(4)]
+    command = [sys.executable, "-m", "vpo_tui", "--no-tui", "--json"]
+    command += ["--executor", _dask_url(cluster), str(lib)]
+    runs = [
+        subprocess.Popen([*command, "--db", str(tmp_path / f"{n}.db")], stdout=subprocess.PIPE)
+        for n in ("one", "two")
+    ]
+    docs = [json.loads(run.communicate(timeout=120)[0]) for run in runs]
+    for f in files:
+        statuses = sorted(
+            entry["status"] for doc in docs for entry in doc["files"] if entry["path"] == str(f)
+        )
+        # one client changed it; the other found it locked or already compliant
+        assert statuses in (["ok", "skipped"], ["ok", "unchanged"]), (f, statuses)
+
+
+def test_a_worker_without_the_tools(cluster: DaskBackend, library: Path, tmp_path: Path):
+    lib = tmp_path / "lib"
+    files = [make_media(lib / f"m{i}.mkv", SampleSpec(audio=(AudioSpec("eng"),))) for i in range(4)]
+    bare = sorted(cluster.client.scheduler_info(n_workers=-1)["workers"])[0]
+    old = cluster.client.run(lambda: os.environ["PATH"], workers=[bare])[bare]
+    cluster.client.run(lambda: os.environ.__setitem__("PATH", "/nonexistent"), workers=[bare])
+    try:
+        result = ClusterBatchRunner(
+            [FileJob(f, load_policy("normalize")) for f in files],
+            backend=cluster,
+            workers=2,
+            listener=RecordingListener(),
+            on_error="skip",
+        ).run()
+    finally:
+        cluster.client.run(lambda: os.environ.__setitem__("PATH", old), workers=[bare])
+    statuses = [f.status for f in result.files]
+    assert FileStatus.FAILED in statuses and FileStatus.OK in statuses, statuses
+    for f in result.files:
+        if f.status is FileStatus.FAILED:
+            assert "ffprobe" in (f.error or ""), f.error
+
+
+def test_a_worker_killed_mid_file(cluster: DaskBackend, make_file: MakeMedia, tmp_path: Path):
+    lib = tmp_path / "lib"
+    files = _slow_files(make_file, lib, 2, duration=2.0)
+    digests = {f: sha256(f) for f in files}
+    pids = cluster.client.run(os.getpid)
+    listener = _When()
+    runner = ClusterBatchRunner(
+        [FileJob(f, SLOW_HEVC) for f in files],
+        backend=cluster,
+        workers=2,
+        listener=listener,
+        on_error="skip",
+    )
+    thread, outcome = _start(runner)
+    assert listener.encoding.wait(60)
+    victim = sorted(pids.values())[0]
+    os.kill(victim, signal.SIGKILL)
+    thread.join(120)
+    assert not thread.is_alive(), "the batch hung after a worker died"
+    (result,) = outcome
+    for f, r in zip(files, result.files, strict=True):
+        if r.status is FileStatus.OK:  # retried on a worker and fully done
+            assert _video_codec(f) == "hevc"
+        else:
+            assert r.status is FileStatus.FAILED and "worker lost" in (r.error or ""), r
+            assert sha256(f) == digests[f]
+    cluster.client.wait_for_workers(2, timeout=60)  # the nanny brings it back
+
+
+def test_scheduler_loss_cancels_and_exits_1(make_file: MakeMedia, tmp_path: Path):
+    lib = tmp_path / "lib"
+    files = _slow_files(make_file, lib, 3)
+    digests = {f: sha256(f) for f in files}
+    backend = DaskBackend.open(ExecutorSpec("local-cluster", processes=1))
+    try:
+        listener = _When()
+        runner = ClusterBatchRunner(
+            [FileJob(f, SLOW_HEVC) for f in files],
+            backend=backend,
+            workers=1,
+            listener=listener,
+            on_error="skip",
+        )
+        thread, outcome = _start(runner)
+        assert listener.encoding.wait(60)
+        lost_at = time.monotonic()
+        backend.cluster.sync(backend.cluster.scheduler.close)
+        thread.join(30)
+        assert not thread.is_alive(), "the client hung after the scheduler went away"
+        assert time.monotonic() - lost_at < 30
+    finally:
+        backend.close()
+    (result,) = outcome
+    assert [f.status for f in result.files] == [FileStatus.CANCELLED] * 3
+    assert "lost the Dask scheduler" in (result.files[0].error or "")
+    assert "cancelled while running" in (result.files[0].error or "")
+    assert all("not started" in (f.error or "") for f in result.files[1:])
+    assert result.stop_reason == "scheduler lost" and exit_code_for(result) == 1
+    # The worker cancels its file when it loses the scheduler; one already committing
+    # finishes: either way the original is untouched or fully converted and verified.
+    first = files[0]
+    assert sha256(first) == digests[first] or _video_codec(first) == "hevc"
+    for f in files[1:]:
+        assert sha256(f) == digests[f]
+    deadline = time.monotonic() + 10  # the cancelled tool's temp file goes with it
+    while time.monotonic() < deadline and len(list(lib.iterdir())) > len(files):
+        time.sleep(0.2)
+    assert sorted(p.name for p in lib.iterdir()) == sorted(f.name for f in files)
+
+
+def test_threads_never_import_distributed(tmp_path: Path) -> None:
+    """Only a Dask executor imports distributed: not the CLI, nor a threads batch."""
+    broken = tmp_path / "broken.mkv"
+    broken.write_bytes(b"not a video" * 50)
+    code = (
+        "import sys, vpo_tui.cli\n"
+        f"argv = ['--no-tui', '--quiet', '--db', {str(tmp_path / 'h.db')!r}, {str(broken)!r}]\n"
+        "assert vpo_tui.cli.main(argv) == 1\n"
+        "assert 'distributed' not in sys.modules, 'a threads batch imported distributed'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_the_app_runs_its_batches_on_the_cluster(cluster: DaskBackend, library: Path, tmp_path):
+    """The TUI's services: runner factory, worker count and a batch through them."""
+    from vpo_tui.tui.services import Services
+
+    services = Services(config=Config()).on_cluster(_dask_url(cluster))
+    try:
+        assert services.choose_workers(None).workers == 2  # the cluster's threads
+        assert services.choose_workers(5).workers == 5  # files in flight, not capped by cores
+        lib = tmp_path / "lib"
+        shutil.copytree(library, lib)
+        runner = services.runner_factory(
+            [FileJob(lib / "c.mp4", load_policy("normalize"))],
+            workers=2,
+            listener=RecordingListener(),
+            on_error=load_policy("normalize").on_error,
+            dry_run=False,
+            process=services.process,
+            store=None,
+            max_workers=2,
+            policy_name="normalize",
+            roots=[lib],
+        )
+        assert isinstance(runner, ClusterBatchRunner)
+        (result,) = runner.run().files
+        assert result.status is FileStatus.OK and result.output_path == lib / "c.mkv"
+    finally:
+        services.cluster.close()
+
+
+def test_a_bad_executor_is_a_usage_error(capsys) -> None:
+    from vpo_tui import cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--no-tui", "--executor", "dask://nowhere", "x"])
+    assert exit_info.value.code == 2
+    assert "expected threads, local-cluster[:N] or dask://HOST:PORT" in capsys.readouterr().err
