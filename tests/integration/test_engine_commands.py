@@ -10,10 +10,11 @@ import pytest
 
 from tests.conftest import AudioSpec, MakeMedia, SubtitleSpec, sha256
 from vpo_tui.engine.commands import MkvIds, ffmpeg_argv, mkvmerge_argv, mkvpropedit_argv
-from vpo_tui.engine.job import FileStatus
+from vpo_tui.engine.job import FileJob, FileStatus
 from vpo_tui.engine.probe import probe
-from vpo_tui.engine.process import apply_plan
+from vpo_tui.engine.process import apply_plan, process_file
 from vpo_tui.media import MediaInfo, Track, TrackType
+from vpo_tui.policy.load import parse_policy
 from vpo_tui.policy.planned import PassKind, Plan, PlanError, PlannedTrack
 
 FFPROBE = shutil.which("ffprobe") or "ffprobe"
@@ -144,3 +145,25 @@ def test_hand_built_plan_that_the_tool_cannot_meet_is_refused(make_file: MakeMed
         result.error or ""
     )
     assert sha256(path) == digest
+
+
+def test_the_same_file_is_written_byte_for_byte_the_same(make_file: MakeMedia, tmp_path: Path):
+    """mkvmerge and ffmpeg passes write no random UIDs or dates: two runs, same bytes.
+
+    What lets a Dask worker on another machine write the very file a thread here would.
+    """
+    source = make_file("movie.mkv", audio=(AudioSpec("eng", default=True), AudioSpec("ger")))
+    policies = {
+        "mkvmerge": parse_policy('name = "a"\n[audio]\nkeep = ["eng"]\n', "a.toml"),
+        "ffmpeg": parse_policy('name = "b"\n[container]\nformat = "mp4"\n', "b.toml"),
+    }
+    for kind, policy in policies.items():
+        digests = set()
+        for run in ("one", "two"):
+            (tmp_path / kind / run).mkdir(parents=True)
+            path = Path(shutil.copy2(source, tmp_path / kind / run / source.name))
+            result = process_file(FileJob(path, policy))
+            assert result.status is FileStatus.OK and result.pass_kind == kind, result
+            assert result.output_path is not None
+            digests.add(sha256(result.output_path))
+        assert len(digests) == 1, kind

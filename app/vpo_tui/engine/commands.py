@@ -9,6 +9,7 @@ depend on a tool's defaults.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,6 +252,7 @@ def mkvmerge_argv(plan: Plan, tool: str, source: Path, output: Path, ids: MkvIds
             )
     kept = _kept_tracks(plan)
     argv = [tool, "--gui-mode", "-o", str(output.absolute())]
+    argv += ["--deterministic", str(deterministic_seed(media))]
     argv += ["--title", plan.title or ""]
     selectors = {
         TrackType.VIDEO: ("--video-tracks", "--no-video"),
@@ -416,8 +418,19 @@ def ffmpeg_argv(
         if not any(t.codec == "tmcd" for t in plan.tracks):
             # the muxer would write a timecode track again from the video's tag
             argv += ["-write_tmcd", "0"]
-    argv += ["-f", fmt, f"file:{output.absolute()}"]
+    # no random UIDs or dates: the same file comes out byte for byte the same,
+    # whichever machine of a cluster writes it
+    argv += ["-fflags", "+bitexact", "-f", fmt, f"file:{output.absolute()}"]
     return argv
+
+
+def deterministic_seed(media: MediaInfo) -> int:
+    """mkvmerge's seed for byte-identical output: the same for the same source file.
+
+    Taken from the file's name and size, so a thread here and a worker on another
+    machine write the same bytes, while different files still get different UIDs.
+    """
+    return zlib.crc32(f"{media.path.name}\0{media.size}".encode())
 
 
 def estimate_output_bytes(plan: Plan) -> int:
