@@ -51,3 +51,26 @@ async def test_the_summary_offers_a_retry_only_when_a_file_failed_or_was_cancell
         summary = await _run_to_summary(app, pilot)
         assert summary.result.totals["failed"] == 1
         assert "retry" in footer_keys(summary)
+
+
+async def test_the_policy_list_has_its_own_key_in_the_footer_and_the_help(tmp_path: Path) -> None:
+    from textual.widgets import Select
+
+    from vpo_tui.tui.screens.help import HELP_TEXT
+
+    lib = touch_library(tmp_path / "lib", ["a.mkv"])
+    app = VpoApp(services=fake_services(FakeEngine()), paths=[lib], policy="fake")
+    async with app.run_test(size=SIZE) as pilot:
+        select = app.screen.query_one("#policy", Select)
+        assert app.screen.marking_tree.has_focus  # type: ignore[attr-defined]
+        assert "choose_policy" in footer_keys(app.screen)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: select.expanded, what="the policy list open")
+        assert select.has_focus or select.has_focus_within
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: select.value == "normalize", what="normalize chosen")
+        await pilot.press("escape")  # back to the tree: ctrl+o reaches the list from anywhere
+        await pilot.press("slash")
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: select.expanded, what="open again")
+    assert "| `p`, `ctrl+o` | Pick |" in HELP_TEXT

@@ -57,6 +57,8 @@ class PickScreen(Screen[None]):
         Binding("n", "preview", "Preview"),
         Binding("h", "history", "History"),
         Binding("slash,ctrl+l", "focus_path", "Type a path", key_display="/"),
+        # The policy list is five tabs away otherwise (tree, path, marked, recent, policy).
+        Binding("p,ctrl+o", "choose_policy", "Policy", key_display="p"),
         Binding("l", "last_summary", "Last summary"),
         Binding("escape", "focus_tree", "Tree", show=False),
     ]
@@ -93,7 +95,7 @@ class PickScreen(Screen[None]):
                 recent = OptionList(id="recent")
                 recent.border_title = "Recent folders  (enter marks)"
                 yield recent
-                yield Label("Policy", classes="field-label")
+                yield Label("Policy  (p)", classes="field-label")
                 names = app.policy_choices()
                 yield Select(
                     [(name, name) for name in names],
@@ -275,6 +277,12 @@ class PickScreen(Screen[None]):
 
     def action_focus_path(self) -> None:
         self.query_one("#path-input", PathInput).focus()
+
+    def action_choose_policy(self) -> None:
+        """Focus the policy list and open it: arrows move, enter chooses, escape closes."""
+        select = self.query_one("#policy", Select)
+        select.focus()
+        select.expanded = True
 
     def action_last_summary(self) -> None:
         self.vpo.show_last_summary()
