@@ -4,6 +4,7 @@ when there is one, and the policy list has its own key (fake engines, Pilot)."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,11 @@ from textual.pilot import Pilot
 from tests.fakes import FakeEngine
 from tests.tui.helpers import fake_services, touch_library, wait_for
 from tests.tui.test_first_hour import footer_keys
-from vpo_tui.engine.job import FileStatus
+from vpo_tui.engine.control import FileControl
+from vpo_tui.engine.job import FileJob, FileResult, FileStatus, ProgressUpdate
 from vpo_tui.tui.app import VpoApp
 from vpo_tui.tui.screens.preview import PreviewScreen
+from vpo_tui.tui.screens.run import AggregateLine, RunScreen
 from vpo_tui.tui.screens.summary import SummaryScreen
 
 SIZE = (120, 40)
@@ -74,3 +77,73 @@ async def test_the_policy_list_has_its_own_key_in_the_footer_and_the_help(tmp_pa
         await pilot.press("ctrl+o")
         await wait_for(pilot, lambda: select.expanded, what="open again")
     assert "| `p`, `ctrl+o` | Pick |" in HELP_TEXT
+
+
+class MediaEngine:
+    """Reports each file's playing time as the real engine does (the plan stage); a real
+    run then reports half its tool pass and waits for ``gate``, a dry run plans."""
+
+    def __init__(self, durations: dict[str, float]) -> None:
+        self.durations = durations
+        self.gate = threading.Event()
+
+    def __call__(self, job: FileJob, control: FileControl) -> FileResult:
+        control.progress(ProgressUpdate("plan", duration_s=self.durations[job.path.name]))
+        if job.dry_run:
+            return FileResult(job.path, FileStatus.PLANNED, changes=("transcode",))
+        control.progress(ProgressUpdate("run", 0.5))
+        while not self.gate.wait(0.01):
+            if control.cancelled:
+                return FileResult(job.path, FileStatus.CANCELLED, error="killed")
+        return FileResult(job.path, FileStatus.OK, changes=("transcode",))
+
+
+async def test_a_retry_weighs_its_files_by_their_probed_duration(tmp_path: Path) -> None:
+    """The demo's retry: a 60 s transcode and three 1 s files left after a Stop.
+
+    Files not started yet weighed the mean of the known durations, so three short
+    files weighed 60 s each and the bar said 12 % with most of the work half done.
+    The preview probed every file: the run (and the retry) weigh each by its own.
+    """
+    durations = {"a first.mkv": 1.0, "b long.mkv": 60.0, "c.mkv": 1.0, "d.mkv": 1.0}
+    lib = touch_library(tmp_path / "lib", list(durations))
+    engine = MediaEngine(durations)
+    app = VpoApp(services=fake_services(engine), paths=[lib], policy="fake", workers=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen), what="preview")
+        preview = app.screen
+        assert isinstance(preview, PreviewScreen)
+        await wait_for(pilot, lambda: preview.probing_done, what="probed")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen), what="run")
+        first = app.screen
+        assert isinstance(first, RunScreen)
+        # Known before any file of the run reports it: the queued files weigh their own time.
+        assert [r.duration_s for r in first.model.rows] == list(durations.values())
+        await wait_for(pilot, lambda: first.model.rows[0].fraction == 0.5, what="first at 50%")
+        await pilot.press("s")
+        engine.gate.set()
+        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
+        engine.gate.clear()
+        await pilot.press("r")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, RunScreen) and app.screen is not first,
+            what="the retry",
+        )
+        retry = app.screen
+        assert isinstance(retry, RunScreen)
+        assert [r.name for r in retry.model.rows] == ["b long.mkv", "c.mkv", "d.mkv"]
+        assert [r.duration_s for r in retry.model.rows] == [60.0, 1.0, 1.0]
+        await wait_for(pilot, lambda: retry.model.rows[0].fraction == 0.5, what="long at 50%")
+        assert abs(retry.model.progress() - 30 / 62) < 1e-9
+        # Stop: the short files are cancelled and leave the work to do; the bar says so.
+        await pilot.press("s")
+        await wait_for(pilot, lambda: retry.model.cancelled == 2, what="two cancelled")
+        assert retry.model.progress() == 0.5
+        await pilot.pause()
+        bar = str(retry.query_one("#aggregate", AggregateLine).render())
+        assert "50%" in bar and "cancelled files left out" in bar, bar
+        engine.gate.set()
+        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")

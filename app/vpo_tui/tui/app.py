@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
@@ -289,17 +289,27 @@ class VpoApp(App[int]):
     def open_preview(self, request: BatchRequest) -> None:
         self.push_screen(PreviewScreen(request))
 
-    def open_run(self, request: BatchRequest, paths: Sequence[Path]) -> None:
-        screen = RunScreen(request, paths)
+    def open_run(
+        self,
+        request: BatchRequest,
+        paths: Sequence[Path],
+        durations: Mapping[Path, float] | None = None,
+    ) -> None:
+        screen = RunScreen(request, paths, durations)
         self.last_run = screen
         if isinstance(self.screen, PickScreen):
             self.push_screen(screen)
         else:
             self.switch_screen(screen)
 
-    def retry(self, request: BatchRequest, paths: Sequence[Path]) -> None:
+    def retry(
+        self,
+        request: BatchRequest,
+        paths: Sequence[Path],
+        durations: Mapping[Path, float] | None = None,
+    ) -> None:
         self.pop_screen()  # the summary; the run screen underneath (if any) is replaced
-        screen = RunScreen(request, paths)
+        screen = RunScreen(request, paths, durations)
         self.last_run = screen
         if isinstance(self.screen_stack[-1], RunScreen):
             self.switch_screen(screen)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -72,10 +72,13 @@ class AggregateLine(Widget):
 
     text: reactive[str] = reactive("", layout=False)
     fraction: reactive[float] = reactive(0.0, layout=False)
+    note: reactive[str] = reactive("", layout=False)  # what the percentage leaves out
 
     def render(self) -> Text:
         line = Text(self.text, no_wrap=True, overflow="ellipsis")
         percent = f" {int(self.fraction * 100):3d}%"
+        if self.note:
+            percent += f" ({self.note})"
         width = max(0, self.content_region.width - len(percent))
         done = round(width * min(1.0, max(0.0, self.fraction)))
         line.append("\n")
@@ -139,11 +142,17 @@ class RunScreen(Screen[None]):
     # Offered (footer, buttons) only while the batch runs: afterwards they do nothing.
     WHILE_RUNNING = frozenset({"stop", "kill", "more_workers", "fewer_workers"})
 
-    def __init__(self, request: BatchRequest, paths: Sequence[Path]) -> None:
+    def __init__(
+        self,
+        request: BatchRequest,
+        paths: Sequence[Path],
+        durations: Mapping[Path, float] | None = None,
+    ) -> None:
+        """``durations``: playing times already probed, each file's weight in the bar."""
         super().__init__()
         self.request = request
         self.paths = list(paths)
-        self.model = RunModel.for_paths(self.paths, request.display_root)
+        self.model = RunModel.for_paths(self.paths, request.display_root, durations)
         self.model.workers = request.workers
         self.pipe = EventPipe(self)
         self.runner: Runner | None = None
@@ -309,6 +318,8 @@ class RunScreen(Screen[None]):
             aggregate = self.query_one("#aggregate", AggregateLine)
             # finished files and the running files' share; cancelled files are not work
             aggregate.fraction = self.model.progress()
+            # After a Stop the bar measures what will still be done: it jumps, and says why.
+            aggregate.note = "cancelled files left out" if self.model.cancelled else ""
             current = self.table.current_row
             if current is not None and id(current) in dirty:
                 self._refresh_detail()

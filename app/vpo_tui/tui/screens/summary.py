@@ -159,7 +159,10 @@ class SummaryScreen(Screen[None]):
             return
         # A retry searches no folder: the first batch's discovery problems are not its own.
         request = dataclasses.replace(self.run_screen.request, discovery_problems=())
-        self.vpo.retry(request, failed)
+        # What the batch (or its preview) probed: each file keeps its weight in the bar.
+        known = {row.path: row.duration_s for row in self.run_screen.model.rows}
+        durations = {p: d for p in failed if (d := known.get(p)) is not None}
+        self.vpo.retry(request, failed, durations)
 
     def action_new(self) -> None:
         self.vpo.back_to_pick()
