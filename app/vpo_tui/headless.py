@@ -486,25 +486,33 @@ def _prepare(
     return runner, listener, store
 
 
-def _require_tools(tools: Any, dry_run: bool) -> None:
-    names: tuple[str, ...] = (
-        ("ffprobe", "mkvmerge")
-        if dry_run
-        else (
-            "ffprobe",
-            "ffmpeg",
-            "mkvmerge",
-            "mkvpropedit",
-        )
-    )
+def required_tools(dry_run: bool) -> tuple[str, ...]:
+    """The tools a batch needs before it may start: a dry run writes nothing."""
+    if dry_run:
+        return ("ffprobe", "mkvmerge")
+    return ("ffprobe", "ffmpeg", "mkvmerge", "mkvpropedit")
+
+
+def missing_tools(tools: Any, dry_run: bool) -> str | None:
+    """Why a batch must be refused for want of a tool (with the install hint), or None.
+
+    The app asks the same question and shows the same words.
+    """
     try:
         from vpo_tui.engine.tools import MissingToolError, require_tools
     except ImportError:  # pragma: no cover - the engine always ships tools.py
-        return
+        return None
     try:
-        require_tools(tools, names)
+        require_tools(tools, required_tools(dry_run))
     except MissingToolError as exc:
-        raise _Early(EXIT_MISSING_TOOL, str(exc)) from None
+        return str(exc)
+    return None
+
+
+def _require_tools(tools: Any, dry_run: bool) -> None:
+    problem = missing_tools(tools, dry_run)
+    if problem is not None:
+        raise _Early(EXIT_MISSING_TOOL, problem)
 
 
 def _run(runner: Any, listener: ConsoleListener, err: TextIO, install_signals: bool) -> BatchResult:

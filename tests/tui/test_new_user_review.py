@@ -11,7 +11,7 @@ from typing import Any
 from textual.pilot import Pilot
 
 from tests.fakes import FakeEngine
-from tests.tui.helpers import fake_services, touch_library, wait_for
+from tests.tui.helpers import fake_services, open_probed_preview, touch_library, wait_for
 from tests.tui.test_first_hour import footer_keys
 from vpo_tui.engine.control import FileControl
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus, ProgressUpdate
@@ -147,3 +147,68 @@ async def test_a_retry_weighs_its_files_by_their_probed_duration(tmp_path: Path)
         assert "50%" in bar and "cancelled files left out" in bar, bar
         engine.gate.set()
         await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
+
+
+def _path_without(tmp_path: Path, tool: str) -> str:
+    """A PATH holding the other three tools (links to the real ones) and not ``tool``."""
+    import shutil
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(parents=True)
+    for name in ("ffprobe", "ffmpeg", "mkvmerge", "mkvpropedit"):
+        real = shutil.which(name)
+        if name != tool and real is not None:
+            (bin_dir / name).symlink_to(real)
+    return str(bin_dir)
+
+
+async def test_a_missing_tool_is_said_at_once_and_refuses_the_run_as_headless_does(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    import io
+
+    from textual.widgets import Static
+
+    from vpo_tui.headless import EXIT_MISSING_TOOL, HeadlessOptions, run_headless
+
+    lib = touch_library(tmp_path / "lib", ["a.mkv", "b.mp4"])
+    every_tool = _path_without(tmp_path / "all", "none")
+    no_ffmpeg = _path_without(tmp_path / "no-ffmpeg", "ffmpeg")
+    monkeypatch.setenv("PATH", _path_without(tmp_path, "mkvmerge"))
+    err = io.StringIO()
+    code = run_headless(
+        HeadlessOptions(paths=(lib,), db=tmp_path / "h.sqlite3"),
+        stderr=err,
+        install_signals=False,
+    )
+    assert code == EXIT_MISSING_TOOL
+    said = err.getvalue().strip().removeprefix("vpo-tui: ")
+    assert said.startswith("missing tool: mkvmerge not found on PATH") and "mkvtoolnix" in said
+
+    engine = FakeEngine()
+    app = VpoApp(services=fake_services(engine), paths=[lib], policy="fake")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        line = app.screen.query_one("#tools-warning", Static)
+        assert line.display and said in str(line.render())
+        assert said in [n.message for n in app._notifications]
+        app._notifications.clear()
+        await pilot.press("n")  # refused, in the same words: no preview, nothing probed
+        await pilot.pause(0.2)
+        assert said in [n.message for n in app._notifications]
+        assert not isinstance(app.screen, PreviewScreen) and engine.calls == []
+
+    # With every tool there, no line and no notice.
+    monkeypatch.setenv("PATH", every_tool)
+    app = VpoApp(services=fake_services(FakeEngine()), paths=[lib], policy="fake")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert not app.screen.query_one("#tools-warning", Static).display
+        assert not any("missing tool" in n.message for n in app._notifications)
+        preview = await open_probed_preview(app, pilot)
+        monkeypatch.setenv("PATH", no_ffmpeg)  # gone since the preview: r is refused
+        await pilot.press("r")
+        await pilot.pause(0.2)
+        refused = [n.message for n in app._notifications if "missing tool" in n.message]
+        assert refused and refused[0].startswith("missing tool: ffmpeg not found on PATH")
+        assert app.screen is preview

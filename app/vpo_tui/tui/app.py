@@ -286,6 +286,14 @@ class VpoApp(App[int]):
             self.notify(f"Cannot read recent folders: {exc}", severity="warning", markup=False)
             return []
 
+    def refuse_for_missing_tools(self, *, dry_run: bool) -> bool:
+        """Refuse a batch as headless does (exit 5 there): True, and the same message."""
+        problem = self.services.missing_tools(dry_run=dry_run)
+        if problem is None:
+            return False
+        self.notify(problem, title="Cannot run", severity="error", timeout=15, markup=False)
+        return True
+
     def open_preview(self, request: BatchRequest) -> None:
         self.push_screen(PreviewScreen(request))
 

@@ -472,6 +472,8 @@ class PreviewScreen(Screen[None]):
         if not chosen:
             self.notify("Nothing to run: every file is excluded.", severity="warning")
             return
+        if self.vpo.refuse_for_missing_tools(dry_run=self.request.dry_run):
+            return
         self._shutdown()
         request = dataclasses.replace(self.request, discovery_problems=tuple(self.problems))
         durations = {p: self.durations[p] for p in chosen if p in self.durations}

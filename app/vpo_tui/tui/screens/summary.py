@@ -157,6 +157,8 @@ class SummaryScreen(Screen[None]):
         if not failed:
             self.notify("No failed or cancelled files to run again.")
             return
+        if self.vpo.refuse_for_missing_tools(dry_run=self.result.dry_run):
+            return
         # A retry searches no folder: the first batch's discovery problems are not its own.
         request = dataclasses.replace(self.run_screen.request, discovery_problems=())
         # What the batch (or its preview) probed: each file keeps its weight in the bar.
