@@ -31,7 +31,8 @@ from vpo_tui.batch.events import (
     FileStarted,
 )
 from vpo_tui.config import Config
-from vpo_tui.engine.job import FileJob, FileResult, FileStatus
+from vpo_tui.engine.job import FileJob, FileResult, FileStatus, ToolPaths
+from vpo_tui.engine.tools import batch_tools_problem
 from vpo_tui.phrasing import files_progress, plural
 
 EXIT_OK = 0
@@ -111,6 +112,7 @@ class ConsoleListener:
         self.done = 0
         self.worked = 0  # finished files that were not cancelled: the pace for the ETA
         self._running: set[int] = set()
+        self.not_started = 0  # cancelled before they started (Stop, Kill, on_error = fail)
         self.started_at = time.monotonic()
         self._line_shown = False
         self._last_draw = 0.0
@@ -133,6 +135,13 @@ class ConsoleListener:
                 self._print(f"warning: {console_text(event.message)}")
             elif isinstance(event, BatchFinished):
                 self._clear()
+                if self._tty and not self._quiet and self.not_started:
+                    # one line per file would flood the terminal; the count says it all
+                    self._print(
+                        f"cancelled: {plural(self.not_started, 'file')} not started "
+                        "(running the same command again does them)"
+                    )
+                    self._clear()
                 return
             self._draw(force=isinstance(event, FileFinished))
 
@@ -152,6 +161,8 @@ class ConsoleListener:
     # -- internals (lock held) ----------------------------------------------------
     def _file_line(self, result: FileResult, had_started: bool) -> None:
         status = result.status
+        if status is FileStatus.CANCELLED and not had_started:
+            self.not_started += 1
         to_plan = self._plan is not None and status in (FileStatus.PLANNED, FileStatus.UNCHANGED)
         if to_plan:
             show = True
@@ -166,7 +177,10 @@ class ConsoleListener:
         if not show:
             return
         head = f"[{self.done}/{self.total}] {status.value:<9} {console_text(str(result.path))}"
-        if result.error and status is not FileStatus.OK:
+        if status is FileStatus.CANCELLED and had_started:
+            # Only Kill cancels a running file (Stop lets it finish): say so.
+            head += ": killed while running (the original is untouched)"
+        elif result.error and status is not FileStatus.OK:
             error = result.error.removeprefix(f"{result.path}: ")  # the line names the file
             head += f": {console_text(error)}"
         elif status in (FileStatus.OK, FileStatus.PLANNED):
@@ -531,25 +545,10 @@ def _close_backend(state: dict[str, Any]) -> None:
         backend.close()
 
 
-def _require_tools(tools: Any, dry_run: bool) -> None:
-    names: tuple[str, ...] = (
-        ("ffprobe", "mkvmerge")
-        if dry_run
-        else (
-            "ffprobe",
-            "ffmpeg",
-            "mkvmerge",
-            "mkvpropedit",
-        )
-    )
-    try:
-        from vpo_tui.engine.tools import MissingToolError, require_tools
-    except ImportError:  # pragma: no cover - the engine always ships tools.py
-        return
-    try:
-        require_tools(tools, names)
-    except MissingToolError as exc:
-        raise _Early(EXIT_MISSING_TOOL, str(exc)) from None
+def _require_tools(tools: ToolPaths, dry_run: bool) -> None:
+    problem = batch_tools_problem(tools, dry_run)
+    if problem is not None:
+        raise _Early(EXIT_MISSING_TOOL, problem)
 
 
 def _run(runner: Any, listener: ConsoleListener, err: TextIO, install_signals: bool) -> BatchResult:

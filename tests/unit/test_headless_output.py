@@ -62,3 +62,42 @@ def test_counts_of_one_are_singular() -> None:
     listener = ConsoleListener(out, tty=True, quiet=False, dry_run=False)
     listener.on_event(BatchStarted(total=1, workers=1, dry_run=False, policy_name="p"))
     assert out.getvalue().split("\r\x1b[K")[-1].startswith("Processing: 0/1 file [0 active]")
+
+
+def test_ctrl_c_twice_says_which_file_was_killed_and_counts_the_never_started() -> None:
+    """Kill cancels the running file (it says ``killed``) and the queued one (counted)."""
+    from vpo_tui.batch.events import BatchFinished, FileStarted
+
+    a, b = Path("/lib/a.mkv"), Path("/lib/b.mkv")
+    out = io.StringIO()
+    listener = ConsoleListener(out, tty=True, quiet=False, dry_run=False)
+    listener.on_event(BatchStarted(total=2, workers=1, dry_run=False, policy_name="p"))
+    listener.on_event(FileStarted(a, 0))
+    listener.on_event(FileFinished(FileResult(b, FileStatus.CANCELLED, error="not started"), 1))
+    listener.on_event(FileFinished(FileResult(a, FileStatus.CANCELLED, error=f"{a}: cancelled"), 0))
+    result = BatchResult(
+        files=(), duration_s=1.0, stopped_early=True, workers=1, dry_run=False, stop_reason="kill"
+    )
+    listener.on_event(BatchFinished(result))
+    printed = [
+        line.split("\r\x1b[K")[-1]
+        for line in out.getvalue().split("\n")
+        if line.split("\r\x1b[K")[-1]
+    ]
+    assert printed == [
+        "[2/2] cancelled /lib/a.mkv: killed while running (the original is untouched)",
+        "cancelled: 1 file not started (running the same command again does them)",
+    ], printed
+
+    # Not on a terminal every file has its line, the never-started one included.
+    out = io.StringIO()
+    listener = ConsoleListener(out, tty=False, quiet=False, dry_run=False)
+    listener.on_event(BatchStarted(total=2, workers=1, dry_run=False, policy_name="p"))
+    listener.on_event(FileStarted(a, 0))
+    listener.on_event(FileFinished(FileResult(b, FileStatus.CANCELLED, error="not started"), 1))
+    listener.on_event(FileFinished(FileResult(a, FileStatus.CANCELLED, error=f"{a}: cancelled"), 0))
+    listener.on_event(BatchFinished(result))
+    assert out.getvalue().splitlines() == [
+        "[1/2] cancelled /lib/b.mkv: not started",
+        "[2/2] cancelled /lib/a.mkv: killed while running (the original is untouched)",
+    ]

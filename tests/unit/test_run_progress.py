@@ -93,3 +93,16 @@ def test_paused_time_is_off_the_clock_and_the_eta_says_paused() -> None:
     result = BatchResult(files=(), duration_s=0.0, stopped_early=True, workers=2, dry_run=False)
     model.apply(BatchFinished(result), now=100.0)
     assert model.elapsed(500.0) == 15.0
+
+
+def test_probed_durations_weigh_queued_files_and_the_run_corrects_them() -> None:
+    model = RunModel.for_paths(PATHS, Path("/lib"), {PATHS[0]: 10.0, PATHS[1]: 30.0})
+    model.apply(BatchStarted(total=4, workers=1, dry_run=False, policy_name="p"), now=0.0)
+    model.apply(FileStarted(PATHS[1], 1), now=0.0)
+    model.apply(_at(1, 0.5), now=0.0)  # type: ignore[arg-type]
+    # 15 s of 10 + 30 + two unknown files at the mean (20 s each)
+    assert abs(model.progress() - 15 / 80) < 1e-9
+    model.apply(_at(1, 0.5, duration=50.0, stage="plan"), now=0.0)  # type: ignore[arg-type]
+    model.apply(_at(1, 0.5), now=0.0)  # type: ignore[arg-type]
+    # the file changed since the preview: its own probe wins (10 + 50, mean 30)
+    assert abs(model.progress() - 25 / 120) < 1e-9

@@ -164,3 +164,17 @@ def doctor_report(paths: ToolPaths) -> list[ToolInfo]:
         else:
             report.append(ToolInfo(name, path, version, True))
     return report
+
+
+def batch_tools_problem(paths: ToolPaths, dry_run: bool) -> str | None:
+    """Why a batch must be refused for want of a tool (with the install hint), or None.
+
+    Both front ends ask this before a batch starts and show the same words: a real
+    run needs all four tools, a dry run (which writes nothing) ffprobe and mkvmerge.
+    """
+    names = ("ffprobe", "mkvmerge") if dry_run else TOOL_NAMES
+    try:
+        require_tools(paths, names)
+    except MissingToolError as exc:
+        return str(exc)
+    return None

@@ -286,6 +286,14 @@ class VpoApp(App[int]):
             self.notify(f"Cannot read recent folders: {exc}", severity="warning", markup=False)
             return []
 
+    def refuse_for_missing_tools(self, *, dry_run: bool) -> bool:
+        """Refuse a batch as headless does (exit 5 there): True, and the same message."""
+        problem = self.services.missing_tools(dry_run=dry_run)
+        if problem is None:
+            return False
+        self.notify(problem, title="Cannot run", severity="error", timeout=15, markup=False)
+        return True
+
     def open_preview(self, request: BatchRequest) -> None:
         self.push_screen(PreviewScreen(request))
 
@@ -294,18 +302,25 @@ class VpoApp(App[int]):
         request: BatchRequest,
         paths: Sequence[Path],
         known: Mapping[Path, KnownProbe] | None = None,
+        durations: Mapping[Path, float] | None = None,
     ) -> None:
-        """The run screen; ``known`` holds the preview's probes, which the run reuses."""
-        screen = RunScreen(request, paths, known)
+        """The run screen; ``known`` holds the preview's probes, which the run reuses,
+        ``durations`` the playing times already probed (each file's weight in the bar)."""
+        screen = RunScreen(request, paths, known, durations)
         self.last_run = screen
         if isinstance(self.screen, PickScreen):
             self.push_screen(screen)
         else:
             self.switch_screen(screen)
 
-    def retry(self, request: BatchRequest, paths: Sequence[Path]) -> None:
+    def retry(
+        self,
+        request: BatchRequest,
+        paths: Sequence[Path],
+        durations: Mapping[Path, float] | None = None,
+    ) -> None:
         self.pop_screen()  # the summary; the run screen underneath (if any) is replaced
-        screen = RunScreen(request, paths)
+        screen = RunScreen(request, paths, durations=durations)
         self.last_run = screen
         if isinstance(self.screen_stack[-1], RunScreen):
             self.switch_screen(screen)

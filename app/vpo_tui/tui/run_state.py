@@ -7,7 +7,7 @@ events costs one dictionary update each, however many files there are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -187,13 +187,30 @@ class RunModel:
     _paused_since: float | None = None
 
     @classmethod
-    def for_paths(cls, paths: Iterable[Path], root: Path | None) -> RunModel:
-        """One queued row per path, in queue order (``rows[position]`` is that file)."""
+    def for_paths(
+        cls,
+        paths: Iterable[Path],
+        root: Path | None,
+        durations: Mapping[Path, float] | None = None,
+    ) -> RunModel:
+        """One queued row per path, in queue order (``rows[position]`` is that file).
+
+        ``durations`` are playing times already probed (by the preview, or by the
+        batch a retry repeats): those files weigh their own time in the bar from
+        the start, instead of the mean of the files that happened to start first.
+        """
         model = cls(root=root)
         name = _namer(root)
         model.rows = [FileRow(path=path, name=name(path)) for path in paths]
         model.by_path = {row.path: row for row in model.rows}
         model.total = len(model.rows)
+        if durations:
+            for row in model.rows:
+                seconds = durations.get(row.path)
+                if seconds is not None and seconds > 0:
+                    row.duration_s = seconds
+                    model._known_weight += seconds
+                    model._known_count += 1
         return model
 
     def set_paused(self, paused: bool, now: float | None = None) -> list[FileRow]:
@@ -237,10 +254,14 @@ class RunModel:
             row.stage = update.stage
             # verify/commit report their own 0..1; the file's tool pass is done: 100 %
             row.fraction = 1.0 if update.stage in AFTER_TOOL else update.fraction
-            if row.duration_s is None and update.duration_s and update.duration_s > 0:
-                row.duration_s = update.duration_s
-                self._known_weight += update.duration_s
-                self._known_count += 1
+            seconds = update.duration_s
+            if seconds and seconds > 0 and seconds != row.duration_s:
+                if row.duration_s is None:
+                    self._known_count += 1
+                else:  # probed again by the run: the file's own time wins
+                    self._known_weight -= row.duration_s
+                row.duration_s = seconds
+                self._known_weight += seconds
             row.fps = update.fps
             row.speed = update.speed
             row.eta_s = update.eta_s

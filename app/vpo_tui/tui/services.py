@@ -24,8 +24,9 @@ from vpo_tui.batch.runner import BatchRunner
 from vpo_tui.batch.workers import WorkerChoice, cpu_cores, resolve_workers
 from vpo_tui.config import Config, save_ui_theme
 from vpo_tui.engine.control import FileControl
-from vpo_tui.engine.job import EngineSettings, FileJob, FileResult
+from vpo_tui.engine.job import EngineSettings, FileJob, FileResult, ToolPaths
 from vpo_tui.engine.process import process_file
+from vpo_tui.engine.tools import batch_tools_problem
 from vpo_tui.policy.load import builtin_policy_names, load_policy
 from vpo_tui.policy.model import OnError, Policy
 from vpo_tui.store.history import HistoryStore
@@ -88,6 +89,8 @@ class Services:
     discover_files: Callable[..., Discovery] = discover
     cluster: Any = None  # a vpo_tui.batch.cluster.DaskBackend when files run on Dask
     cluster_threads: int = 0
+    # (tool paths, dry run) -> why the batch is refused, as headless says it, or None
+    check_tools: Callable[[ToolPaths, bool], str | None] = batch_tools_problem
     # Start-up recovery walks every folder under a root: do it once per root per
     # session (the preview does it before discovery; the batch then has nothing left).
     _recovered: set[Path] = field(default_factory=set, repr=False, compare=False)
@@ -104,6 +107,15 @@ class Services:
     @property
     def db_path(self) -> Path | None:
         return self.store.path if self.store is not None else None
+
+    def missing_tools(self, *, dry_run: bool) -> str | None:
+        """Headless's refusal for a missing tool (config [tools] or PATH), or None.
+
+        On a Dask cluster the workers' tools count, checked when the cluster opens.
+        """
+        if self.cluster is not None:
+            return None
+        return self.check_tools(self.settings.tools, dry_run)
 
     def discover(self, paths: Sequence[Path]) -> Discovery:
         """The headless discovery: the config's extensions and the --no-recursive choice."""

@@ -20,6 +20,7 @@ HELP_TEXT = """\
 | `space` | Pick | mark / unmark the folder or file under the cursor |
 | `enter` | Pick | open / close a folder |
 | `/`, `ctrl+l` | Pick | type a path (`tab` completes, also `.hidden` names; `enter` marks it) |
+| `p`, `ctrl+o` | Pick | choose the policy (opens the list; `enter` picks, `escape` closes) |
 | `n` | Pick | go to the preview of the marked paths |
 | `l` | Pick | the last batch's summary (until a new batch starts) |
 | `x` | Preview | exclude / include the file under the cursor |

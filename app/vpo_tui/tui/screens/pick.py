@@ -57,6 +57,8 @@ class PickScreen(Screen[None]):
         Binding("n", "preview", "Preview"),
         Binding("h", "history", "History"),
         Binding("slash,ctrl+l", "focus_path", "Type a path", key_display="/"),
+        # The policy list is five tabs away otherwise (tree, path, marked, recent, policy).
+        Binding("p,ctrl+o", "choose_policy", "Policy", key_display="p"),
         Binding("l", "last_summary", "Last summary"),
         Binding("escape", "focus_tree", "Tree", show=False),
     ]
@@ -76,6 +78,7 @@ class PickScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         app = self.vpo
         yield Static("vpo-tui — pick folders and a policy", id="title")
+        yield Static("", id="tools-warning")  # shown only when a tool is missing
         with Horizontal(id="pick-body"):
             with Vertical(id="pick-left"):
                 tree = MarkingTree(app.browse_root, marked=app.start_paths, id="tree")
@@ -93,7 +96,7 @@ class PickScreen(Screen[None]):
                 recent = OptionList(id="recent")
                 recent.border_title = "Recent folders  (enter marks)"
                 yield recent
-                yield Label("Policy", classes="field-label")
+                yield Label("Policy  (p)", classes="field-label")
                 names = app.policy_choices()
                 yield Select(
                     [(name, name) for name in names],
@@ -131,6 +134,9 @@ class PickScreen(Screen[None]):
                 timeout=12,
                 markup=False,
             )
+        problem = self._refresh_tools_warning()
+        if problem is not None:
+            self.notify(problem, title="Missing tool", severity="error", timeout=15, markup=False)
         self._workers = self.vpo.start_workers
         self._refresh_marked()  # recent folders are filled on every resume (below)
         policy = self.query_one("#policy", Select)
@@ -155,10 +161,19 @@ class PickScreen(Screen[None]):
         focused = self.focused
         self._focus_on_return = None if focused is None or focused.id == "go" else focused
 
+    def _refresh_tools_warning(self) -> str | None:
+        """A line under the title while a tool a real run needs is missing (or fixed)."""
+        problem = self.vpo.services.missing_tools(dry_run=False)
+        line = self.query_one("#tools-warning", Static)
+        line.update(Text(f"⚠ {problem}", style="bold red") if problem else "")
+        line.display = problem is not None
+        return problem
+
     def on_screen_resume(self) -> None:
         """Back from a preview or a batch: its folders are now the most recent ones,
         and typed keys go where they went before (by default: the folder tree)."""
         self._fill_recent()
+        self._refresh_tools_warning()
         self.refresh_bindings()  # "Last summary" once a batch has finished
         back = self._focus_on_return
         self._focus_on_return = None
@@ -257,12 +272,16 @@ class PickScreen(Screen[None]):
         if self._policy is None:
             self.notify("Choose a valid policy first.", severity="warning")
             return
+        dry_run = self.query_one("#dry-run", Switch).value
+        if self.vpo.refuse_for_missing_tools(dry_run=dry_run):
+            self._refresh_tools_warning()
+            return
         paths = tuple(sorted(self.marking_tree.marked))
         request = BatchRequest(
             paths=paths,
             policy=self._policy,
             workers=self._workers,
-            dry_run=self.query_one("#dry-run", Switch).value,
+            dry_run=dry_run,
             display_root=self.vpo.display_root or common_root(paths),
         )
         self.vpo.open_preview(request)
@@ -275,6 +294,12 @@ class PickScreen(Screen[None]):
 
     def action_focus_path(self) -> None:
         self.query_one("#path-input", PathInput).focus()
+
+    def action_choose_policy(self) -> None:
+        """Focus the policy list and open it: arrows move, enter chooses, escape closes."""
+        select = self.query_one("#policy", Select)
+        select.focus()
+        select.expanded = True
 
     def action_last_summary(self) -> None:
         self.vpo.show_last_summary()

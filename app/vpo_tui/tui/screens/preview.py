@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from vpo_tui.batch.discovery import DiscoveryProblem
-from vpo_tui.batch.events import BatchFinished, FileFinished
+from vpo_tui.batch.events import BatchFinished, FileFinished, FileProgress
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus
 from vpo_tui.phrasing import plural
 from vpo_tui.policy.model import OnError
@@ -172,6 +172,7 @@ class PreviewScreen(Screen[None]):
         self.tally = Tally()
         self.problems: list[DiscoveryProblem] = []
         self.ignored = 0  # video files left out: their extension is not enabled
+        self.durations: dict[Path, float] = {}  # playing time of each probed file
 
     @property
     def vpo(self) -> VpoApp:
@@ -343,6 +344,10 @@ class PreviewScreen(Screen[None]):
                     self.tally.move(old, row.state, included=row.included)
                     self.table.refresh_row(row)
                     touched = touched or row is current
+            elif isinstance(event, FileProgress):
+                seconds = event.progress.duration_s  # probed: the file's weight in the run
+                if seconds is not None and seconds > 0:
+                    self.durations[event.path] = seconds
             elif isinstance(event, BatchFinished):
                 self.probing_done = True
         self._update_count()
@@ -467,6 +472,8 @@ class PreviewScreen(Screen[None]):
         if not chosen:
             self.notify("Nothing to run: every file is excluded.", severity="warning")
             return
+        if self.vpo.refuse_for_missing_tools(dry_run=self.request.dry_run):
+            return
         self._shutdown()
         request = dataclasses.replace(self.request, discovery_problems=tuple(self.problems))
         # the preview is the run's first half: its probes go along (the engine reuses
@@ -476,4 +483,5 @@ class PreviewScreen(Screen[None]):
             for row in self.rows
             if row.included and row.result is not None and row.result.probe is not None
         }
-        self.vpo.open_run(request, chosen, known)
+        durations = {p: self.durations[p] for p in chosen if p in self.durations}
+        self.vpo.open_run(request, chosen, known, durations)

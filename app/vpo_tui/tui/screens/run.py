@@ -72,10 +72,13 @@ class AggregateLine(Widget):
 
     text: reactive[str] = reactive("", layout=False)
     fraction: reactive[float] = reactive(0.0, layout=False)
+    note: reactive[str] = reactive("", layout=False)  # what the percentage leaves out
 
     def render(self) -> Text:
         line = Text(self.text, no_wrap=True, overflow="ellipsis")
         percent = f" {int(self.fraction * 100):3d}%"
+        if self.note:
+            percent += f" ({self.note})"
         width = max(0, self.content_region.width - len(percent))
         done = round(width * min(1.0, max(0.0, self.fraction)))
         line.append("\n")
@@ -144,12 +147,15 @@ class RunScreen(Screen[None]):
         request: BatchRequest,
         paths: Sequence[Path],
         known: Mapping[Path, KnownProbe] | None = None,
+        durations: Mapping[Path, float] | None = None,
     ) -> None:
+        """``known``: the preview's probes (the engine reuses them); ``durations``: playing
+        times already probed, each file's weight in the bar."""
         super().__init__()
         self.request = request
         self.paths = list(paths)
-        self.known = dict(known or {})  # the preview's probes: the engine reuses them
-        self.model = RunModel.for_paths(self.paths, request.display_root)
+        self.known = dict(known or {})
+        self.model = RunModel.for_paths(self.paths, request.display_root, durations)
         self.model.workers = request.workers
         self.pipe = EventPipe(self)
         self.runner: Runner | None = None
@@ -315,6 +321,8 @@ class RunScreen(Screen[None]):
             aggregate = self.query_one("#aggregate", AggregateLine)
             # finished files and the running files' share; cancelled files are not work
             aggregate.fraction = self.model.progress()
+            # After a Stop the bar measures what will still be done: it jumps, and says why.
+            aggregate.note = "cancelled files left out" if self.model.cancelled else ""
             current = self.table.current_row
             if current is not None and id(current) in dirty:
                 self._refresh_detail()

@@ -16,7 +16,7 @@ from textual.widgets import Footer, Static
 
 from vpo_tui.batch.discovery import DiscoveryProblem
 from vpo_tui.batch.events import BatchResult
-from vpo_tui.engine.job import FileStatus
+from vpo_tui.engine.job import FileResult, FileStatus
 from vpo_tui.phrasing import plural
 from vpo_tui.tui.run_state import cause_text, display_name, format_duration
 
@@ -64,6 +64,18 @@ class SummaryScreen(Screen[None]):
 
         assert isinstance(self.app, VpoApp)
         return self.app
+
+    @property
+    def retryable(self) -> list[FileResult]:
+        """The files ``r`` runs again: failed, or cancelled (Stop, Kill, on_error = "fail")."""
+        again = (FileStatus.FAILED, FileStatus.CANCELLED)
+        return [f for f in self.result.files if f.status in again]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``r`` is offered only when there is something to run again."""
+        if action == "retry":
+            return bool(self.retryable)
+        return True
 
     def _causes(self, status: FileStatus) -> list[tuple[str, str]]:
         """(file, why) for every file that ended with ``status``, in queue order."""
@@ -116,7 +128,7 @@ class SummaryScreen(Screen[None]):
                 yield Static(_files_table("Failed files", "cause", failed, "red"), id="failed")
             else:
                 yield Static(Text("No file failed.", style="green"), id="failed")
-            if failed or result.count(FileStatus.CANCELLED):
+            if self.retryable:
                 yield Static("r runs the failed and cancelled files again.", classes="hint")
             skipped = self.skipped
             if skipped:
@@ -141,15 +153,18 @@ class SummaryScreen(Screen[None]):
         )
 
     def action_retry(self) -> None:
-        # Cancelled files (Stop, Kill, on_error = "fail") were never done either.
-        again = (FileStatus.FAILED, FileStatus.CANCELLED)
-        failed = [f.path for f in self.result.files if f.status in again]
+        failed = [f.path for f in self.retryable]
         if not failed:
             self.notify("No failed or cancelled files to run again.")
             return
+        if self.vpo.refuse_for_missing_tools(dry_run=self.result.dry_run):
+            return
         # A retry searches no folder: the first batch's discovery problems are not its own.
         request = dataclasses.replace(self.run_screen.request, discovery_problems=())
-        self.vpo.retry(request, failed)
+        # What the batch (or its preview) probed: each file keeps its weight in the bar.
+        known = {row.path: row.duration_s for row in self.run_screen.model.rows}
+        durations = {p: d for p in failed if (d := known.get(p)) is not None}
+        self.vpo.retry(request, failed, durations)
 
     def action_new(self) -> None:
         self.vpo.back_to_pick()
