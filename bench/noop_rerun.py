@@ -44,7 +44,9 @@ def run(files: int = FILES, workers: int = 2) -> list[Figure]:
         expect="unchanged",
     )
     first_calls = len(_media.tool_calls(log))
-    if first_calls < files:
+    # one ffprobe per compliant file since issue 10; the check only needs to show that
+    # the wrappers ran (a line lost between two concurrent appends must not fail it)
+    if first_calls < files // 2:
         raise RuntimeError(
             f"the first run logged {first_calls} tool processes for {files} files: "
             "the wrappers in [tools] were not used, so the zero below would mean nothing"
