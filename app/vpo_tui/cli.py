@@ -288,8 +288,7 @@ def _doctor(argv: list[str]) -> int:
 
 def _doctor_cluster(executor: str) -> int:
     """Connect, list the workers, check vpo-tui's version and the tools on each."""
-    import vpo_tui
-    from vpo_tui.batch.cluster import ClusterError, DaskBackend, parse_executor
+    from vpo_tui.batch.cluster import ClusterError, DaskBackend, parse_executor, version_problems
 
     out = sys.stdout
     out.write(f"vpo-tui {__version__}, Python {sys.version.split()[0]}\n")
@@ -301,14 +300,9 @@ def _doctor_cluster(executor: str) -> int:
     try:
         workers = backend.workers()
         out.write(f"scheduler: {backend.address}, {plural(len(workers), 'worker')}\n")
-        problems: list[str] = []
+        problems = version_problems(workers, backend.address)
         for w in workers:
             out.write(f"  worker {w.address} on {w.host}, {plural(w.threads, 'thread')}\n")
-            if w.version != vpo_tui.__version__:
-                problems.append(
-                    f"worker {w.address} on {w.host} runs vpo-tui {w.version}, "
-                    f"this client {vpo_tui.__version__}"
-                )
             for name, (version, where) in sorted(w.tools.items()):
                 state = f"ok       {name:<12} {version:<12}" if version else f"MISSING  {name:<12}"
                 out.write(f"    {state} {console_text(where)}\n")
@@ -316,8 +310,6 @@ def _doctor_cluster(executor: str) -> int:
                 problems.append(
                     f"worker {w.address} on {w.host} lacks {', '.join(w.missing_tools)}"
                 )
-        if not workers:
-            problems.append(f"no Dask workers are connected to {backend.address}")
     finally:
         backend.close()
     for problem in problems:

@@ -416,19 +416,15 @@ class DaskBackend:
         return out
 
     def check(self, version: str | None = None) -> list[WorkerInfo]:
-        """The workers, after making sure each runs this vpo-tui version (else ``ClusterError``)."""
-        import vpo_tui
+        """The workers, after making sure each runs this vpo-tui version (else ``ClusterError``).
 
-        expected = version or vpo_tui.__version__
+        Missing tools are not a reason to refuse the batch: that worker's files fail
+        with the tool error and the others go on (``doctor`` lists them).
+        """
         workers = self.workers()
-        if not workers:
-            raise ClusterError(f"no Dask workers are connected to {self.address}")
-        for w in workers:
-            if w.version != expected:
-                raise ClusterError(
-                    f"worker {w.address} on {w.host} runs vpo-tui {w.version}, "
-                    f"this client {expected}: install the same version on every node"
-                )
+        problems = version_problems(workers, self.address, version)
+        if problems:
+            raise ClusterError(problems[0] + ": install the same version on every node")
         return workers
 
     def total_threads(self) -> int:
@@ -444,6 +440,22 @@ class DaskBackend:
         if self.cluster is not None:
             with contextlib.suppress(Exception):
                 self.cluster.close(timeout=5)
+
+
+def version_problems(
+    workers: list[WorkerInfo], address: str, version: str | None = None
+) -> list[str]:
+    """Why this cluster cannot run this client's batch: no workers, or another vpo-tui."""
+    import vpo_tui
+
+    expected = version or vpo_tui.__version__
+    if not workers:
+        return [f"no Dask workers are connected to {address}"]
+    return [
+        f"worker {w.address} on {w.host} runs vpo-tui {w.version}, this client {expected}"
+        for w in workers
+        if w.version != expected
+    ]
 
 
 def resolve_cluster_workers(
