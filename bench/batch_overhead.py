@@ -181,6 +181,28 @@ def minimal_script(path: Path) -> Path:
     return path
 
 
+def remux_round(
+    kind: _media.MediaKind,
+    files: int,
+    run_name: str,
+    db: Path,
+    *,
+    workers: int,
+    config: Path,
+) -> tuple[Path, CliRun, float]:
+    """One timed vpo-tui remux of a fresh batch, with a fresh history database.
+
+    Also returns how idle the machine was just before (``wait_for_quiet``)."""
+    root = _media.fresh_batch(kind, files, run_name)
+    for stale in db.parent.glob(db.name + "*"):
+        stale.unlink()
+    idle = wait_for_quiet()
+    cli = run_vpo_tui(
+        root, policy=_media.REMUX_POLICY, workers=workers, config=config, db=db, expect="ok"
+    )
+    return root, cli, idle
+
+
 def run_xargs(root: Path, script: Path, workers: int) -> tuple[float, float]:
     """``find | sort | xargs -0 -P N -n 1 sh SCRIPT``: (wall, cpu) seconds; raises on failure."""
     command = (
@@ -227,14 +249,11 @@ def run(files: int = FILES, workers: int = 2, repeat: int = 2) -> list[Figure]:
         base.append(run_xargs(root, script, workers))
         check_remuxed(root, kept_tracks)
 
-        root = _media.fresh_batch(kind, files, f"{NAME}-vpo")
         db = work / f"history-{i}.sqlite"
-        for stale in db.parent.glob(db.name + "*"):
-            stale.unlink()
-        idle.append(wait_for_quiet())
-        cli = run_vpo_tui(
-            root, policy=_media.REMUX_POLICY, workers=workers, config=config, db=db, expect="ok"
+        root, cli, quiet = remux_round(
+            kind, files, f"{NAME}-vpo", db, workers=workers, config=config
         )
+        idle.append(quiet)
         vpo.append((cli.wall_s, cli.cpu_s))
         check_remuxed(root, kept_tracks)
 

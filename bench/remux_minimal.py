@@ -20,7 +20,7 @@ import statistics
 from pathlib import Path
 
 from bench import Figure, _media, wait_for_quiet
-from bench.batch_overhead import check_remuxed, run_vpo_tui, run_xargs, write_config
+from bench.batch_overhead import check_remuxed, remux_round, run_xargs, write_config
 
 NAME = "remux_minimal"
 GOAL_SMALL = 1.15
@@ -68,14 +68,11 @@ def run(
             shell.append(wall)
             check_remuxed(root, kept)
 
-            root = _media.fresh_batch(kind, files, f"{NAME}-{tag}")
             db = work / f"history-{i}.sqlite"
-            for stale in db.parent.glob(db.name + "*"):
-                stale.unlink()
-            idle.append(wait_for_quiet())
-            cli = run_vpo_tui(
-                root, policy=_media.REMUX_POLICY, workers=workers, config=config, db=db, expect="ok"
+            root, cli, quiet = remux_round(
+                kind, files, f"{NAME}-{tag}", db, workers=workers, config=config
             )
+            idle.append(quiet)
             vpo.append(cli.wall_s)
             cpu.append((shell_cpu, cli.cpu_s))
             check_remuxed(root, kept)
