@@ -12,10 +12,19 @@ same guarantees:
   The kernel ties it to the *thread* that forked; ``run_tool`` blocks that
   thread until the tool ends, so the tool can only lose it when we are gone;
 - a timeout, then TERM to the group, then KILL after the grace period;
-- stderr and stdout drained on threads (no pipe deadlock), the last lines of
-  stderr kept for error reports;
+- stderr and stdout read by the calling thread itself (one selector loop, no
+  pipe deadlock, no reader threads), the last lines of stderr kept for error
+  reports;
 - registration with ``FileControl`` so cancel/pause from another thread act on
   the process group.
+
+The start is kept cheap because a dry run starts one tool per file: the
+parent-death signal is set by ``setpriv --pdeathsig KILL`` (util-linux), which
+execs the tool in place (same pid, ~1 ms), rather than by a Python
+``preexec_fn``, which forces CPython to ``fork()`` the whole interpreter under
+the GIL instead of ``vfork()`` (bench/dry_run_probe.py measured that as most
+of vpo-tui's own cost per file). Without ``setpriv`` the ``preexec_fn`` is the
+fallback.
 
 A negative return code (killed by a signal) is always a failure.
 """
@@ -24,15 +33,16 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
-import select
+import selectors
+import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from vpo_tui.engine.control import Cancelled, FileControl
@@ -41,6 +51,9 @@ STDERR_TAIL_LINES = 40
 _GUI_DIAGNOSTICS = (b"#GUI#error", b"#GUI#warning")
 _PR_SET_PDEATHSIG = 1
 _POLL_S = 0.1
+_READ_CHUNK = 64 * 1024
+_LEFTOVER_GRACE_S = 5.0  # how long pipes held by a dead tool's children are read
+_SETPRIV_PLACES = ("/usr/bin/setpriv", "/bin/setpriv")
 
 
 class ToolError(Exception):
@@ -62,8 +75,26 @@ class ToolRun:
     duration_s: float
 
 
+@functools.cache
+def _setpriv_prefix() -> tuple[str, ...] | None:
+    """``setpriv --pdeathsig KILL --`` where this Linux has a setpriv that knows it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    found = next((p for p in _SETPRIV_PLACES if os.access(p, os.X_OK)), None)
+    found = found or shutil.which("setpriv")
+    if found is None:
+        return None
+    try:
+        usage = subprocess.run(
+            [found, "--help"], capture_output=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (found, "--pdeathsig", "KILL", "--") if b"--pdeathsig" in usage else None
+
+
 def _parent_death_preexec() -> Callable[[], None] | None:
-    """A ``preexec_fn`` that asks Linux to SIGKILL the child when we die."""
+    """A ``preexec_fn`` that asks Linux to SIGKILL the child when we die (no setpriv)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -81,54 +112,127 @@ def _parent_death_preexec() -> Callable[[], None] | None:
     return preexec
 
 
-class _ExitWatch:
-    """Wakes the moment a tool exits, where ``Popen.wait(timeout)`` would poll.
+def _why_unstartable(program: str) -> str | None:
+    """What ``execve`` would say about ``program``, checked before ``setpriv`` hides it."""
+    path = program if os.sep in program else shutil.which(program)
+    if path is None or not os.path.exists(path):
+        return os.strerror(2)  # No such file or directory
+    if os.path.isdir(path) or not os.access(path, os.X_OK):
+        return os.strerror(13)  # Permission denied
+    return None
 
-    CPython's timed wait sleeps up to 50 ms between checks; a remux runs six tools
-    per file, so that latency alone made a batch measurably slower than ``xargs``
-    running the same commands (bench/batch_overhead.py). On Linux a pidfd becomes
-    readable when the process exits; elsewhere the timed wait is the fallback.
+
+def _spawn(argv: list[str], want_stdout: bool, name: str) -> subprocess.Popen[bytes]:
+    prefix = _setpriv_prefix()
+    if prefix is not None:
+        why = _why_unstartable(argv[0])
+        if why is not None:
+            raise ToolError(f"cannot start {name}: {why}")
+    try:
+        return subprocess.Popen(
+            [*prefix, *argv] if prefix is not None else argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if want_stdout else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=None if prefix is not None else _parent_death_preexec(),
+            close_fds=True,
+        )
+    except OSError as exc:
+        raise ToolError(f"cannot start {name}: {exc.strerror or exc}") from exc
+
+
+class _Lines:
+    """Cuts one pipe's bytes into lines (each with its newline, as a file iterator gives)."""
+
+    def __init__(self, on_line: Callable[[bytes], None]) -> None:
+        self._on_line = on_line
+        self._partial = b""
+
+    def feed(self, data: bytes) -> None:
+        """Hand on every complete line; ``b""`` (end of file) hands on the rest."""
+        if not data:
+            if self._partial:
+                self._on_line(self._partial)
+                self._partial = b""
+            return
+        *complete, self._partial = (self._partial + data).split(b"\n")
+        for line in complete:
+            self._on_line(line + b"\n")
+
+
+class _Pipes:
+    """The tool's pipes and its exit, watched by one selector in the calling thread.
+
+    A pidfd (Linux) makes the exit itself an event, where ``Popen.wait(timeout)``
+    would sleep up to 50 ms between checks: a remux runs several tools per file,
+    and that latency alone once made a batch measurably slower than ``xargs``.
     """
 
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], readers: dict[int, _Lines]) -> None:
         self._proc = proc
-        self._fd: int | None = None
+        self._selector = selectors.DefaultSelector()
+        self._open = 0
+        for fd, lines in readers.items():
+            self._selector.register(fd, selectors.EVENT_READ, lines)
+            self._open += 1
+        self._pidfd: int | None = None
         opener = getattr(os, "pidfd_open", None)
         if opener is not None:
             with contextlib.suppress(OSError):
-                self._fd = opener(proc.pid)
+                self._pidfd = opener(proc.pid)
+                self._selector.register(self._pidfd, selectors.EVENT_READ, None)
 
     def wait(self, timeout: float) -> bool:
-        """True once the process has exited (and been reaped)."""
-        if self._fd is None:
+        """Read what is there for up to ``timeout`` s; True once the tool has exited."""
+        if self._proc.returncode is not None:
+            return True
+        if self._open == 0 and self._pidfd is None:
             try:
                 self._proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 return False
             return True
-        ready, _, _ = select.select([self._fd], [], [], timeout)
-        if not ready:
-            return False
-        self._proc.wait()
-        return True
+        exited = False
+        for key, _ in self._selector.select(timeout):
+            if key.data is None:
+                exited = True
+            else:
+                self._read(key)
+        if exited or (self._pidfd is None and self._proc.poll() is not None):
+            self._proc.wait()
+            return True
+        return False
+
+    def drain(self, grace_s: float) -> None:
+        """Read the pipes to their end (leftover children may hold them a moment)."""
+        if self._pidfd is not None:
+            self._selector.unregister(self._pidfd)
+        deadline = time.monotonic() + grace_s
+        while self._open and (left := deadline - time.monotonic()) > 0:
+            for key, _ in self._selector.select(left):
+                self._read(key)
+
+    def _read(self, key: selectors.SelectorKey) -> None:
+        try:
+            data = os.read(key.fd, _READ_CHUNK)
+        except OSError:
+            data = b""
+        key.data.feed(data)
+        if not data:
+            self._selector.unregister(key.fd)
+            self._open -= 1
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        self._selector.close()
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
 
 
 def _kill_group(pid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-
-
-def _drain(stream: Iterable[bytes], on_line: Callable[[bytes], None]) -> None:
-    try:
-        for raw in stream:
-            on_line(raw)
-    except (OSError, ValueError):
-        pass
 
 
 def _describe_exit(name: str, returncode: int) -> str:
@@ -173,18 +277,7 @@ def run_tool(
     captured: list[bytes] = []
     want_stdout = capture_stdout or on_stdout_line is not None
     started = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if want_stdout else subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            preexec_fn=_parent_death_preexec(),  # PDEATHSIG; see module doc
-            close_fds=True,
-        )
-    except OSError as exc:
-        raise ToolError(f"cannot start {name}: {exc.strerror or exc}") from exc
+    proc = _spawn(argv, want_stdout, name)
 
     def on_err(raw: bytes) -> None:
         text = raw.decode("utf-8", "replace").rstrip()
@@ -202,14 +295,12 @@ def run_tool(
             with contextlib.suppress(Exception):
                 on_stdout_line(raw.decode("utf-8", "replace"))
 
-    readers = []
     assert proc.stderr is not None
-    readers.append(threading.Thread(target=_drain, args=(proc.stderr, on_err), daemon=True))
+    readers = {proc.stderr.fileno(): _Lines(on_err)}
     if want_stdout:
         assert proc.stdout is not None
-        readers.append(threading.Thread(target=_drain, args=(proc.stdout, on_out), daemon=True))
-    for reader in readers:
-        reader.start()
+        readers[proc.stdout.fileno()] = _Lines(on_out)
+    pipes = _Pipes(proc, readers)
     if control is not None:
         control.attach(proc)
 
@@ -219,10 +310,9 @@ def run_tool(
     # back to a tool killed for being slow.
     running_s = 0.0
     last_poll = started
-    exit_watch = _ExitWatch(proc)
     try:
         while True:
-            if exit_watch.wait(_POLL_S):
+            if pipes.wait(_POLL_S):
                 break
             now = time.monotonic()
             if control is None or not control.paused:
@@ -237,18 +327,17 @@ def run_tool(
                 _kill_group(proc.pid, signal.SIGCONT)  # a paused tool cannot handle TERM
             elif term_sent_at is not None and now - term_sent_at > kill_grace_s:
                 _kill_group(proc.pid, signal.SIGKILL)
+        # children the tool left behind in its group go with it
+        _kill_group(proc.pid, signal.SIGKILL)
+        pipes.drain(_LEFTOVER_GRACE_S)
     except BaseException:
         _kill_group(proc.pid, signal.SIGKILL)
         proc.wait()
         raise
     finally:
-        exit_watch.close()
+        pipes.close()
         if control is not None:
             control.detach()
-        # children the tool left behind in its group go with it
-        _kill_group(proc.pid, signal.SIGKILL)
-        for reader in readers:
-            reader.join(timeout=5)
         for stream in (proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
