@@ -38,6 +38,7 @@ from vpo_tui.batch.runner import BatchRunner
 from vpo_tui.config import Config
 from vpo_tui.engine.job import FileJob, FileStatus
 from vpo_tui.engine.probe import probe
+from vpo_tui.engine.process import process_file
 from vpo_tui.headless import HeadlessOptions, exit_code_for, run_headless
 from vpo_tui.policy.load import load_policy
 from vpo_tui.samples import SampleSpec, make_media
@@ -348,6 +349,51 @@ def test_two_clients_process_each_file_once(cluster: DaskBackend, tmp_path: Path
         )
         # one client changed it; the other found it locked or already compliant
         assert statuses in (["ok", "skipped"], ["ok", "unchanged"]), (f, statuses)
+
+
+def test_a_file_another_client_holds_is_skipped_untouched(cluster: DaskBackend, tmp_path: Path):
+    """The cluster-wide lock, not flock: a client elsewhere holds one file's lock.
+
+    That file is skipped, byte-identical, naming the lock; a compliant file is only
+    read, so it needs no lock and is reported unchanged; the rest are converted.
+    """
+    from distributed import Lock
+
+    from vpo_tui.batch.cluster import lock_name_for
+
+    lib = tmp_path / "lib"
+    eng = (AudioSpec("jpn", default=True), AudioSpec("eng"))
+    held, free = (make_media(lib / f"{n}.mkv", SampleSpec(audio=eng)) for n in ("held", "free"))
+    compliant = make_media(lib / "compliant.mkv", SampleSpec(audio=(AudioSpec("eng"),)))
+    assert process_file(FileJob(compliant, load_policy("normalize"))).status is FileStatus.OK
+    before = sha256(held)
+    client = cluster.client
+    other = Lock(lock_name_for(held), scheduler_rpc=client.scheduler, loop=client.loop)
+    assert other.acquire(blocking=False)
+    try:
+        result = ClusterBatchRunner(
+            [FileJob(f, load_policy("normalize")) for f in (held, free, compliant)],
+            backend=cluster,
+            workers=2,
+            listener=RecordingListener(),
+            on_error="skip",
+        ).run()
+        by_name = {f.path.name: f for f in result.files}
+        assert by_name["held.mkv"].status is FileStatus.SKIPPED, by_name["held.mkv"]
+        assert "cluster lock" in (by_name["held.mkv"].error or "")
+        assert sha256(held) == before
+        assert by_name["free.mkv"].status is FileStatus.OK
+        assert by_name["compliant.mkv"].status is FileStatus.UNCHANGED
+    finally:
+        other.release()
+    again = ClusterBatchRunner(
+        [FileJob(held, load_policy("normalize"))],
+        backend=cluster,
+        workers=1,
+        listener=RecordingListener(),
+        on_error="skip",
+    ).run()
+    assert [f.status for f in again.files] == [FileStatus.OK]  # the lock was released
 
 
 def test_a_worker_without_the_tools(cluster: DaskBackend, library: Path, tmp_path: Path):

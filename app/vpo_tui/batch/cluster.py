@@ -12,9 +12,15 @@ Why it is shaped like this:
   progress. Controls go out through ``distributed.Event``: stop (a task that has not
   begun returns "not started"), kill (the worker cancels the tool's process group,
   which removes the temp file) and pause (SIGSTOP/SIGCONT on the worker).
-* Two clients never work on one file at once: besides the engine's ``flock`` (not
-  reliable on network filesystems), the client holds a ``distributed.Lock`` named
-  after the file for as long as the file is in flight.
+* A file's result comes back in the same event stream as its progress, so the
+  client does not pay a round trip to the worker per file to gather it (the
+  future's own result is the fallback).
+* Two clients never write one file at once: besides the engine's ``flock`` (not
+  reliable on network filesystems), the worker holds a ``distributed.Lock`` named
+  after the file (its real path on the client) from the first write to the
+  commit. Taken only when the plan writes: files that are only read cost no
+  round trip to the scheduler, and a file another client converted meanwhile is
+  seen and left alone.
 * A worker that dies mid-file is Dask's to reschedule (the engine never touches the
   original before its verified commit, so a rerun is safe); when Dask gives up
   (``KilledWorker``) the file is reported failed, "worker lost". A scheduler that
@@ -27,13 +33,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
+import pickle
 import re
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +51,7 @@ from vpo_tui.batch.runner import BatchRunner, _ThrottledProgress
 from vpo_tui.batch.workers import WorkerChoice, WorkerCountError
 from vpo_tui.engine.control import Cancelled, FileControl
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus, ProgressUpdate
+from vpo_tui.engine.locks import FileLocked
 
 THREADS = "threads"
 LOCAL_CLUSTER = "local-cluster"
@@ -53,6 +62,12 @@ STOP_CLUSTER_LOST = "scheduler lost"
 _WAIT_S = 0.25  # how often a waiting client thread looks at the connection
 _LOST_AFTER_S = 5.0  # a scheduler unreachable this long is gone
 _CONTROL_WAIT_S = 0.2  # how long a worker's control watcher blocks on the kill event
+_LEASE_MARGIN_S = 2.0  # beyond a dead holder's lease life, before a rerun gives up
+_LOCAL_CLUSTER_CONFIG = {
+    "distributed.scheduler.allowed-failures": 1,
+    "distributed.scheduler.locks.lease-timeout": "5s",
+    "distributed.scheduler.locks.lease-validation-interval": "1s",
+}
 
 
 class ClusterError(Exception):
@@ -277,24 +292,90 @@ _REMOTE_CONTROLS = _RemoteControls()
 EngineFn = Callable[[FileJob, FileControl], FileResult]
 
 
+def lock_name_for(path: Path) -> str:
+    """The cluster-wide lock's name for one file: its real path on the client."""
+    return f"vpo-tui-file:{os.path.realpath(path)}"
+
+
+def _old_lease_life_s(name: str) -> float | None:
+    """If this task is a rerun after its worker died, how long that worker's lock may live.
+
+    A dead holder's lease outlives it until it times out and the scheduler's next
+    lease check sees that. Asked only when the lock is refused, so the common path
+    costs no round trip.
+    """
+    from distributed import get_client, get_worker
+
+    key = get_worker().get_current_task()
+
+    def ask(dask_scheduler: Any) -> float | None:
+        task = dask_scheduler.tasks.get(key)
+        if task is None or not task.suspicious:
+            return None
+        timeout = dask_scheduler.extensions["semaphores"].lease_timeouts.get(name)
+        check = dask_scheduler.periodic_callbacks.get("semaphore-lease-timeout")
+        if not isinstance(timeout, int | float) or check is None:
+            return None  # "inf": a dead holder keeps it
+        return float(timeout) + float(check.callback_time) / 1000
+
+    life = get_client().run_on_scheduler(ask)
+    return float(life) if life is not None else None
+
+
+@contextlib.contextmanager
+def _cluster_claim(name: str, path: Path) -> Iterator[None]:
+    """The engine's write claim on a worker: a ``distributed.Lock``, or ``FileLocked``."""
+    from distributed import Lock
+
+    lock = Lock(name)
+    try:
+        try:
+            held = lock.acquire(blocking=False)
+            if not held and (life_s := _old_lease_life_s(name)) is not None:
+                held = lock.acquire(timeout=life_s + _LEASE_MARGIN_S)
+        except Exception as exc:
+            why = f"{type(exc).__name__}: {exc}"
+            raise FileLocked(f"{path}: cannot take the cluster-wide lock ({why})") from None
+        if not held:
+            raise FileLocked(f"{path}: being processed by another vpo-tui client (cluster lock)")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                lock.release()
+    finally:
+        with contextlib.suppress(Exception):  # stop renewing the lease (no close():
+            lock.refresh_callback.stop()  # another client may hold the name by now)
+
+
 def process_on_worker(
-    job: FileJob, key: str, topic: str, names: ControlNames, engine: EngineFn | None = None
+    job: FileJob,
+    key: str,
+    topic: str,
+    names: ControlNames,
+    engine: EngineFn | None = None,
+    lock_name: str | None = None,
 ) -> FileResult:
     """The per-file task: the engine on a worker, its events and controls through Dask.
 
     ``engine`` replaces ``process_file`` (the dispatch benchmark's no-op engine).
+    ``lock_name`` is the cluster-wide lock the engine takes before it writes.
     """
     from distributed import Event, get_client, get_worker
 
     from vpo_tui.engine.process import process_file
 
-    run_engine: EngineFn = engine or process_file
     worker = get_worker()
     # kill sets stop too: one look says "do not start"
     if _REMOTE_CONTROLS.stopped(names, Event(names.stop)):
         return FileResult(job.path, FileStatus.CANCELLED, error="not started")
     host = worker_host()
     mapping = PathMap.from_env()
+    run_engine: EngineFn = engine or (
+        functools.partial(process_file, claim=functools.partial(_cluster_claim, lock_name))
+        if lock_name is not None
+        else process_file
+    )
 
     def send(update: ProgressUpdate) -> None:
         message = dataclasses.asdict(dataclasses.replace(update, worker=host))
@@ -323,13 +404,15 @@ def process_on_worker(
         )
     finally:
         _REMOTE_CONTROLS.remove(control)
-    return dataclasses.replace(
+    result = dataclasses.replace(
         result,
         path=job.path,
         output_path=mapping.to_client(result.output_path) if result.output_path else None,
         error=mapping.text_to_client(result.error),
         stderr_tail=mapping.text_to_client(result.stderr_tail),
     )
+    worker.log_event(topic, {"key": key, "result": pickle.dumps(result)})
+    return result
 
 
 # -- on the client ---------------------------------------------------------------------
@@ -368,7 +451,8 @@ class DaskBackend:
                 f"pip install 'vpo-tui[cluster]' ({exc})"
             ) from None
         if spec.kind == LOCAL_CLUSTER:
-            with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+            # a worker killed while holding a file's lock: its lease lapses in seconds
+            with dask.config.set(_LOCAL_CLUSTER_CONFIG):
                 cluster = LocalCluster(
                     n_workers=spec.processes or 2,
                     threads_per_worker=1,
@@ -470,6 +554,15 @@ def resolve_cluster_workers(
     return WorkerChoice(workers=workers, cap=cap, requested=workers)
 
 
+@dataclass
+class _Waiting:
+    """One file in flight, as the client's event handler and its runner thread share it."""
+
+    control: FileControl
+    done: threading.Event = dataclasses.field(default_factory=threading.Event)
+    result: FileResult | None = None
+
+
 class DaskBatch:
     """One batch's connection state: its event topic, its controls, its files in flight."""
 
@@ -484,7 +577,7 @@ class DaskBatch:
         self._stop = Event(self.names.stop, client=client)
         self._kill = Event(self.names.kill, client=client)
         self._pause = Event(self.names.pause, client=client)
-        self._controls: dict[str, FileControl] = {}
+        self._waiting: dict[str, _Waiting] = {}
         self._lock = threading.Lock()
         self.lost = threading.Event()
         client.subscribe_topic(self.topic, self._on_event)
@@ -493,10 +586,16 @@ class DaskBatch:
         """Called on the client's event loop for each worker message."""
         _stamp, message = event
         with self._lock:
-            control = self._controls.get(message.get("key"))
-        if control is not None and "progress" in message:
+            waiting = self._waiting.get(message.get("key"))
+        if waiting is None:
+            return
+        if "progress" in message:
             with contextlib.suppress(Exception):
-                control.progress(ProgressUpdate(**message["progress"]))
+                waiting.control.progress(ProgressUpdate(**message["progress"]))
+        elif "result" in message:
+            with contextlib.suppress(Exception):  # else the future's result is the answer
+                waiting.result = pickle.loads(message["result"])
+                waiting.done.set()
 
     # controls: act on every file in flight (not once the scheduler is gone: a call
     # to it would wait for the connection timeout, and there is nothing left to control)
@@ -520,35 +619,13 @@ class DaskBatch:
         self._signal(self._pause.clear)
 
     def process(self, job: FileJob, control: FileControl) -> FileResult:
-        """The runner's per-file work: lock the file cluster-wide, run it on a worker, wait."""
-        from distributed import Lock
-
+        """The runner's per-file work: run the file on a worker and wait for its result."""
         if self.lost.is_set():
             return _lost_result(job, self.backend)
-        client = self.backend.client
-        name = f"vpo-tui-file:{os.path.realpath(job.path)}"
-        lock = Lock(name, scheduler_rpc=client.scheduler, loop=client.loop)
-        try:
-            return self._locked(job, control, lock)
-        finally:
-            with contextlib.suppress(Exception):  # stop renewing the lease (no close():
-                lock.refresh_callback.stop()  # another client may hold the name by now)
-
-    def _locked(self, job: FileJob, control: FileControl, lock: Any) -> FileResult:
-        try:
-            held = lock.acquire(blocking=False)
-        except Exception as exc:
-            self.lost.set()
-            return _lost_result(job, self.backend, exc)
-        if not held:
-            return FileResult(
-                job.path,
-                FileStatus.SKIPPED,
-                error=f"{job.path}: being processed by another vpo-tui client (cluster lock)",
-            )
         key = uuid.uuid4().hex
+        waiting = _Waiting(control)
         with self._lock:
-            self._controls[key] = control
+            self._waiting[key] = waiting
         try:
             future = self.backend.client.submit(
                 process_on_worker,
@@ -557,26 +634,26 @@ class DaskBatch:
                 self.topic,
                 self.names,
                 self.engine,
+                lock_name_for(job.path),
                 key=f"vpo-file-{key}",
                 pure=False,
             )
-            return self._wait(job, future)
+            return self._wait(job, future, waiting)
         finally:
             with self._lock:
-                self._controls.pop(key, None)
-            if not self.lost.is_set():  # a lost scheduler took the lock's lease with it
-                with contextlib.suppress(Exception):
-                    lock.release()
+                self._waiting.pop(key, None)
 
-    def _wait(self, job: FileJob, future: Any) -> FileResult:
-        """The file's result; a done-callback wakes us (``result(timeout=...)`` in a loop
-        raced with the result's arrival under load, and raised from inside Dask)."""
+    def _wait(self, job: FileJob, future: Any, waiting: _Waiting) -> FileResult:
+        """The file's result: from its event, else from the future once it is done.
+
+        A done-callback wakes us as well (``result(timeout=...)`` in a loop raced with
+        the result's arrival under load, and raised from inside Dask).
+        """
         from distributed import KilledWorker
 
-        done = threading.Event()
-        future.add_done_callback(lambda _f: done.set())
+        future.add_done_callback(lambda _f: waiting.done.set())
         unreachable_since: float | None = None
-        while not done.wait(_WAIT_S):
+        while not waiting.done.wait(_WAIT_S):
             if self.backend.connected():
                 unreachable_since = None
                 continue
@@ -585,6 +662,8 @@ class DaskBatch:
             if now - unreachable_since >= _LOST_AFTER_S:
                 self.lost.set()
                 return _lost_result(job, self.backend, in_flight=True)
+        if waiting.result is not None:
+            return waiting.result
         try:
             result = future.result()
         except KilledWorker as exc:

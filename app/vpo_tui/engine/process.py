@@ -58,6 +58,9 @@ from vpo_tui.policy.containers import cover_name
 from vpo_tui.policy.planned import PassKind, Plan, PlanError
 
 _Feed = Callable[[str], None]
+# A hold on the right to write one file, beyond this host (see ``process_file``):
+# entered just before the first write, it raises ``FileLocked`` if another holds it.
+WriteClaim = Callable[[Path], contextlib.AbstractContextManager[None]]
 _COPY_CHUNK = 4 * 1024 * 1024
 _END_WINDOW_S = 30.0  # how much of the end of a file is read to find its last packet
 _TRUNCATION_SLACK_S = 2.0  # streams may end a little before the container's duration
@@ -98,6 +101,11 @@ def _stage(
 def _fingerprint(path: Path) -> tuple[int, int]:
     st = path.stat()
     return (st.st_size, st.st_mtime_ns)
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int]:
+    """What says a file is still the one we read: the commit checks the same."""
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def _fsync_file(path: Path) -> None:
@@ -471,11 +479,7 @@ def _commit(
         now = path.stat()
     except FileNotFoundError:
         raise CommitError(f"{path}: the original vanished while it was being processed") from None
-    if (now.st_size, now.st_mtime_ns, now.st_ino) != (
-        original.st_size,
-        original.st_mtime_ns,
-        original.st_ino,
-    ):
+    if _identity(now) != _identity(original):
         raise CommitError(
             f"{path}: the original changed while it was being processed; left as it is"
         )
@@ -616,6 +620,27 @@ def _precheck(
     return _Cleared(plan, ids, tools, final, source, known)
 
 
+@contextlib.contextmanager
+def _claimed(path: Path, original: os.stat_result, claim: WriteClaim | None) -> Iterator[None]:
+    """Hold ``claim`` while writing; the file must still be the one that was probed.
+
+    Taken only now, when the plan is known to write, so that files that are only
+    read (compliant, skipped, a dry run) cost no round trip to whoever grants it.
+    Another run may have converted the file between our probe and this moment.
+    """
+    if claim is None:
+        yield
+        return
+    with claim(path):
+        try:
+            now = path.stat()
+        except FileNotFoundError:
+            raise FileLocked(f"{path}: already processed by another vpo-tui run") from None
+        if _identity(now) != _identity(original):
+            raise FileLocked(f"{path}: changed by another vpo-tui run meanwhile; left as it is")
+        yield
+
+
 def _execute(
     path: Path,
     plan: Plan,
@@ -623,13 +648,14 @@ def _execute(
     control: FileControl,
     original: os.stat_result,
     probed: _Probed | None = None,
+    claim: WriteClaim | None = None,
 ) -> FileResult:
     cleared = _precheck(path, plan, settings, control, original, probed)
     if isinstance(cleared, FileResult):
         return cleared
     plan, tools, final = cleared.plan, cleared.tools, cleared.final
     suffix = final.suffix or path.suffix
-    with _owned_temp(path, suffix) as temp:
+    with _claimed(path, original, claim), _owned_temp(path, suffix) as temp:
         _stage(control, "run")
         _run_pass(plan, path, temp, tools, cleared.ids, settings, control)
         _stage(control, "verify")
@@ -729,8 +755,16 @@ def _guarded(path: Path, started: float, work: Callable[[], FileResult]) -> File
     return dataclasses.replace(final, duration_s=time.monotonic() - started)
 
 
-def process_file(job: FileJob, control: FileControl | None = None) -> FileResult:
-    """Bring one file into line with ``job.policy``; never raises for a per-file problem."""
+def process_file(
+    job: FileJob, control: FileControl | None = None, *, claim: WriteClaim | None = None
+) -> FileResult:
+    """Bring one file into line with ``job.policy``; never raises for a per-file problem.
+
+    The file's ``flock`` is held throughout. ``claim`` is a second, wider lock for
+    hosts that share the folder over a network filesystem (where ``flock`` is not
+    reliable): the cluster executor passes one, held from the first write to the
+    commit.
+    """
     started = time.monotonic()
     control = control or FileControl()
     path = Path(job.path).absolute()
@@ -745,7 +779,7 @@ def process_file(job: FileJob, control: FileControl | None = None) -> FileResult
             probed = _probe_source(job, path, original, tools["ffprobe"], control)
             _stage(control, "plan", duration_s=probed.media.duration)
             plan = _make_plan(job, probed.media)
-            result = _decide(job, path, plan, original, probed, control)
+            result = _decide(job, path, plan, original, probed, control, claim)
             # the next run may reuse this probe, unless this run changed the file
             if result.status is FileStatus.OK or result.probe is not None:
                 return result
@@ -785,6 +819,7 @@ def _decide(
     original: os.stat_result,
     probed: _Probed,
     control: FileControl,
+    claim: WriteClaim | None = None,
 ) -> FileResult:
     """Skip, nothing to do, dry run or run, as the plan says."""
     before = tuple(summarize(t) for t in plan.source.tracks)
@@ -807,7 +842,7 @@ def _decide(
         )
     if job.dry_run:
         return _dry_run(path, plan, job.settings, control, original, probed)
-    return _execute(path, plan, job.settings, control, original, probed)
+    return _execute(path, plan, job.settings, control, original, probed, claim)
 
 
 def apply_plan(
