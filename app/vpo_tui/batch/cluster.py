@@ -67,6 +67,13 @@ _LOCAL_CLUSTER_CONFIG = {
     "distributed.scheduler.allowed-failures": 1,
     "distributed.scheduler.locks.lease-timeout": "5s",
     "distributed.scheduler.locks.lease-validation-interval": "1s",
+    # the worker's statistical profiler samples the task thread every 10 ms: CPU the
+    # tools need more, on a machine whose cores the workers share with the client
+    "distributed.worker.profile.enabled": False,
+    # files are submitted a few at a time as slots free up: nothing to steal, and the
+    # nannies' memory checks need not run ten times a second beside the tools
+    "distributed.scheduler.work-stealing": False,
+    "distributed.worker.memory.monitor-interval": "1s",
 }
 
 
@@ -179,6 +186,8 @@ def worker_host() -> str:
 def worker_facts() -> dict[str, Any]:
     """What the client checks on each worker: version, host, tools (run by ``Client.run``)."""
     import vpo_tui
+    import vpo_tui.engine.process  # every file needs the engine and the planner:
+    import vpo_tui.policy.plan  # imported now, while the client checks, not in the first file
     from vpo_tui.engine.job import ToolPaths
     from vpo_tui.engine.tools import doctor_report
 
@@ -366,9 +375,15 @@ def process_on_worker(
     from vpo_tui.engine.process import process_file
 
     worker = get_worker()
+
+    def reply(result: FileResult) -> FileResult:
+        """The result, sent ahead in the event stream: the client need not gather it."""
+        worker.log_event(topic, {"key": key, "result": pickle.dumps(result)})
+        return result
+
     # kill sets stop too: one look says "do not start"
     if _REMOTE_CONTROLS.stopped(names, Event(names.stop)):
-        return FileResult(job.path, FileStatus.CANCELLED, error="not started")
+        return reply(FileResult(job.path, FileStatus.CANCELLED, error="not started"))
     host = worker_host()
     mapping = PathMap.from_env()
     run_engine: EngineFn = engine or (
@@ -386,7 +401,8 @@ def process_on_worker(
             send(event.progress)
 
     control = FileControl(on_progress=_ThrottledProgress(job.path, relay))
-    send(ProgressUpdate("lock", 0.0))
+    control.progress(ProgressUpdate("lock", 0.0))  # started, and where (the engine's own
+    # first "lock" then adds no second event)
     # the worker's client, found here: the control thread runs outside any task
     client = get_client()
     kill, pause = Event(names.kill, client=client), Event(names.pause, client=client)
@@ -404,15 +420,15 @@ def process_on_worker(
         )
     finally:
         _REMOTE_CONTROLS.remove(control)
-    result = dataclasses.replace(
-        result,
-        path=job.path,
-        output_path=mapping.to_client(result.output_path) if result.output_path else None,
-        error=mapping.text_to_client(result.error),
-        stderr_tail=mapping.text_to_client(result.stderr_tail),
+    return reply(
+        dataclasses.replace(
+            result,
+            path=job.path,
+            output_path=mapping.to_client(result.output_path) if result.output_path else None,
+            error=mapping.text_to_client(result.error),
+            stderr_tail=mapping.text_to_client(result.stderr_tail),
+        )
     )
-    worker.log_event(topic, {"key": key, "result": pickle.dumps(result)})
-    return result
 
 
 # -- on the client ---------------------------------------------------------------------
@@ -646,14 +662,18 @@ class DaskBatch:
     def _wait(self, job: FileJob, future: Any, waiting: _Waiting) -> FileResult:
         """The file's result: from its event, else from the future once it is done.
 
-        A done-callback wakes us as well (``result(timeout=...)`` in a loop raced with
-        the result's arrival under load, and raised from inside Dask).
+        Every task that ends normally sends its result as an event, so the future is
+        only looked at every ``_WAIT_S`` for the rest (a worker lost, a task
+        cancelled): a done-callback per file would cost a thread hop on the client's
+        event loop. (``result(timeout=...)`` in a loop raced with the result's
+        arrival under load, and raised from inside Dask.)
         """
         from distributed import KilledWorker
 
-        future.add_done_callback(lambda _f: waiting.done.set())
         unreachable_since: float | None = None
         while not waiting.done.wait(_WAIT_S):
+            if future.done():
+                break
             if self.backend.connected():
                 unreachable_since = None
                 continue
