@@ -150,6 +150,7 @@ class BatchRunner:
         self._killed = False
         self._paused = False
         self._batch_id: int | None = None
+        self._planned_outputs: dict[str, Path] = {}  # a dry run's outputs, by real path
 
     # -- control, from any thread -------------------------------------------
     @property
@@ -429,8 +430,32 @@ class BatchRunner:
             result = dataclasses.replace(result, status=FileStatus.CANCELLED)
         if result.duration_s == 0.0:
             result = dataclasses.replace(result, duration_s=time.monotonic() - began)
+        if result.status is FileStatus.PLANNED:
+            result = self._one_output_each(result)
         self._finish(position, job, job_id, result, None)
         return result
+
+    def _one_output_each(self, result: FileResult) -> FileResult:
+        """What a dry run must also predict: two files of the batch cannot become one.
+
+        ``a.mp4`` and ``a.m4v`` both remuxed to Matroska would both be ``a.mkv``; the
+        real run refuses the second (the name exists by then), so the dry run says so.
+        """
+        output = result.output_path
+        if output is None or output == result.path:
+            return result
+        with self._lock:
+            first = self._planned_outputs.setdefault(os.path.realpath(output), result.path)
+        if first == result.path:
+            return result
+        return dataclasses.replace(
+            result,
+            status=FileStatus.FAILED,
+            error=(
+                f"{result.path}: cannot change the container: {output.name} would also be"
+                f" written from {first.name} in this batch"
+            ),
+        )
 
     def _converted_elsewhere(self, job: FileJob, result: FileResult) -> FileResult:
         """A queued file that another vpo-tui run already converted is not a failure.

@@ -692,6 +692,7 @@ def _dry_run(
         path,
         FileStatus.PLANNED,
         plan.changes,
+        output_path=cleared.final,  # where the run would write it
         before=tuple(summarize(t) for t in plan.source.tracks),
         pass_kind=plan.pass_kind.value,
         probe=cleared.known,
