@@ -32,11 +32,12 @@ from vpo_tui.batch.cluster import (
     ExecutorSpec,
     PathMap,
     parse_executor,
+    worker_host,
 )
 from vpo_tui.batch.events import BatchEvent, BatchResult, FileProgress
 from vpo_tui.batch.runner import BatchRunner
 from vpo_tui.config import Config
-from vpo_tui.engine.job import FileJob, FileStatus
+from vpo_tui.engine.job import FileJob, FileResult, FileStatus
 from vpo_tui.engine.probe import probe
 from vpo_tui.engine.process import process_file
 from vpo_tui.headless import HeadlessOptions, exit_code_for, run_headless
@@ -141,6 +142,28 @@ def test_events_come_back_from_the_workers(cluster: DaskBackend, library: Path, 
     assert with_worker == {j.path for j in jobs}  # every file says where it runs
     stages = {e.progress.stage for e in progress}  # type: ignore[attr-defined]
     assert {"lock", "probe"} <= stages
+
+
+def _ends_at_once(job: FileJob, control: object) -> FileResult:
+    """An engine that reports no progress at all (module level: workers import it)."""
+    return FileResult(job.path, FileStatus.UNCHANGED)
+
+
+def test_a_file_done_before_any_progress_still_says_where_it_ran(cluster: DaskBackend):
+    """Its result carries the host, so the run table's @host is never missing."""
+    listener = RecordingListener()
+    jobs = [FileJob(Path(f"/nowhere/{i}.mkv"), load_policy("normalize")) for i in range(6)]
+    result = ClusterBatchRunner(
+        jobs,
+        backend=cluster,
+        engine=_ends_at_once,
+        workers=2,
+        listener=listener,
+        on_error="skip",
+    ).run()
+    assert [f.status for f in result.files] == [FileStatus.UNCHANGED] * len(jobs)
+    hosts = {e.path: e.progress.worker for e in listener.of_type(FileProgress)}  # type: ignore[attr-defined]
+    assert hosts == {j.path: worker_host() for j in jobs}
 
 
 class _When(RecordingListener):

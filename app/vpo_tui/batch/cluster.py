@@ -376,9 +376,13 @@ def process_on_worker(
 
     worker = get_worker()
 
-    def reply(result: FileResult) -> FileResult:
-        """The result, sent ahead in the event stream: the client need not gather it."""
-        worker.log_event(topic, {"key": key, "result": pickle.dumps(result)})
+    def reply(result: FileResult, host: str | None = None) -> FileResult:
+        """The result, sent ahead in the event stream: the client need not gather it.
+
+        ``host`` says where the file ran, for a file that ended before its first
+        progress event (the engine's first stage is sent at once, so few do).
+        """
+        worker.log_event(topic, {"key": key, "result": pickle.dumps(result), "host": host})
         return result
 
     # kill sets stop too: one look says "do not start"
@@ -400,9 +404,8 @@ def process_on_worker(
         if isinstance(event, FileProgress):
             send(event.progress)
 
+    # the engine's first stage ("lock") goes out at once: started, and where
     control = FileControl(on_progress=_ThrottledProgress(job.path, relay))
-    control.progress(ProgressUpdate("lock", 0.0))  # started, and where (the engine's own
-    # first "lock" then adds no second event)
     # the worker's client, found here: the control thread runs outside any task
     client = get_client()
     kill, pause = Event(names.kill, client=client), Event(names.pause, client=client)
@@ -427,7 +430,8 @@ def process_on_worker(
             output_path=mapping.to_client(result.output_path) if result.output_path else None,
             error=mapping.text_to_client(result.error),
             stderr_tail=mapping.text_to_client(result.stderr_tail),
-        )
+        ),
+        host,
     )
 
 
@@ -577,6 +581,7 @@ class _Waiting:
     control: FileControl
     done: threading.Event = dataclasses.field(default_factory=threading.Event)
     result: FileResult | None = None
+    heard: bool = False  # a progress event came: the front end knows where it runs
 
 
 class DaskBatch:
@@ -606,9 +611,14 @@ class DaskBatch:
         if waiting is None:
             return
         if "progress" in message:
+            waiting.heard = True
             with contextlib.suppress(Exception):
                 waiting.control.progress(ProgressUpdate(**message["progress"]))
         elif "result" in message:
+            host = message.get("host")
+            if host and not waiting.heard:  # ended before any progress: say where it ran
+                with contextlib.suppress(Exception):
+                    waiting.control.progress(ProgressUpdate("lock", 0.0, worker=str(host)))
             with contextlib.suppress(Exception):  # else the future's result is the answer
                 waiting.result = pickle.loads(message["result"])
                 waiting.done.set()
