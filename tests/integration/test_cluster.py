@@ -141,7 +141,8 @@ def test_events_come_back_from_the_workers(cluster: DaskBackend, library: Path, 
     with_worker = {e.path for e in progress if e.progress.worker}  # type: ignore[attr-defined]
     assert with_worker == {j.path for j in jobs}  # every file says where it runs
     stages = {e.progress.stage for e in progress}  # type: ignore[attr-defined]
-    assert {"lock", "probe"} <= stages
+    # started at once; later stages as the worker's throttle lets them through
+    assert "lock" in stages and stages & {"probe", "plan", "run", "verify", "commit"}
 
 
 def _ends_at_once(job: FileJob, control: object) -> FileResult:

@@ -46,8 +46,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vpo_tui.batch.events import BatchEvent, BatchWarning, FileProgress
-from vpo_tui.batch.runner import BatchRunner, _ThrottledProgress
+from vpo_tui.batch.events import BatchWarning
+from vpo_tui.batch.runner import PROGRESS_INTERVAL_S, BatchRunner
 from vpo_tui.batch.workers import WorkerChoice, WorkerCountError
 from vpo_tui.engine.control import Cancelled, FileControl
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus, ProgressUpdate
@@ -357,6 +357,64 @@ def _cluster_claim(name: str, path: Path) -> Iterator[None]:
             lock.refresh_callback.stop()  # another client may hold the name by now)
 
 
+class RemoteProgress:
+    """A file's progress as a worker sends it: at most one event per interval.
+
+    Unlike the runner's local throttle, a stage change also waits for its turn:
+    each event crosses the network twice and is handled on the scheduler's event
+    loop, and a file of a fraction of a second passes six stages. The first update
+    (started, and where) and the final 100 % go at once, and the last update of a
+    burst goes out when its interval ends, so the client never keeps a stale stage.
+    ``loop`` is the worker's event loop (``add_callback`` is its thread-safe door).
+    """
+
+    def __init__(
+        self,
+        send: Callable[[ProgressUpdate], None],
+        loop: Any,
+        interval_s: float = PROGRESS_INTERVAL_S,
+    ) -> None:
+        self._send = send
+        self._loop = loop
+        self._interval_s = interval_s
+        self._lock = threading.Lock()
+        self._last_sent: float | None = None
+        self._pending: ProgressUpdate | None = None
+        self._flush_planned = False
+        self._closed = False
+
+    def __call__(self, update: ProgressUpdate) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if self._closed:
+                return
+            last = self._last_sent
+            if last is None or update.fraction >= 1.0 or now - last >= self._interval_s:
+                self._last_sent, self._pending = now, None
+            else:
+                self._pending = update
+                if not self._flush_planned:
+                    self._flush_planned = True
+                    wait = self._interval_s - (now - last)
+                    self._loop.add_callback(self._loop.call_later, wait, self._flush)
+                return
+        self._send(update)
+
+    def _flush(self) -> None:
+        with self._lock:
+            update, self._pending = self._pending, None
+            self._flush_planned = False
+            if update is None or self._closed:
+                return
+            self._last_sent = time.monotonic()
+        self._send(update)
+
+    def close(self) -> None:
+        """Send nothing more: the file's result follows."""
+        with self._lock:
+            self._closed, self._pending = True, None
+
+
 def process_on_worker(
     job: FileJob,
     key: str,
@@ -400,12 +458,9 @@ def process_on_worker(
         message = dataclasses.asdict(dataclasses.replace(update, worker=host))
         worker.log_event(topic, {"key": key, "progress": message})
 
-    def relay(event: BatchEvent) -> None:
-        if isinstance(event, FileProgress):
-            send(event.progress)
-
     # the engine's first stage ("lock") goes out at once: started, and where
-    control = FileControl(on_progress=_ThrottledProgress(job.path, relay))
+    progress = RemoteProgress(send, worker.loop)
+    control = FileControl(on_progress=progress)
     # the worker's client, found here: the control thread runs outside any task
     client = get_client()
     kill, pause = Event(names.kill, client=client), Event(names.pause, client=client)
@@ -423,6 +478,7 @@ def process_on_worker(
         )
     finally:
         _REMOTE_CONTROLS.remove(control)
+        progress.close()  # the result says the rest
     return reply(
         dataclasses.replace(
             result,
