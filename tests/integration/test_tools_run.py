@@ -130,3 +130,31 @@ def test_no_tool_outlives_a_kill_9_of_its_owner(tmp_path: Path) -> None:
         for pid in map(int, (pidfile.read_text().split() if pidfile.exists() else [])):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_output_comes_whole_however_the_tool_writes_it() -> None:
+    """A 4 MB line with no newline, lines split across writes, a last line unterminated."""
+    code = (
+        "import sys, time; w = sys.stdout.buffer; w.write(b'x' * (4 << 20)); w.write(b'\\n');"
+        " w.write(b'par'); w.flush(); time.sleep(0.05); w.write(b'tial\\nlast'); w.flush()"
+    )
+    lines: list[str] = []
+    done = run_tool([sys.executable, "-c", code], capture_stdout=True, on_stdout_line=lines.append)
+    assert done.stdout == b"x" * (4 << 20) + b"\npartial\nlast"
+    assert [len(line) for line in lines] == [(4 << 20) + 1, len("partial\n"), len("last")]
+    assert lines[1:] == ["partial\n", "last"]
+
+
+def test_a_non_executable_tool_is_a_clear_error(tmp_path: Path) -> None:
+    tool = tmp_path / "ffprobe"
+    tool.write_text("#!/bin/sh\necho hi\n")  # not chmod +x
+    with pytest.raises(ToolError, match="cannot start ffprobe: Permission denied"):
+        run_tool([str(tool)])
+
+
+def test_a_child_left_holding_the_pipes_does_not_hold_the_run(tmp_path: Path) -> None:
+    """The tool exits; a child it left behind (same group) goes with it, at once."""
+    started = time.monotonic()
+    done = run_tool(["/bin/sh", "-c", "sleep 30 & echo done"], capture_stdout=True)
+    assert done.stdout == b"done\n"
+    assert time.monotonic() - started < 5

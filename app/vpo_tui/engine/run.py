@@ -143,20 +143,28 @@ def _spawn(argv: list[str], want_stdout: bool, name: str) -> subprocess.Popen[by
 
 
 class _Lines:
-    """Cuts one pipe's bytes into lines (each with its newline, as a file iterator gives)."""
+    """Cuts one pipe's bytes into lines (each with its newline, as a file iterator gives).
+
+    The unfinished line is kept as a list of chunks, so a long line without a
+    newline (a tool's one-line JSON) costs linear time, not a copy per read.
+    """
 
     def __init__(self, on_line: Callable[[bytes], None]) -> None:
         self._on_line = on_line
-        self._partial = b""
+        self._partial: list[bytes] = []
 
     def feed(self, data: bytes) -> None:
         """Hand on every complete line; ``b""`` (end of file) hands on the rest."""
         if not data:
             if self._partial:
-                self._on_line(self._partial)
-                self._partial = b""
+                self._on_line(b"".join(self._partial))
+                self._partial = []
             return
-        *complete, self._partial = (self._partial + data).split(b"\n")
+        if b"\n" not in data:
+            self._partial.append(data)
+            return
+        *complete, rest = b"".join([*self._partial, data]).split(b"\n")
+        self._partial = [rest] if rest else []
         for line in complete:
             self._on_line(line + b"\n")
 
