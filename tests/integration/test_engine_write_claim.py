@@ -73,7 +73,7 @@ def test_a_file_changed_before_the_claim_is_left_alone(make_file: MakeMedia) -> 
         FileJob(path, load_policy("normalize")), claim=Claims(other_run_rewrote_it)
     )
     assert result.status is FileStatus.SKIPPED
-    assert "changed by another vpo-tui run" in (result.error or ""), result.error
+    assert "changed since it was probed" in (result.error or ""), result.error
     assert path.stat().st_mtime_ns == 1  # as the other run left it
     assert not list(path.parent.glob(".*vpo-tmp*"))
 

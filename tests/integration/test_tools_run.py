@@ -158,3 +158,22 @@ def test_a_child_left_holding_the_pipes_does_not_hold_the_run(tmp_path: Path) ->
     done = run_tool(["/bin/sh", "-c", "sleep 30 & echo done"], capture_stdout=True)
     assert done.stdout == b"done\n"
     assert time.monotonic() - started < 5
+
+
+def test_a_file_that_is_no_program_is_refused_not_run_by_the_shell(tmp_path: Path) -> None:
+    """execvp would hand it to /bin/sh: a mistaken tool path must not run as a script."""
+    marker = tmp_path / "ran"
+    tool = tmp_path / "ffmpeg"
+    tool.write_text(f"touch {marker}\n")  # executable, but no #! line
+    tool.chmod(0o755)
+    with pytest.raises(ToolError, match="cannot start ffmpeg: Exec format error"):
+        run_tool([str(tool), "-version"])
+    assert not marker.exists()
+
+
+def test_a_script_whose_interpreter_is_missing_is_named(tmp_path: Path) -> None:
+    tool = tmp_path / "mkvmerge"
+    tool.write_text("#!/nonexistent/python3\nprint('hi')\n")
+    tool.chmod(0o755)
+    with pytest.raises(ToolError, match=r"cannot start mkvmerge: .*interpreter"):
+        run_tool([str(tool)])

@@ -71,3 +71,21 @@ def test_updates_spaced_wider_than_the_interval_all_go() -> None:
         progress(ProgressUpdate(stage))
         time.sleep(INTERVAL_S * 1.2)
     assert [u.stage for _t, u in sent] == ["lock", "probe", "run"]
+
+
+def test_the_files_playing_time_survives_the_throttle() -> None:
+    """Only the plan stage knows the duration; the update that goes out carries it."""
+    progress, sent, loop = _throttle()
+    progress(ProgressUpdate("lock"))
+    progress(ProgressUpdate("probe"))
+    progress(ProgressUpdate("plan", duration_s=1234.0))  # held back, then overtaken
+    progress(ProgressUpdate("space"))
+    progress(ProgressUpdate("run", 0.1))
+    for timer in loop.timers:
+        timer.join(2)
+    progress(ProgressUpdate("commit", 1.0))
+    assert [(u.stage, u.duration_s) for _t, u in sent] == [
+        ("lock", None),
+        ("run", 1234.0),
+        ("commit", 1234.0),
+    ]

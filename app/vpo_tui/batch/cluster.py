@@ -331,8 +331,18 @@ def _old_lease_life_s(name: str) -> float | None:
     return float(life) if life is not None else None
 
 
+def _wait_for_lock(lock: Any, wait_s: float, control: FileControl) -> bool:
+    """Wait up to ``wait_s`` for ``lock``, a second at a time: Kill must not wait for it."""
+    deadline = time.monotonic() + wait_s
+    while (left := deadline - time.monotonic()) > 0:
+        control.check()
+        if lock.acquire(timeout=min(1.0, left)):
+            return True
+    return False
+
+
 @contextlib.contextmanager
-def _cluster_claim(name: str, path: Path) -> Iterator[None]:
+def _cluster_claim(name: str, control: FileControl, path: Path) -> Iterator[None]:
     """The engine's write claim on a worker: a ``distributed.Lock``, or ``FileLocked``."""
     from distributed import Lock
 
@@ -341,7 +351,9 @@ def _cluster_claim(name: str, path: Path) -> Iterator[None]:
         try:
             held = lock.acquire(blocking=False)
             if not held and (life_s := _old_lease_life_s(name)) is not None:
-                held = lock.acquire(timeout=life_s + _LEASE_MARGIN_S)
+                held = _wait_for_lock(lock, life_s + _LEASE_MARGIN_S, control)
+        except Cancelled:
+            raise
         except Exception as exc:
             why = f"{type(exc).__name__}: {exc}"
             raise FileLocked(f"{path}: cannot take the cluster-wide lock ({why})") from None
@@ -382,12 +394,19 @@ class RemoteProgress:
         self._pending: ProgressUpdate | None = None
         self._flush_planned = False
         self._closed = False
+        self._duration_s: float | None = None
 
     def __call__(self, update: ProgressUpdate) -> None:
         now = time.monotonic()
         with self._lock:
             if self._closed:
                 return
+            # the file's playing time comes once (the plan stage), and weighs its share
+            # of the batch's progress: whichever update goes out next carries it
+            if update.duration_s is not None:
+                self._duration_s = update.duration_s
+            elif self._duration_s is not None:
+                update = dataclasses.replace(update, duration_s=self._duration_s)
             last = self._last_sent
             if last is None or update.fraction >= 1.0 or now - last >= self._interval_s:
                 self._last_sent, self._pending = now, None
@@ -448,11 +467,6 @@ def process_on_worker(
         return reply(FileResult(job.path, FileStatus.CANCELLED, error="not started"))
     host = worker_host()
     mapping = PathMap.from_env()
-    run_engine: EngineFn = engine or (
-        functools.partial(process_file, claim=functools.partial(_cluster_claim, lock_name))
-        if lock_name is not None
-        else process_file
-    )
 
     def send(update: ProgressUpdate) -> None:
         message = dataclasses.asdict(dataclasses.replace(update, worker=host))
@@ -461,6 +475,11 @@ def process_on_worker(
     # the engine's first stage ("lock") goes out at once: started, and where
     progress = RemoteProgress(send, worker.loop)
     control = FileControl(on_progress=progress)
+    run_engine: EngineFn = engine or (
+        functools.partial(process_file, claim=functools.partial(_cluster_claim, lock_name, control))
+        if lock_name is not None
+        else process_file
+    )
     # the worker's client, found here: the control thread runs outside any task
     client = get_client()
     kill, pause = Event(names.kill, client=client), Event(names.pause, client=client)

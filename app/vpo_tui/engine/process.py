@@ -637,7 +637,10 @@ def _claimed(path: Path, original: os.stat_result, claim: WriteClaim | None) -> 
         except FileNotFoundError:
             raise FileLocked(f"{path}: already processed by another vpo-tui run") from None
         if _identity(now) != _identity(original):
-            raise FileLocked(f"{path}: changed by another vpo-tui run meanwhile; left as it is")
+            raise FileLocked(
+                f"{path}: changed since it was probed (by another vpo-tui run or another"
+                " program); left as it is"
+            )
         yield
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import functools
 import os
 import selectors
@@ -112,13 +113,32 @@ def _parent_death_preexec() -> Callable[[], None] | None:
     return preexec
 
 
+_EXECUTABLE_MAGIC = (b"\x7fELF", b"#!")
+
+
 def _why_unstartable(program: str) -> str | None:
-    """What ``execve`` would say about ``program``, checked before ``setpriv`` hides it."""
+    """What ``execve`` would say about ``program``, checked before ``setpriv`` hides it.
+
+    setpriv starts the tool with ``execvp``, which runs a file of an unknown format
+    through ``/bin/sh``: a mistaken tool path (any file looks executable on an exFAT
+    or SMB mount) must be refused, not run as a shell script.
+    """
     path = program if os.sep in program else shutil.which(program)
     if path is None or not os.path.exists(path):
-        return os.strerror(2)  # No such file or directory
+        return os.strerror(errno.ENOENT)
     if os.path.isdir(path) or not os.access(path, os.X_OK):
-        return os.strerror(13)  # Permission denied
+        return os.strerror(errno.EACCES)
+    try:
+        with open(path, "rb") as head:
+            first = head.readline(256)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if not first.startswith(_EXECUTABLE_MAGIC):
+        return os.strerror(errno.ENOEXEC)
+    if first.startswith(b"#!"):
+        interpreter = first[2:].strip().split(maxsplit=1)
+        if not interpreter or not os.access(os.fsdecode(interpreter[0]), os.X_OK):
+            return f"{os.strerror(errno.ENOENT)} (its interpreter)"
     return None
 
 
@@ -188,8 +208,13 @@ class _Pipes:
         opener = getattr(os, "pidfd_open", None)
         if opener is not None:
             with contextlib.suppress(OSError):
-                self._pidfd = opener(proc.pid)
-                self._selector.register(self._pidfd, selectors.EVENT_READ, None)
+                pidfd = opener(proc.pid)
+                try:
+                    self._selector.register(pidfd, selectors.EVENT_READ, None)
+                except (OSError, ValueError):
+                    os.close(pidfd)  # unwatched, it would hide the exit: poll instead
+                else:
+                    self._pidfd = pidfd
 
     def wait(self, timeout: float) -> bool:
         """Read what is there for up to ``timeout`` s; True once the tool has exited."""
@@ -308,17 +333,17 @@ def run_tool(
     if want_stdout:
         assert proc.stdout is not None
         readers[proc.stdout.fileno()] = _Lines(on_out)
-    pipes = _Pipes(proc, readers)
-    if control is not None:
-        control.attach(proc)
-
     timed_out = False
     term_sent_at: float | None = None
     # The timeout counts running time only: a batch paused over lunch must not come
     # back to a tool killed for being slow.
     running_s = 0.0
     last_poll = started
-    try:
+    pipes: _Pipes | None = None
+    try:  # from here on, whatever fails, the tool's group does not outlive the call
+        pipes = _Pipes(proc, readers)
+        if control is not None:
+            control.attach(proc)
         while True:
             if pipes.wait(_POLL_S):
                 break
@@ -343,7 +368,8 @@ def run_tool(
         proc.wait()
         raise
     finally:
-        pipes.close()
+        if pipes is not None:
+            pipes.close()
         if control is not None:
             control.detach()
         for stream in (proc.stdout, proc.stderr):
