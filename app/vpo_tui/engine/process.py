@@ -18,6 +18,7 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Literal
 
 from vpo_tui.engine import commands
 from vpo_tui.engine.control import Cancelled, FileControl
@@ -103,9 +104,21 @@ def _fingerprint(path: Path) -> tuple[int, int]:
     return (st.st_size, st.st_mtime_ns)
 
 
-def _identity(st: os.stat_result) -> tuple[int, int, int]:
-    """What says a file is still the one we read: the commit checks the same."""
-    return (st.st_size, st.st_mtime_ns, st.st_ino)
+def _moved_since(path: Path, original: os.stat_result) -> Literal["gone", "changed"] | None:
+    """Whether ``path`` is still the file that was read (size, mtime, inode).
+
+    Asked before writing (under a write claim) and again before the commit.
+    """
+    try:
+        now = path.stat()
+    except FileNotFoundError:
+        return "gone"
+    same = (now.st_size, now.st_mtime_ns, now.st_ino) == (
+        original.st_size,
+        original.st_mtime_ns,
+        original.st_ino,
+    )
+    return None if same else "changed"
 
 
 def _fsync_file(path: Path) -> None:
@@ -475,11 +488,10 @@ def _commit(
     path: Path, final: Path, temp: Path, original: os.stat_result, settings: EngineSettings
 ) -> None:
     """Put the verified temp output in place; the original goes only after it is."""
-    try:
-        now = path.stat()
-    except FileNotFoundError:
-        raise CommitError(f"{path}: the original vanished while it was being processed") from None
-    if _identity(now) != _identity(original):
+    moved = _moved_since(path, original)
+    if moved == "gone":
+        raise CommitError(f"{path}: the original vanished while it was being processed")
+    if moved == "changed":
         raise CommitError(
             f"{path}: the original changed while it was being processed; left as it is"
         )
@@ -632,11 +644,10 @@ def _claimed(path: Path, original: os.stat_result, claim: WriteClaim | None) -> 
         yield
         return
     with claim(path):
-        try:
-            now = path.stat()
-        except FileNotFoundError:
-            raise FileLocked(f"{path}: already processed by another vpo-tui run") from None
-        if _identity(now) != _identity(original):
+        moved = _moved_since(path, original)
+        if moved == "gone":
+            raise FileLocked(f"{path}: already processed by another vpo-tui run")
+        if moved == "changed":
             raise FileLocked(
                 f"{path}: changed since it was probed (by another vpo-tui run or another"
                 " program); left as it is"
