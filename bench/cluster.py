@@ -105,7 +105,16 @@ def _bare_dask_ms(backend: object, files: int) -> float:
     wait_for_quiet()
     start = time.perf_counter()
     futures = [
-        client.submit(process_on_worker, j, "k", "bench", names, noop_engine, pure=False)
+        client.submit(
+            process_on_worker,
+            j,
+            "k",
+            None,
+            topic="bench",
+            names=names,
+            engine=noop_engine,
+            pure=False,
+        )
         for j in jobs
     ]
     client.gather(futures)

@@ -74,6 +74,12 @@ _LOCAL_CLUSTER_CONFIG = {
     # nannies' memory checks need not run ten times a second beside the tools
     "distributed.scheduler.work-stealing": False,
     "distributed.worker.memory.monitor-interval": "1s",
+    # the scheduler, the two nannies and each worker check their event loop's health
+    # fifty times a second and sample the system twice a second, for warnings and a
+    # dashboard a local cluster does not have: idle, that was a tenth of a core
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.deploy.cluster-repr-interval": "10s",
 }
 
 
@@ -437,15 +443,17 @@ class RemoteProgress:
 def process_on_worker(
     job: FileJob,
     key: str,
+    lock_name: str | None,
+    *,
     topic: str,
     names: ControlNames,
     engine: EngineFn | None = None,
-    lock_name: str | None = None,
 ) -> FileResult:
     """The per-file task: the engine on a worker, its events and controls through Dask.
 
-    ``engine`` replaces ``process_file`` (the dispatch benchmark's no-op engine).
-    ``lock_name`` is the cluster-wide lock the engine takes before it writes.
+    ``lock_name`` is the cluster-wide lock the engine takes before it writes (None:
+    none). ``engine`` replaces ``process_file`` (the dispatch benchmark's no-op engine).
+    The per-file values come first, so ``Client.map`` can take them as iterables.
     """
     from distributed import Event, get_client, get_worker
 
@@ -651,12 +659,15 @@ def resolve_cluster_workers(
 
 @dataclass
 class _Waiting:
-    """One file in flight, as the client's event handler and its runner thread share it."""
+    """One file in flight, as the client's event loop and its runner thread share it."""
 
+    job: FileJob
     control: FileControl
     done: threading.Event = dataclasses.field(default_factory=threading.Event)
     result: FileResult | None = None
     heard: bool = False  # a progress event came: the front end knows where it runs
+    future: Any = None  # the Dask future, once the loop has submitted the file
+    refused: Exception | None = None  # why the submission itself failed
 
 
 class DaskBatch:
@@ -674,6 +685,7 @@ class DaskBatch:
         self._kill = Event(self.names.kill, client=client)
         self._pause = Event(self.names.pause, client=client)
         self._waiting: dict[str, _Waiting] = {}
+        self._unsent: dict[str, _Waiting] = {}  # for the next _submit_unsent, in order
         self._lock = threading.Lock()
         self.lost = threading.Event()
         client.subscribe_topic(self.topic, self._on_event)
@@ -724,27 +736,53 @@ class DaskBatch:
         if self.lost.is_set():
             return _lost_result(job, self.backend)
         key = uuid.uuid4().hex
-        waiting = _Waiting(control)
+        waiting = _Waiting(job, control)
         with self._lock:
             self._waiting[key] = waiting
+            self._unsent[key] = waiting
+            first = len(self._unsent) == 1
         try:
-            future = self.backend.client.submit(
-                process_on_worker,
-                job,
-                key,
-                self.topic,
-                self.names,
-                self.engine,
-                lock_name_for(job.path),
-                key=f"vpo-file-{key}",
-                pure=False,
-            )
-            return self._wait(job, future, waiting)
+            if first:  # a closed loop drops it: the wait below finds the scheduler gone
+                self.backend.client.loop.add_callback(self._submit_unsent)
+            return self._wait(job, waiting)
         finally:
             with self._lock:
                 self._waiting.pop(key, None)
+                self._unsent.pop(key, None)
 
-    def _wait(self, job: FileJob, future: Any, waiting: _Waiting) -> FileResult:
+    def _submit_unsent(self) -> None:
+        """Submit every file queued since the last call as one graph, on the client's loop.
+
+        Files free their slots in bursts (results come in batched messages), and the
+        scheduler's cost is mostly per graph (deserialising it, two hops to its
+        offload thread), not per task: one ``map`` for the burst, not a ``submit`` each.
+        """
+        with self._lock:
+            unsent, self._unsent = self._unsent, {}
+        if not unsent:
+            return
+        keys, files = list(unsent), list(unsent.values())
+        try:
+            futures = self.backend.client.map(
+                process_on_worker,
+                [w.job for w in files],
+                keys,
+                [lock_name_for(w.job.path) for w in files],
+                key=[f"vpo-file-{k}" for k in keys],
+                pure=False,
+                topic=self.topic,
+                names=self.names,
+                engine=self.engine,
+            )
+        except Exception as exc:  # the client is closing: each file says so
+            for waiting in files:
+                waiting.refused = exc
+                waiting.done.set()
+            return
+        for waiting, future in zip(files, futures, strict=True):
+            waiting.future = future
+
+    def _wait(self, job: FileJob, waiting: _Waiting) -> FileResult:
         """The file's result: from its event, else from the future once it is done.
 
         Every task that ends normally sends its result as an event, so the future is
@@ -757,7 +795,7 @@ class DaskBatch:
 
         unreachable_since: float | None = None
         while not waiting.done.wait(_WAIT_S):
-            if future.done():
+            if waiting.future is not None and waiting.future.done():
                 break
             if self.backend.connected():
                 unreachable_since = None
@@ -770,7 +808,9 @@ class DaskBatch:
         if waiting.result is not None:
             return waiting.result
         try:
-            result = future.result()
+            if waiting.refused is not None:
+                raise waiting.refused
+            result = waiting.future.result()
         except KilledWorker as exc:
             return FileResult(job.path, FileStatus.FAILED, error=f"{job.path}: worker lost ({exc})")
         except Exception as exc:  # cancelled with the scheduler, or a task error
