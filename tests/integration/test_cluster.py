@@ -34,7 +34,7 @@ from vpo_tui.batch.cluster import (
     parse_executor,
     worker_host,
 )
-from vpo_tui.batch.events import BatchEvent, BatchResult, FileProgress
+from vpo_tui.batch.events import BatchEvent, BatchResult, FileFinished, FileProgress
 from vpo_tui.batch.runner import BatchRunner
 from vpo_tui.config import Config
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus
@@ -165,6 +165,52 @@ def test_a_file_done_before_any_progress_still_says_where_it_ran(cluster: DaskBa
     assert [f.status for f in result.files] == [FileStatus.UNCHANGED] * len(jobs)
     hosts = {e.path: e.progress.worker for e in listener.of_type(FileProgress)}  # type: ignore[attr-defined]
     assert hosts == {j.path: worker_host() for j in jobs}
+
+
+def test_files_freed_together_each_run_once(cluster: DaskBackend):
+    """Files queued while the loop is busy go out together (one graph): none lost or doubled."""
+    listener = RecordingListener()
+    jobs = [FileJob(Path(f"/nowhere/{i:03d}.mkv"), load_policy("normalize")) for i in range(120)]
+    result = ClusterBatchRunner(
+        jobs,
+        backend=cluster,
+        engine=_ends_at_once,
+        workers=12,
+        listener=listener,
+        on_error="skip",
+    ).run()
+    assert [f.path for f in result.files] == [j.path for j in jobs]
+    assert {f.status for f in result.files} == {FileStatus.UNCHANGED}
+    finished = [e.result.path for e in listener.of_type(FileFinished)]  # type: ignore[attr-defined]
+    assert sorted(finished) == [j.path for j in jobs]
+
+
+class _Unsendable:
+    """An engine Dask cannot pickle: the submission itself fails."""
+
+    def __reduce__(self) -> str:
+        raise TypeError("this engine stays on the client")
+
+    def __call__(self, job: FileJob, control: object) -> FileResult:
+        return FileResult(job.path, FileStatus.UNCHANGED)
+
+
+def test_a_file_that_cannot_be_sent_fails_with_the_reason(cluster: DaskBackend):
+    jobs = [FileJob(Path(f"/nowhere/{i}.mkv"), load_policy("normalize")) for i in range(3)]
+    result = ClusterBatchRunner(
+        jobs,
+        backend=cluster,
+        engine=_Unsendable(),
+        workers=2,
+        listener=RecordingListener(),
+        on_error="skip",
+    ).run()
+    assert [f.status for f in result.files] == [FileStatus.FAILED] * len(jobs)
+    for f in result.files:
+        assert f.error is not None
+        assert f.error.startswith(f"{f.path}: could not send it to the Dask cluster")
+        assert "this engine stays on the client" in f.error
+    assert cluster.connected()  # the cluster is fine for the next batch
 
 
 class _When(RecordingListener):

@@ -807,9 +807,9 @@ class DaskBatch:
                 return _lost_result(job, self.backend, in_flight=True)
         if waiting.result is not None:
             return waiting.result
+        if waiting.refused is not None:
+            return self._refused(job, waiting.refused)
         try:
-            if waiting.refused is not None:
-                raise waiting.refused
             result = waiting.future.result()
         except KilledWorker as exc:
             return FileResult(job.path, FileStatus.FAILED, error=f"{job.path}: worker lost ({exc})")
@@ -824,6 +824,19 @@ class DaskBatch:
             )
         assert isinstance(result, FileResult)
         return result
+
+    def _refused(self, job: FileJob, exc: Exception) -> FileResult:
+        """The file never reached the scheduler: the client closing, or a job Dask cannot send."""
+        if not self.backend.connected():
+            self.lost.set()
+            return _lost_result(job, self.backend, exc)
+        while exc.__cause__ is not None and isinstance(exc.__cause__, Exception):
+            exc = exc.__cause__  # Dask's wrapper repeats the whole graph; the cause says why
+        return FileResult(
+            job.path,
+            FileStatus.FAILED,
+            error=f"{job.path}: could not send it to the Dask cluster: {type(exc).__name__}: {exc}",
+        )
 
 
 def _lost_result(
