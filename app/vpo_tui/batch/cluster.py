@@ -564,13 +564,16 @@ class DaskBackend:
                     silence_logs=40,  # logging.ERROR
                     scheduler_kwargs={"allowed_failures": 1},
                 )
-            return cls(Client(cluster, set_as_default=False), cluster, spec=spec)
+            client = Client(cluster, set_as_default=False)
+            _shorter_hops(client, cluster.scheduler)
+            return cls(client, cluster, spec=spec)
         try:
             client = Client(spec.address, timeout=timeout_s, set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise ClusterError(
                 f"cannot reach the Dask scheduler at {spec.address}: {exc}"
             ) from None
+        _shorter_hops(client)
         return cls(client, spec=spec)
 
     @property
@@ -627,6 +630,27 @@ class DaskBackend:
         if self.cluster is not None:
             with contextlib.suppress(Exception):
                 self.cluster.close(timeout=5)
+
+
+_HOP_S = 0.002  # what the workers' and the scheduler's streams to clients use
+
+
+def _shorter_hops(client: Any, scheduler: Any = None) -> None:
+    """Let a file's messages wait 2 ms for company, not 10 (client) or 5 (scheduler).
+
+    Dask batches each stream's messages; the client's stream to the scheduler
+    waits up to 10 ms and the scheduler's to each worker up to 5 ms. A slot that
+    frees up sits idle from the file's result to the next file's start: 18 ms
+    with those (no-op files, 2 in flight), 12 ms with these. The scheduler's
+    streams are changed only for a LocalCluster this client started (a shared
+    scheduler is not ours to tune).
+    """
+    comms = [getattr(client, "scheduler_comm", None)]
+    if scheduler is not None:
+        comms += list(getattr(scheduler, "stream_comms", {}).values())
+    for comm in comms:
+        if comm is not None and getattr(comm, "interval", 0) > _HOP_S:
+            comm.interval = _HOP_S
 
 
 def version_problems(
