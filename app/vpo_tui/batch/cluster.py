@@ -189,19 +189,23 @@ def worker_host() -> str:
     return socket.gethostname()
 
 
-def worker_facts() -> dict[str, Any]:
-    """What the client checks on each worker: version, host, tools (run by ``Client.run``)."""
+def worker_facts(tools: bool = True) -> dict[str, Any]:
+    """What the client checks on each worker: version, host, tools (run by ``Client.run``).
+
+    ``tools=False`` skips running each tool for its version (``doctor`` lists them;
+    a batch does not need them: a worker without a tool fails its files saying so).
+    """
     import vpo_tui
     import vpo_tui.engine.process  # every file needs the engine and the planner:
     import vpo_tui.policy.plan  # imported now, while the client checks, not in the first file
     from vpo_tui.engine.job import ToolPaths
     from vpo_tui.engine.tools import doctor_report
 
-    tools = {
+    found = {
         t.name: (t.version if t.found else None, str(t.path or t.problem))
-        for t in doctor_report(ToolPaths())
+        for t in (doctor_report(ToolPaths()) if tools else ())
     }
-    return {"version": vpo_tui.__version__, "host": worker_host(), "tools": tools}
+    return {"version": vpo_tui.__version__, "host": worker_host(), "tools": found}
 
 
 def sweep_on_worker(folders: Sequence[str]) -> int:
@@ -585,10 +589,11 @@ class DaskBackend:
     def address(self) -> str:
         return str(self.client.scheduler.address)
 
-    def workers(self, *, facts: bool = True) -> list[WorkerInfo]:
+    def workers(self, *, tools: bool = True) -> list[WorkerInfo]:
+        """Each worker's address, host, threads, vpo-tui version and (``tools``) tools."""
         info = self.client.scheduler_info(n_workers=-1)["workers"]
         # on_error="return": a node without vpo-tui (or an old one) is reported, not raised
-        found = self.client.run(worker_facts, on_error="return") if facts else {}
+        found = self.client.run(worker_facts, tools=tools, on_error="return")
         out = []
         for address, w in sorted(info.items()):
             fact = found.get(address, {})
@@ -611,7 +616,7 @@ class DaskBackend:
         Missing tools are not a reason to refuse the batch: that worker's files fail
         with the tool error and the others go on (``doctor`` lists them).
         """
-        workers = self.workers()
+        workers = self.workers(tools=False)
         problems = version_problems(workers, self.address, version)
         if problems:
             raise ClusterError(problems[0] + ": install the same version on every node")
