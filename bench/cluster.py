@@ -11,7 +11,8 @@ Goals (issue 11):
 * The scheduler's cost per file: 10,000 files through ``ClusterBatchRunner`` with a
   no-op engine on a LocalCluster of 2 worker processes: <= 5 ms per file
   (wall / files, the cluster already running). Context: the same no-op batch
-  through threads.
+  through threads, and bare Dask (the same tasks submitted at once and gathered:
+  no runner, no events, no lock) in the rounds between, with the ratio to it.
 
 The machine is shared, so the rounds are interleaved (threads, cluster, threads,
 ...) and the figures are medians.
@@ -139,15 +140,17 @@ def run(repeat: int = 3, noop_files: int = NOOP_FILES, workers: int = 16) -> lis
     try:
         on_threads: list[float] = []
         on_dask: list[float] = []
+        bare: list[float] = []
         one_by_one: list[float] = []
-        for _ in range(repeat):
+        for _ in range(repeat):  # interleaved with bare Dask: the machine's mood hits both
             on_threads.append(_noop_wall(None, noop_files, workers) / noop_files)
             on_dask.append(_noop_wall(backend, noop_files, workers) / noop_files)
+            bare.append(_bare_dask_ms(backend, noop_files))
             one_by_one.append(_noop_wall(backend, latency_files, 2) / latency_files)
-        bare_ms = _bare_dask_ms(backend, noop_files)
     finally:
         backend.close()
     per_file_ms = statistics.median(on_dask) * 1000
+    bare_ms = statistics.median(bare)
     label = f"median of {repeat}, interleaved"
     return [
         Figure(NAME, f"{FILES} remuxes, the batch (JSON duration_s), threads ({label})", tb, "s"),
@@ -177,6 +180,7 @@ def run(repeat: int = 3, noop_files: int = NOOP_FILES, workers: int = 16) -> lis
             "ms",
         ),
         Figure(NAME, "bare Dask submit+gather of the same tasks (context)", bare_ms, "ms"),
+        Figure(NAME, "dispatch per file / bare Dask (context)", per_file_ms / bare_ms, "x"),
         Figure(
             NAME,
             "same no-op batch on threads (context)",
