@@ -29,12 +29,13 @@ from vpo_tui.batch.cluster import (
     ClusterBatchRunner,
     ClusterError,
     DaskBackend,
+    DaskBatch,
     ExecutorSpec,
     PathMap,
     parse_executor,
     worker_host,
 )
-from vpo_tui.batch.events import BatchEvent, BatchResult, FileFinished, FileProgress
+from vpo_tui.batch.events import BatchEvent, BatchResult, FileProgress
 from vpo_tui.batch.runner import BatchRunner
 from vpo_tui.config import Config
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus
@@ -167,49 +168,83 @@ def test_a_file_done_before_any_progress_still_says_where_it_ran(cluster: DaskBa
     assert hosts == {j.path: worker_host() for j in jobs}
 
 
-def test_files_freed_together_each_run_once(cluster: DaskBackend):
-    """Files queued while the loop is busy go out together (one graph): none lost or doubled."""
-    listener = RecordingListener()
+def _finished_within(runner: BatchRunner, timeout_s: float = 60.0) -> BatchResult:
+    """The batch's result, or a failure (not a hung test) if it never ends."""
+    outcome: list[BatchResult] = []
+    thread = threading.Thread(target=lambda: outcome.append(runner.run()), daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    assert not thread.is_alive(), f"the batch did not end within {timeout_s} s"
+    return outcome[0]
+
+
+def test_files_freed_together_go_out_together_and_run_once(
+    cluster: DaskBackend, monkeypatch: pytest.MonkeyPatch
+):
+    """Files queued while the loop is busy are submitted as one graph: none lost or doubled."""
+    graphs: list[list[str]] = []
+    real_map = cluster.client.map
+
+    def recording_map(*args: object, **kwargs: object) -> object:
+        graphs.append(list(kwargs["key"]))  # type: ignore[call-overload]
+        return real_map(*args, **kwargs)
+
+    monkeypatch.setattr(cluster.client, "map", recording_map)
     jobs = [FileJob(Path(f"/nowhere/{i:03d}.mkv"), load_policy("normalize")) for i in range(120)]
-    result = ClusterBatchRunner(
+    runner = ClusterBatchRunner(
         jobs,
         backend=cluster,
         engine=_ends_at_once,
         workers=12,
-        listener=listener,
-        on_error="skip",
-    ).run()
-    assert [f.path for f in result.files] == [j.path for j in jobs]
-    assert {f.status for f in result.files} == {FileStatus.UNCHANGED}
-    finished = [e.result.path for e in listener.of_type(FileFinished)]  # type: ignore[attr-defined]
-    assert sorted(finished) == [j.path for j in jobs]
-
-
-class _Unsendable:
-    """An engine Dask cannot pickle: the submission itself fails."""
-
-    def __reduce__(self) -> str:
-        raise TypeError("this engine stays on the client")
-
-    def __call__(self, job: FileJob, control: object) -> FileResult:
-        return FileResult(job.path, FileStatus.UNCHANGED)
-
-
-def test_a_file_that_cannot_be_sent_fails_with_the_reason(cluster: DaskBackend):
-    jobs = [FileJob(Path(f"/nowhere/{i}.mkv"), load_policy("normalize")) for i in range(3)]
-    result = ClusterBatchRunner(
-        jobs,
-        backend=cluster,
-        engine=_Unsendable(),
-        workers=2,
         listener=RecordingListener(),
         on_error="skip",
-    ).run()
-    assert [f.status for f in result.files] == [FileStatus.FAILED] * len(jobs)
-    for f in result.files:
-        assert f.error is not None
-        assert f.error.startswith(f"{f.path}: could not send it to the Dask cluster")
-        assert "this engine stays on the client" in f.error
+    )
+    result = _finished_within(runner)
+    assert [f.path for f in result.files] == [j.path for j in jobs]
+    assert {f.status for f in result.files} == {FileStatus.UNCHANGED}
+    keys = [k for graph in graphs for k in graph]
+    assert len(keys) == len(set(keys)) == len(jobs)  # each file submitted exactly once
+    assert max(map(len, graphs)) > 1  # and some of them together
+
+
+class _UnpicklablePath(type(Path())):  # type: ignore[misc]
+    """A path Dask cannot send: the submission of its file fails."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("this path stays on the client")
+
+
+def test_a_file_that_cannot_be_sent_fails_alone_with_the_reason(
+    cluster: DaskBackend, monkeypatch: pytest.MonkeyPatch
+):
+    policy = load_policy("normalize")
+    jobs = [FileJob(Path(f"/nowhere/{i}.mkv"), policy) for i in range(4)]
+    jobs[2] = FileJob(_UnpicklablePath("/nowhere/2.mkv"), policy)
+    # the first submission waits for all four files: the bad one is in a graph with others
+    submit_unsent, first = DaskBatch._submit_unsent, threading.Event()
+
+    def all_four_at_first(self: DaskBatch) -> None:
+        deadline = time.monotonic() + 10
+        while not first.is_set() and len(self._unsent) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        first.set()
+        submit_unsent(self)
+
+    monkeypatch.setattr(DaskBatch, "_submit_unsent", all_four_at_first)
+    runner = ClusterBatchRunner(
+        jobs,
+        backend=cluster,
+        engine=_ends_at_once,
+        workers=4,
+        listener=RecordingListener(),
+        on_error="skip",
+    )
+    result = _finished_within(runner)
+    statuses = [f.status for f in result.files]
+    assert statuses == [FileStatus.UNCHANGED] * 2 + [FileStatus.FAILED, FileStatus.UNCHANGED]
+    error = result.files[2].error or ""
+    assert error.startswith("/nowhere/2.mkv: could not send it to the Dask cluster")
+    assert "this path stays on the client" in error
     assert cluster.connected()  # the cluster is fine for the next batch
 
 
@@ -360,6 +395,32 @@ def test_version_mismatch_names_the_worker(cluster: DaskBackend, capsys):
         cluster.client.run(set_version, vpo_tui.__version__, workers=[first])
     # a batch checks versions only: running every tool on every worker is doctor's job
     assert [w.tools for w in cluster.check()] == [{}, {}]
+
+
+def test_an_older_worker_is_named_with_its_version(cluster: DaskBackend):
+    """An older vpo-tui's worker_facts() takes no arguments: still named with its version."""
+    first = sorted(cluster.client.scheduler_info(n_workers=-1)["workers"])[0]
+
+    def swap_facts(old: bool) -> None:
+        import vpo_tui.batch.cluster as on_worker
+
+        if old:
+            on_worker.newer_facts = on_worker.worker_facts  # type: ignore[attr-defined]
+
+            def older_facts() -> dict[str, object]:
+                return {"version": "0.0.1", "host": on_worker.worker_host(), "tools": {}}
+
+            on_worker.worker_facts = older_facts  # type: ignore[assignment]
+        else:
+            on_worker.worker_facts = on_worker.newer_facts  # type: ignore[attr-defined]
+
+    cluster.client.run(swap_facts, True, workers=[first])
+    try:
+        with pytest.raises(ClusterError, match=f"worker {first} .* runs vpo-tui 0.0.1,"):
+            cluster.check()
+    finally:
+        cluster.client.run(swap_facts, False, workers=[first])
+    cluster.check()
 
 
 def test_path_mapping_on_the_workers(cluster: DaskBackend, library: Path, tmp_path: Path):

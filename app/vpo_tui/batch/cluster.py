@@ -5,8 +5,9 @@ Why it is shaped like this:
 * Only the engine's part of a file goes to the cluster. The runner, the history
   store, the probe cache and the listener stay in the client, so history stays in
   the client's database and the front ends see nothing new. The runner's own
-  thread pool keeps ``workers`` files in flight; each of its threads submits one
-  file to Dask and waits for it (``DaskBatch.process`` is the runner's ``process``).
+  thread pool keeps ``workers`` files in flight; each of its threads queues one
+  file and waits for it (``DaskBatch.process`` is the runner's ``process``), and
+  the client's event loop submits the files queued together as one graph.
 * Events come back through Dask's structured events (``Worker.log_event`` →
   ``Client.subscribe_topic``): started (with the worker's host) and throttled
   progress. Controls go out through ``distributed.Event``: stop (a task that has not
@@ -79,7 +80,6 @@ _LOCAL_CLUSTER_CONFIG = {
     # dashboard a local cluster does not have: idle, that was a tenth of a core
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "2s",
-    "distributed.deploy.cluster-repr-interval": "10s",
 }
 
 
@@ -593,7 +593,12 @@ class DaskBackend:
         """Each worker's address, host, threads, vpo-tui version and (``tools``) tools."""
         info = self.client.scheduler_info(n_workers=-1)["workers"]
         # on_error="return": a node without vpo-tui (or an old one) is reported, not raised
-        found = self.client.run(worker_facts, tools=tools, on_error="return")
+        found = self.client.run(
+            worker_facts, **({} if tools else {"tools": False}), on_error="return"
+        )
+        older = [a for a, fact in found.items() if isinstance(fact, TypeError)]
+        if older:  # an older vpo-tui's worker_facts() takes no arguments: ask for its version
+            found.update(self.client.run(worker_facts, workers=older, on_error="return"))
         out = []
         for address, w in sorted(info.items()):
             fact = found.get(address, {})
@@ -637,7 +642,7 @@ class DaskBackend:
                 self.cluster.close(timeout=5)
 
 
-_HOP_S = 0.002  # what the workers' and the scheduler's streams to clients use
+_HOP_S = 0.002  # what Dask's workers use towards the scheduler, and it towards clients
 
 
 def _shorter_hops(client: Any, scheduler: Any = None) -> None:
@@ -648,7 +653,8 @@ def _shorter_hops(client: Any, scheduler: Any = None) -> None:
     frees up sits idle from the file's result to the next file's start: 18 ms
     with those (no-op files, 2 in flight), 12 ms with these. The scheduler's
     streams are changed only for a LocalCluster this client started (a shared
-    scheduler is not ours to tune).
+    scheduler is not ours to tune), and only those open now: a worker that Dask
+    restarts, or a client that reconnects, gets Dask's default again (a few ms).
     """
     comms = [getattr(client, "scheduler_comm", None)]
     if scheduler is not None:
@@ -692,6 +698,7 @@ class _Waiting:
 
     job: FileJob
     control: FileControl
+    lock_name: str  # the cluster-wide lock's name (a realpath: not on the event loop)
     done: threading.Event = dataclasses.field(default_factory=threading.Event)
     result: FileResult | None = None
     heard: bool = False  # a progress event came: the front end knows where it runs
@@ -765,7 +772,7 @@ class DaskBatch:
         if self.lost.is_set():
             return _lost_result(job, self.backend)
         key = uuid.uuid4().hex
-        waiting = _Waiting(job, control)
+        waiting = _Waiting(job, control, lock_name_for(job.path))
         with self._lock:
             self._waiting[key] = waiting
             self._unsent[key] = waiting
@@ -788,27 +795,33 @@ class DaskBatch:
         """
         with self._lock:
             unsent, self._unsent = self._unsent, {}
-        if not unsent:
-            return
-        keys, files = list(unsent), list(unsent.values())
+        if unsent:
+            self._submit(list(unsent.items()))
+
+    def _submit(self, files: list[tuple[str, _Waiting]]) -> None:
+        """One graph for ``files``; if Dask refuses it, each file alone, so one bad file
+        (a job that cannot be pickled) fails only itself, and a closing client all."""
         try:
             futures = self.backend.client.map(
                 process_on_worker,
-                [w.job for w in files],
-                keys,
-                [lock_name_for(w.job.path) for w in files],
-                key=[f"vpo-file-{k}" for k in keys],
-                pure=False,
+                [w.job for _k, w in files],
+                [k for k, _w in files],
+                [w.lock_name for _k, w in files],
+                key=[f"vpo-file-{k}" for k, _w in files],
                 topic=self.topic,
                 names=self.names,
                 engine=self.engine,
             )
-        except Exception as exc:  # the client is closing: each file says so
-            for waiting in files:
-                waiting.refused = exc
-                waiting.done.set()
+        except Exception as exc:
+            if len(files) > 1:
+                for one in files:
+                    self._submit([one])
+                return
+            _key, waiting = files[0]
+            waiting.refused = exc
+            waiting.done.set()
             return
-        for waiting, future in zip(files, futures, strict=True):
+        for (_key, waiting), future in zip(files, futures, strict=True):
             waiting.future = future
 
     def _wait(self, job: FileJob, waiting: _Waiting) -> FileResult:
