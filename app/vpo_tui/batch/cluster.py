@@ -799,8 +799,11 @@ class DaskBatch:
             self._submit(list(unsent.items()))
 
     def _submit(self, files: list[tuple[str, _Waiting]]) -> None:
-        """One graph for ``files``; if Dask refuses it, each file alone, so one bad file
-        (a job that cannot be pickled) fails only itself, and a closing client all."""
+        """One graph for ``files``; if Dask refuses it, each file alone.
+
+        So one bad file (a job that cannot be pickled) fails only itself, and a
+        closing client fails them all.
+        """
         try:
             futures = self.backend.client.map(
                 process_on_worker,
@@ -808,6 +811,7 @@ class DaskBatch:
                 [k for k, _w in files],
                 [w.lock_name for _k, w in files],
                 key=[f"vpo-file-{k}" for k, _w in files],
+                pure=False,  # not just for the keys: a pure graph is tokenized, every job hashed
                 topic=self.topic,
                 names=self.names,
                 engine=self.engine,
@@ -872,7 +876,7 @@ class DaskBatch:
         if not self.backend.connected():
             self.lost.set()
             return _lost_result(job, self.backend, exc)
-        while exc.__cause__ is not None and isinstance(exc.__cause__, Exception):
+        while isinstance(exc.__cause__, Exception):
             exc = exc.__cause__  # Dask's wrapper repeats the whole graph; the cause says why
         return FileResult(
             job.path,
