@@ -151,18 +151,28 @@ def _ends_at_once(job: FileJob, control: object) -> FileResult:
     return FileResult(job.path, FileStatus.UNCHANGED)
 
 
+def _no_op_batch(
+    cluster: DaskBackend,
+    jobs: list[FileJob],
+    workers: int,
+    listener: RecordingListener | None = None,
+) -> ClusterBatchRunner:
+    """A batch of ``jobs`` on the cluster whose engine touches nothing (``_ends_at_once``)."""
+    return ClusterBatchRunner(
+        jobs,
+        backend=cluster,
+        engine=_ends_at_once,
+        workers=workers,
+        listener=listener or RecordingListener(),
+        on_error="skip",
+    )
+
+
 def test_a_file_done_before_any_progress_still_says_where_it_ran(cluster: DaskBackend):
     """Its result carries the host, so the run table's @host is never missing."""
     listener = RecordingListener()
     jobs = [FileJob(Path(f"/nowhere/{i}.mkv"), load_policy("normalize")) for i in range(6)]
-    result = ClusterBatchRunner(
-        jobs,
-        backend=cluster,
-        engine=_ends_at_once,
-        workers=2,
-        listener=listener,
-        on_error="skip",
-    ).run()
+    result = _no_op_batch(cluster, jobs, 2, listener).run()
     assert [f.status for f in result.files] == [FileStatus.UNCHANGED] * len(jobs)
     hosts = {e.path: e.progress.worker for e in listener.of_type(FileProgress)}  # type: ignore[attr-defined]
     assert hosts == {j.path: worker_host() for j in jobs}
@@ -191,14 +201,7 @@ def test_files_freed_together_go_out_together_and_run_once(
 
     monkeypatch.setattr(cluster.client, "map", recording_map)
     jobs = [FileJob(Path(f"/nowhere/{i:03d}.mkv"), load_policy("normalize")) for i in range(120)]
-    runner = ClusterBatchRunner(
-        jobs,
-        backend=cluster,
-        engine=_ends_at_once,
-        workers=12,
-        listener=RecordingListener(),
-        on_error="skip",
-    )
+    runner = _no_op_batch(cluster, jobs, 12)
     result = _finished_within(runner)
     assert [f.path for f in result.files] == [j.path for j in jobs]
     assert {f.status for f in result.files} == {FileStatus.UNCHANGED}
@@ -231,14 +234,7 @@ def test_a_file_that_cannot_be_sent_fails_alone_with_the_reason(
         submit_unsent(self)
 
     monkeypatch.setattr(DaskBatch, "_submit_unsent", all_four_at_first)
-    runner = ClusterBatchRunner(
-        jobs,
-        backend=cluster,
-        engine=_ends_at_once,
-        workers=4,
-        listener=RecordingListener(),
-        on_error="skip",
-    )
+    runner = _no_op_batch(cluster, jobs, 4)
     result = _finished_within(runner)
     statuses = [f.status for f in result.files]
     assert statuses == [FileStatus.UNCHANGED] * 2 + [FileStatus.FAILED, FileStatus.UNCHANGED]
