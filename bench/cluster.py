@@ -8,7 +8,7 @@ Goals (issue 11):
   cluster / on threads <= 1.25. Both are whole CLI runs; launch to exit is
   reported too, and the difference is the fixed cost of a fresh LocalCluster
   (importing Dask, starting a scheduler and two worker processes, checking them).
-* The scheduler's cost per file: 10,000 files through ``ClusterBatchRunner`` with a
+* The scheduler's cost per file: 10,000 files through ``BatchRunner`` on a ``DaskBatch`` with a
   no-op engine on a LocalCluster of 2 worker processes: <= 5 ms per file
   (wall / files, the cluster already running). Context: the same no-op batch
   through threads, and bare Dask (the same tasks submitted at once and gathered:
@@ -78,15 +78,17 @@ class _Quiet:
 
 
 def _noop_wall(backend: object | None, files: int, workers: int) -> float:
-    from vpo_tui.batch.cluster import ClusterBatchRunner
+    from vpo_tui.batch.backend import ThreadsBackend
+    from vpo_tui.batch.cluster import DaskBatch
     from vpo_tui.batch.runner import BatchRunner
 
     jobs = _noop_jobs(files)
     common = dict(workers=workers, listener=_Quiet(), on_error="skip")
     if backend is None:
-        runner = BatchRunner(jobs, process=noop_engine, **common)  # type: ignore[arg-type]
+        runner = BatchRunner(jobs, backend=ThreadsBackend(noop_engine), **common)  # type: ignore[arg-type]
     else:
-        runner = ClusterBatchRunner(jobs, backend=backend, engine=noop_engine, **common)  # type: ignore[arg-type]
+        dask = DaskBatch(backend, noop_engine)  # type: ignore[arg-type]
+        runner = BatchRunner(jobs, backend=dask, **common)  # type: ignore[arg-type]
     wait_for_quiet()
     start = time.perf_counter()
     result = runner.run()

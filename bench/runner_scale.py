@@ -46,6 +46,7 @@ def _jobs(files: int) -> list[object]:
 
 def _measure(files: int, workers: int) -> dict[str, float]:
     """Runs in the child: baseline loop, timed runner pass, then a tracemalloc pass."""
+    from vpo_tui.batch.backend import ThreadsBackend
     from vpo_tui.batch.events import BatchEvent, FileFinished
     from vpo_tui.batch.runner import BatchRunner
     from vpo_tui.engine.control import FileControl
@@ -67,7 +68,7 @@ def _measure(files: int, workers: int) -> dict[str, float]:
     def run_batch(jobs: list[FileJob]) -> tuple[float, int]:
         listener = CountingListener()
         runner = BatchRunner(
-            jobs, workers=workers, listener=listener, on_error="skip", process=noop
+            jobs, workers=workers, listener=listener, on_error="skip", backend=ThreadsBackend(noop)
         )
         started = time.perf_counter()
         result = runner.run()

@@ -28,6 +28,7 @@ from tests.fakes import FakeEngine, fake_policy
 from tests.tui.helpers import fake_services
 from textual import events
 
+from vpo_tui.batch.backend import ThreadsBackend
 from vpo_tui.batch.events import BatchEvent, BatchListener
 from vpo_tui.batch.runner import BatchRunner
 from vpo_tui.config import Config, ProcessingConfig
@@ -69,7 +70,11 @@ def headless_seconds(n: int, workers: int, *, console: bool) -> float:
         started = time.perf_counter()
         jobs = [FileJob(path=p, policy=fake_policy()) for p in files]
         runner = BatchRunner(
-            jobs, workers=workers, listener=listener, on_error="skip", process=engine()
+            jobs,
+            workers=workers,
+            listener=listener,
+            on_error="skip",
+            backend=ThreadsBackend(engine()),
         )
         runner.run()
         return time.perf_counter() - started

@@ -10,7 +10,7 @@ Typical use::
 
     engine = FakeEngine(duration=0.05, outcomes={"b.mkv": FileStatus.FAILED})
     runner = BatchRunner(fake_jobs(["a.mkv", "b.mkv"]), workers=2, listener=rec,
-                         on_error="skip", process=engine)
+                         on_error="skip", backend=ThreadsBackend(engine))
 """
 
 from __future__ import annotations

@@ -20,14 +20,16 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from vpo_tui import __version__
-from vpo_tui.headless import (
-    DEFAULT_POLICY,
+from vpo_tui.batch.exit_codes import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_INVALID,
     EXIT_MISSING_TOOL,
     EXIT_OK,
     EXIT_USAGE,
+)
+from vpo_tui.headless import (
+    DEFAULT_POLICY,
     HeadlessOptions,
     console_text,
     error_document,

@@ -30,18 +30,18 @@ from vpo_tui.batch.events import (
     FileFinished,
     FileStarted,
 )
+from vpo_tui.batch.exit_codes import (
+    EXIT_INVALID,
+    EXIT_MISSING_TOOL,
+    EXIT_NOTHING_FOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+    exit_code_for,
+)
 from vpo_tui.config import Config
-from vpo_tui.engine.job import FileJob, FileResult, FileStatus, ToolPaths
+from vpo_tui.engine.job import FileJob, FileResult, FileStatus, StopReason, ToolPaths
 from vpo_tui.engine.tools import batch_tools_problem
 from vpo_tui.phrasing import files_progress, plural
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INVALID = 3
-EXIT_NOTHING_FOUND = 4
-EXIT_MISSING_TOOL = 5
-EXIT_INTERRUPTED = 130
 
 DEFAULT_POLICY = "normalize"
 
@@ -282,20 +282,6 @@ def result_document(
     }
 
 
-def exit_code_for(result: BatchResult, unreadable: int = 0) -> int:
-    """130 stopped, 1 a file failed or ``unreadable`` paths could not be read, else 0.
-
-    A folder that cannot be read is work silently not done: a cron job must see it.
-    """
-    if result.stop_reason in ("stop", "kill"):
-        return EXIT_INTERRUPTED
-    if result.stop_reason not in (None, "failure"):  # e.g. the cluster's scheduler went away
-        return EXIT_FAILED
-    if result.count(FileStatus.FAILED) or unreadable:
-        return EXIT_FAILED
-    return EXIT_OK
-
-
 def error_document(
     error: str, exit_code: int, *, policy_name: str = DEFAULT_POLICY, dry_run: bool = False
 ) -> dict[str, Any]:
@@ -483,15 +469,14 @@ def _prepare(
         dry_run=options.dry_run,
         plan=out if options.dry_run and not options.json else None,
     )
-    runner_class: Any = BatchRunner
-    extra: dict[str, Any] = {}
+    backend = None
     if "backend" in state:
-        from vpo_tui.batch.cluster import ClusterBatchRunner
+        from vpo_tui.batch.cluster import DaskBatch
 
-        runner_class, extra = ClusterBatchRunner, {"backend": state["backend"]}
-    runner = runner_class(
+        backend = DaskBatch(state["backend"])
+    runner = BatchRunner(
         jobs,
-        **extra,
+        backend=backend,
         workers=choice.workers,
         max_workers=choice.cap,
         listener=listener,
@@ -610,12 +595,11 @@ def _summary(result: BatchResult, unreadable: int = 0) -> str:
         text += " (" + ", ".join(parts) + ")"
     if unreadable:
         text += f"; {plural(unreadable, 'path')} could not be read (see the warnings above)"
-    if result.stop_reason == "failure":
+    reason = result.stop_reason
+    if reason is StopReason.FAILURE:
         text += "; stopped at the first failure (on_error = fail)"
-    elif result.stop_reason == "stop":
-        text += "; stopped by the user"
-    elif result.stop_reason == "kill":
-        text += "; killed by the user"
-    elif result.stop_reason:
-        text += f"; stopped: {result.stop_reason}"
+    elif reason is not None and reason.by_user:
+        text += f"; {reason.outcome} by the user"
+    elif reason is not None:
+        text += f"; stopped: {reason.outcome}"
     return text

@@ -26,7 +26,6 @@ from tests.conftest import AudioSpec, MakeMedia, SubtitleSpec, sha256
 from tests.fakes import RecordingListener
 from tests.integration.test_batch_kill import SLOW_HEVC
 from vpo_tui.batch.cluster import (
-    ClusterBatchRunner,
     ClusterError,
     DaskBackend,
     DaskBatch,
@@ -36,12 +35,13 @@ from vpo_tui.batch.cluster import (
     worker_host,
 )
 from vpo_tui.batch.events import BatchEvent, BatchResult, FileProgress
+from vpo_tui.batch.exit_codes import exit_code_for
 from vpo_tui.batch.runner import BatchRunner
 from vpo_tui.config import Config
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus
 from vpo_tui.engine.probe import probe
 from vpo_tui.engine.process import process_file
-from vpo_tui.headless import HeadlessOptions, exit_code_for, run_headless
+from vpo_tui.headless import HeadlessOptions, run_headless
 from vpo_tui.policy.load import load_policy
 from vpo_tui.samples import SampleSpec, make_media
 
@@ -134,8 +134,8 @@ def test_events_come_back_from_the_workers(cluster: DaskBackend, library: Path, 
     policy = load_policy("normalize")
     listener = RecordingListener()
     jobs = [FileJob(p, policy) for p in sorted(lib.iterdir())]
-    result = ClusterBatchRunner(
-        jobs, backend=cluster, workers=2, listener=listener, on_error="skip"
+    result = BatchRunner(
+        jobs, backend=DaskBatch(cluster), workers=2, listener=listener, on_error="skip"
     ).run()
     assert len(result.files) == len(jobs)
     progress = listener.of_type(FileProgress)
@@ -156,12 +156,11 @@ def _no_op_batch(
     jobs: list[FileJob],
     workers: int,
     listener: RecordingListener | None = None,
-) -> ClusterBatchRunner:
+) -> BatchRunner:
     """A batch of ``jobs`` on the cluster whose engine touches nothing (``_ends_at_once``)."""
-    return ClusterBatchRunner(
+    return BatchRunner(
         jobs,
-        backend=cluster,
-        engine=_ends_at_once,
+        backend=DaskBatch(cluster, _ends_at_once),
         workers=workers,
         listener=listener or RecordingListener(),
         on_error="skip",
@@ -303,9 +302,9 @@ def test_pause_resume_then_kill(cluster: DaskBackend, make_file: MakeMedia, tmp_
     files = _slow_files(make_file, lib, 3)
     digests = {f: sha256(f) for f in files}
     listener = _When()
-    runner = ClusterBatchRunner(
+    runner = BatchRunner(
         [FileJob(f, SLOW_HEVC) for f in files],
-        backend=cluster,
+        backend=DaskBatch(cluster),
         workers=2,
         listener=listener,
         on_error="skip",
@@ -346,9 +345,9 @@ def test_stop_lets_running_files_finish(cluster: DaskBackend, make_file: MakeMed
     lib = tmp_path / "lib"
     files = _slow_files(make_file, lib, 3, duration=1.0)
     listener = _When()
-    runner = ClusterBatchRunner(
+    runner = BatchRunner(
         [FileJob(f, SLOW_HEVC) for f in files],
-        backend=cluster,
+        backend=DaskBatch(cluster),
         workers=1,
         listener=listener,
         on_error="skip",
@@ -430,8 +429,12 @@ def test_path_mapping_on_the_workers(cluster: DaskBackend, library: Path, tmp_pa
     try:
         policy = load_policy("normalize")
         jobs = [FileJob(client_view / p.name, policy) for p in sorted(real.iterdir())]
-        result = ClusterBatchRunner(
-            jobs, backend=cluster, workers=2, listener=RecordingListener(), on_error="skip"
+        result = BatchRunner(
+            jobs,
+            backend=DaskBatch(cluster),
+            workers=2,
+            listener=RecordingListener(),
+            on_error="skip",
         ).run()
     finally:
         cluster.client.run(lambda: os.environ.pop("VPO_TUI_PATH_MAP", None))
@@ -499,9 +502,9 @@ def test_a_file_another_client_holds_is_skipped_untouched(cluster: DaskBackend, 
     other = Lock(lock_name_for(held), scheduler_rpc=client.scheduler, loop=client.loop)
     assert other.acquire(blocking=False)
     try:
-        result = ClusterBatchRunner(
+        result = BatchRunner(
             [FileJob(f, load_policy("normalize")) for f in (held, free, compliant)],
-            backend=cluster,
+            backend=DaskBatch(cluster),
             workers=2,
             listener=RecordingListener(),
             on_error="skip",
@@ -514,9 +517,9 @@ def test_a_file_another_client_holds_is_skipped_untouched(cluster: DaskBackend, 
         assert by_name["compliant.mkv"].status is FileStatus.UNCHANGED
     finally:
         other.release()
-    again = ClusterBatchRunner(
+    again = BatchRunner(
         [FileJob(held, load_policy("normalize"))],
-        backend=cluster,
+        backend=DaskBatch(cluster),
         workers=1,
         listener=RecordingListener(),
         on_error="skip",
@@ -531,9 +534,9 @@ def test_a_worker_without_the_tools(cluster: DaskBackend, library: Path, tmp_pat
     old = cluster.client.run(lambda: os.environ["PATH"], workers=[bare])[bare]
     cluster.client.run(lambda: os.environ.__setitem__("PATH", "/nonexistent"), workers=[bare])
     try:
-        result = ClusterBatchRunner(
+        result = BatchRunner(
             [FileJob(f, load_policy("normalize")) for f in files],
-            backend=cluster,
+            backend=DaskBatch(cluster),
             workers=2,
             listener=RecordingListener(),
             on_error="skip",
@@ -553,9 +556,9 @@ def test_a_worker_killed_mid_file(cluster: DaskBackend, make_file: MakeMedia, tm
     digests = {f: sha256(f) for f in files}
     pids = cluster.client.run(os.getpid)
     listener = _When()
-    runner = ClusterBatchRunner(
+    runner = BatchRunner(
         [FileJob(f, SLOW_HEVC) for f in files],
-        backend=cluster,
+        backend=DaskBatch(cluster),
         workers=2,
         listener=listener,
         on_error="skip",
@@ -583,9 +586,9 @@ def test_scheduler_loss_cancels_and_exits_1(make_file: MakeMedia, tmp_path: Path
     backend = DaskBackend.open(ExecutorSpec("local-cluster", processes=1))
     try:
         listener = _When()
-        runner = ClusterBatchRunner(
+        runner = BatchRunner(
             [FileJob(f, SLOW_HEVC) for f in files],
-            backend=backend,
+            backend=DaskBatch(backend),
             workers=1,
             listener=listener,
             on_error="skip",
@@ -646,13 +649,13 @@ def test_the_app_runs_its_batches_on_the_cluster(cluster: DaskBackend, library: 
             listener=RecordingListener(),
             on_error=load_policy("normalize").on_error,
             dry_run=False,
-            process=services.process,
+            backend=services.new_backend(),
             store=None,
             max_workers=2,
             policy_name="normalize",
             roots=[lib],
         )
-        assert isinstance(runner, ClusterBatchRunner)
+        assert isinstance(runner._backend, DaskBatch)  # type: ignore[attr-defined]
         (result,) = runner.run().files
         assert result.status is FileStatus.OK and result.output_path == lib / "c.mkv"
     finally:

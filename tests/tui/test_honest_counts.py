@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Static
 from tests.fakes import FakeEngine
 from tests.tui.helpers import fake_services, open_probed_preview, touch_library, wait_for
 from vpo_tui.engine.control import FileControl
-from vpo_tui.engine.job import FileJob, FileResult, FileStatus
+from vpo_tui.engine.job import FileJob, FileResult, FileStatus, StopReason
 from vpo_tui.store.history import HistoryStore
 from vpo_tui.tui.app import VpoApp
 from vpo_tui.tui.screens.history import HistoryScreen, when_text
@@ -173,7 +173,7 @@ def _record(
             stopped_early=reason is not None,
             workers=2,
             dry_run=dry_run,
-            stop_reason=reason,
+            stop_reason=StopReason(reason) if reason else None,
         ),
     )
 

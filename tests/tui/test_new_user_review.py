@@ -169,7 +169,8 @@ async def test_a_missing_tool_is_said_at_once_and_refuses_the_run_as_headless_do
 
     from textual.widgets import Static
 
-    from vpo_tui.headless import EXIT_MISSING_TOOL, HeadlessOptions, run_headless
+    from vpo_tui.batch.exit_codes import EXIT_MISSING_TOOL
+    from vpo_tui.headless import HeadlessOptions, run_headless
 
     lib = touch_library(tmp_path / "lib", ["a.mkv", "b.mp4"])
     every_tool = _path_without(tmp_path / "all", "none")

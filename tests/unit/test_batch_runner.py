@@ -11,6 +11,7 @@ import pytest
 
 from tests.fakes import FakeEngine, RecordingListener, fake_jobs
 from tests.processes import process_state
+from vpo_tui.batch.backend import ThreadsBackend
 from vpo_tui.batch.events import (
     BatchFinished,
     BatchStarted,
@@ -41,7 +42,11 @@ def test_at_most_and_exactly_n_files_run_at_once() -> None:
     engine = FakeEngine(duration=0.15)
     listener = RecordingListener()
     result = BatchRunner(
-        fake_jobs(NAMES), workers=3, listener=listener, on_error="skip", process=engine
+        fake_jobs(NAMES),
+        workers=3,
+        listener=listener,
+        on_error="skip",
+        backend=ThreadsBackend(engine),
     ).run()
     assert engine.max_active == 3
     assert result.totals["ok"] == len(NAMES)
@@ -51,7 +56,11 @@ def test_at_most_and_exactly_n_files_run_at_once() -> None:
 def test_workers_1_processes_strictly_in_queue_order() -> None:
     engine = FakeEngine(duration=0.01)
     BatchRunner(
-        fake_jobs(NAMES), workers=1, listener=RecordingListener(), on_error="skip", process=engine
+        fake_jobs(NAMES),
+        workers=1,
+        listener=RecordingListener(),
+        on_error="skip",
+        backend=ThreadsBackend(engine),
     ).run()
     assert engine.started_order == NAMES
     for before, after in zip(engine.calls, engine.calls[1:], strict=False):
@@ -62,7 +71,11 @@ def test_fail_mode_starts_nothing_after_the_failure_and_cancels_the_rest() -> No
     engine = FakeEngine(duration=0.01, outcomes={"f02.mkv": FileStatus.FAILED})
     listener = RecordingListener()
     result = BatchRunner(
-        fake_jobs(NAMES), workers=1, listener=listener, on_error="fail", process=engine
+        fake_jobs(NAMES),
+        workers=1,
+        listener=listener,
+        on_error="fail",
+        backend=ThreadsBackend(engine),
     ).run()
     assert engine.started_order == ["f00.mkv", "f01.mkv", "f02.mkv"]
     got = statuses(result)
@@ -82,7 +95,11 @@ def test_fail_mode_lets_running_files_finish() -> None:
         outcomes={"f01.mkv": FileStatus.FAILED},
     )
     result = BatchRunner(
-        fake_jobs(NAMES), workers=2, listener=RecordingListener(), on_error="fail", process=engine
+        fake_jobs(NAMES),
+        workers=2,
+        listener=RecordingListener(),
+        on_error="fail",
+        backend=ThreadsBackend(engine),
     ).run()
     assert engine.started_order == ["f00.mkv", "f01.mkv"]
     got = statuses(result)
@@ -96,7 +113,11 @@ def test_skip_mode_reports_every_file() -> None:
         outcomes={"f01.mkv": FileStatus.FAILED, "f05.mkv": FileStatus.SKIPPED},
     )
     result = BatchRunner(
-        fake_jobs(NAMES), workers=2, listener=RecordingListener(), on_error="skip", process=engine
+        fake_jobs(NAMES),
+        workers=2,
+        listener=RecordingListener(),
+        on_error="skip",
+        backend=ThreadsBackend(engine),
     ).run()
     assert len(result.files) == len(NAMES)
     assert result.totals == {
@@ -116,7 +137,11 @@ def test_events_arrive_once_per_file_in_a_sane_order() -> None:
     engine = FakeEngine(duration=0.05, steps=5)
     listener = RecordingListener()
     BatchRunner(
-        fake_jobs(NAMES), workers=3, listener=listener, on_error="skip", process=engine
+        fake_jobs(NAMES),
+        workers=3,
+        listener=listener,
+        on_error="skip",
+        backend=ThreadsBackend(engine),
     ).run()
     events = listener.events
     assert isinstance(events[0], BatchStarted) and events[0].total == len(NAMES)
@@ -140,7 +165,11 @@ def test_progress_is_throttled_but_the_final_100_percent_is_sent() -> None:
     engine = FakeEngine(duration=0.05, steps=50)  # 50 updates in 50 ms
     listener = RecordingListener()
     BatchRunner(
-        fake_jobs(["one.mkv"]), workers=1, listener=listener, on_error="skip", process=engine
+        fake_jobs(["one.mkv"]),
+        workers=1,
+        listener=listener,
+        on_error="skip",
+        backend=ThreadsBackend(engine),
     ).run()
     progress = listener.of_type(FileProgress)
     assert 1 <= len(progress) <= 5
@@ -151,7 +180,11 @@ def test_stop_drains_running_files_and_cancels_the_queue() -> None:
     engine = FakeEngine(duration=0.3)
     listener = RecordingListener()
     runner = BatchRunner(
-        fake_jobs(NAMES), workers=2, listener=listener, on_error="skip", process=engine
+        fake_jobs(NAMES),
+        workers=2,
+        listener=listener,
+        on_error="skip",
+        backend=ThreadsBackend(engine),
     )
     engine.expect_active(2)
     thread, out = run_in_thread(runner)
@@ -169,7 +202,11 @@ def test_stop_drains_running_files_and_cancels_the_queue() -> None:
 def test_kill_terminates_running_tool_processes() -> None:
     engine = FakeEngine(duration=30, spawn=True)
     runner = BatchRunner(
-        fake_jobs(NAMES), workers=2, listener=RecordingListener(), on_error="skip", process=engine
+        fake_jobs(NAMES),
+        workers=2,
+        listener=RecordingListener(),
+        on_error="skip",
+        backend=ThreadsBackend(engine),
     )
     engine.expect_active(2)
     thread, out = run_in_thread(runner)
@@ -193,7 +230,7 @@ def test_kill_escalates_to_sigkill_after_the_grace_period() -> None:
         workers=2,
         listener=RecordingListener(),
         on_error="skip",
-        process=engine,
+        backend=ThreadsBackend(engine),
         kill_grace_s=0.3,
     )
     engine.expect_active(2)
@@ -225,7 +262,11 @@ def test_pause_stops_dispatching_and_suspends_the_tool_then_resume_continues() -
     engine = FakeEngine(spawn=True, durations={}, duration=0.6)
     listener = RecordingListener()
     runner = BatchRunner(
-        fake_jobs(NAMES[:3]), workers=1, listener=listener, on_error="skip", process=engine
+        fake_jobs(NAMES[:3]),
+        workers=1,
+        listener=listener,
+        on_error="skip",
+        backend=ThreadsBackend(engine),
     )
     thread, out = run_in_thread(runner)
     _wait_for_a_tool(engine)
@@ -247,7 +288,7 @@ def test_pause_without_a_tool_process_holds_the_work() -> None:
         workers=1,
         listener=RecordingListener(),
         on_error="skip",
-        process=engine,
+        backend=ThreadsBackend(engine),
     )
     engine.expect_active(1)
     thread, _ = run_in_thread(runner)
@@ -267,7 +308,7 @@ def test_kill_while_paused_still_ends_everything() -> None:
         workers=1,
         listener=RecordingListener(),
         on_error="skip",
-        process=engine,
+        backend=ThreadsBackend(engine),
     )
     thread, out = run_in_thread(runner)
     _wait_for_a_tool(engine)
@@ -286,7 +327,7 @@ def test_stop_while_paused_resumes_so_running_files_can_finish() -> None:
         workers=1,
         listener=RecordingListener(),
         on_error="skip",
-        process=engine,
+        backend=ThreadsBackend(engine),
     )
     thread, out = run_in_thread(runner)
     _wait_for_a_tool(engine)
@@ -307,7 +348,7 @@ def test_set_workers_while_running_is_clamped_to_the_cap() -> None:
         max_workers=3,
         listener=RecordingListener(),
         on_error="skip",
-        process=engine,
+        backend=ThreadsBackend(engine),
     )
     assert runner.set_workers(10) == 3
     assert runner.set_workers(0) == 1
@@ -330,7 +371,7 @@ def test_an_engine_bug_is_a_failed_file_naming_it_not_a_crash() -> None:
         workers=1,
         listener=RecordingListener(),
         on_error="skip",
-        process=engine,
+        backend=ThreadsBackend(engine),
     ).run()
     bad = result.files[1]
     assert bad.status is FileStatus.FAILED
@@ -344,7 +385,11 @@ def test_a_broken_listener_does_not_break_the_batch() -> None:
             raise ValueError("boom")
 
     result = BatchRunner(
-        fake_jobs(NAMES[:3]), workers=2, listener=Broken(), on_error="skip", process=FakeEngine()
+        fake_jobs(NAMES[:3]),
+        workers=2,
+        listener=Broken(),
+        on_error="skip",
+        backend=ThreadsBackend(FakeEngine()),
     ).run()
     assert result.totals["ok"] == 3
 
@@ -361,7 +406,7 @@ def test_dry_run_reaches_the_engine() -> None:
         workers=1,
         listener=RecordingListener(),
         on_error="skip",
-        process=process,
+        backend=ThreadsBackend(process),
         dry_run=True,
     ).run()
     assert seen == [True, True]
@@ -382,7 +427,7 @@ def test_killed_file_that_the_tool_reports_failed_is_cancelled() -> None:
         workers=1,
         listener=RecordingListener(),
         on_error="fail",
-        process=process,
+        backend=ThreadsBackend(process),
     )
     thread, out = run_in_thread(runner)
     assert started.wait(5)
@@ -394,13 +439,17 @@ def test_killed_file_that_the_tool_reports_failed_is_cancelled() -> None:
 def test_empty_batch_and_kill_before_run() -> None:
     listener = RecordingListener()
     result = BatchRunner(
-        [], workers=2, listener=listener, on_error="skip", process=FakeEngine()
+        [], workers=2, listener=listener, on_error="skip", backend=ThreadsBackend(FakeEngine())
     ).run()
     assert result.files == () and isinstance(listener.events[-1], BatchFinished)
 
     engine = FakeEngine()
     runner = BatchRunner(
-        fake_jobs(NAMES), workers=2, listener=RecordingListener(), on_error="skip", process=engine
+        fake_jobs(NAMES),
+        workers=2,
+        listener=RecordingListener(),
+        on_error="skip",
+        backend=ThreadsBackend(engine),
     )
     runner.kill()
     result = runner.run()
@@ -427,7 +476,11 @@ def test_many_files_flow_with_bounded_in_flight_work() -> None:
 
     jobs = fake_jobs(f"{i}.mkv" for i in range(5000))
     result = BatchRunner(
-        jobs, workers=2, listener=RecordingListener(), on_error="skip", process=process
+        jobs,
+        workers=2,
+        listener=RecordingListener(),
+        on_error="skip",
+        backend=ThreadsBackend(process),
     ).run()
     assert result.totals["unchanged"] == 5000
     assert peak <= 2  # speed and memory: bench/runner_scale.py
@@ -447,7 +500,7 @@ def test_store_failure_is_a_warning_not_a_lost_batch(tmp_path: Path) -> None:
         workers=1,
         listener=listener,
         on_error="skip",
-        process=FakeEngine(),
+        backend=ThreadsBackend(FakeEngine()),
         store=BrokenStore(),  # type: ignore[arg-type]
     ).run()
     assert result.totals["ok"] == 2
@@ -462,7 +515,7 @@ def test_threads_are_gone_after_run() -> None:
         workers=3,
         listener=RecordingListener(),
         on_error="skip",
-        process=FakeEngine(),
+        backend=ThreadsBackend(FakeEngine()),
     ).run()
     leftover = [t for t in threading.enumerate() if t.ident not in before and t.is_alive()]
     assert leftover == []

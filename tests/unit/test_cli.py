@@ -181,7 +181,7 @@ def test_reading_the_history_never_creates_a_database(tmp_path: Path) -> None:
 
 def test_history_says_how_each_batch_ended(tmp_path: Path) -> None:
     from vpo_tui.batch.events import BatchResult
-    from vpo_tui.engine.job import FileResult, FileStatus
+    from vpo_tui.engine.job import FileResult, FileStatus, StopReason
     from vpo_tui.store.history import HistoryStore
 
     with HistoryStore(tmp_path / "h.db") as store:
@@ -196,7 +196,7 @@ def test_history_says_how_each_batch_ended(tmp_path: Path) -> None:
                 workers=1,
                 dry_run=False,
                 batch_id=batch,
-                stop_reason=reason,
+                stop_reason=StopReason(reason) if reason else None,
             )
             store.finish_batch(batch, result)
     listed = vpo("history", "--db", "h.db", cwd=tmp_path)

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from vpo_tui.batch.events import BatchResult, BatchStarted, BatchWarning, FileFinished
-from vpo_tui.engine.job import FileResult, FileStatus
+from vpo_tui.engine.job import FileResult, FileStatus, StopReason
 from vpo_tui.headless import ConsoleListener, _summary, console_text
 from vpo_tui.phrasing import plural
 
@@ -76,7 +76,12 @@ def test_ctrl_c_twice_says_which_file_was_killed_and_counts_the_never_started() 
     listener.on_event(FileFinished(FileResult(b, FileStatus.CANCELLED, error="not started"), 1))
     listener.on_event(FileFinished(FileResult(a, FileStatus.CANCELLED, error=f"{a}: cancelled"), 0))
     result = BatchResult(
-        files=(), duration_s=1.0, stopped_early=True, workers=1, dry_run=False, stop_reason="kill"
+        files=(),
+        duration_s=1.0,
+        stopped_early=True,
+        workers=1,
+        dry_run=False,
+        stop_reason=StopReason.KILL,
     )
     listener.on_event(BatchFinished(result))
     printed = [

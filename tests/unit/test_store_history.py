@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import FakeEngine, RecordingListener, fake_jobs, fake_policy
+from vpo_tui.batch.backend import ThreadsBackend
 from vpo_tui.batch.runner import BatchRunner
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus
 from vpo_tui.store.history import HistoryStore
@@ -179,7 +180,7 @@ def test_runner_records_batch_jobs_and_a_cache_hit_spawns_nothing(tmp_path: Path
         workers=2,
         listener=RecordingListener(),
         on_error="skip",
-        process=process,  # type: ignore[arg-type]
+        backend=ThreadsBackend(process),  # type: ignore[arg-type]
         store=store,
         roots=[tmp_path],
     ).run()
@@ -194,7 +195,12 @@ def test_runner_records_batch_jobs_and_a_cache_hit_spawns_nothing(tmp_path: Path
 
     engine = FakeEngine()
     second = BatchRunner(
-        jobs, workers=2, listener=RecordingListener(), on_error="skip", process=engine, store=store
+        jobs,
+        workers=2,
+        listener=RecordingListener(),
+        on_error="skip",
+        backend=ThreadsBackend(engine),
+        store=store,
     ).run()
     # a and b are cached as compliant: only the failed c reaches the engine.
     assert engine.started_order == ["c.mkv"]
@@ -204,7 +210,12 @@ def test_runner_records_batch_jobs_and_a_cache_hit_spawns_nothing(tmp_path: Path
     os.utime(files[0], ns=(st["a.mkv"].st_atime_ns, st["a.mkv"].st_mtime_ns + 1000))
     engine = FakeEngine()
     BatchRunner(
-        jobs, workers=1, listener=RecordingListener(), on_error="skip", process=engine, store=store
+        jobs,
+        workers=1,
+        listener=RecordingListener(),
+        on_error="skip",
+        backend=ThreadsBackend(engine),
+        store=store,
     ).run()
     assert engine.started_order == ["a.mkv", "c.mkv"]
     assert len(store.list_batches()) == 3
@@ -219,7 +230,7 @@ def test_cancelled_unstarted_files_are_recorded(tmp_path: Path) -> None:
         workers=1,
         listener=RecordingListener(),
         on_error="fail",
-        process=engine,
+        backend=ThreadsBackend(engine),
         store=store,
     ).run()
     assert result.batch_id is not None
@@ -248,7 +259,7 @@ def test_a_file_another_run_converted_is_skipped_not_failed(tmp_path: Path) -> N
         workers=1,
         listener=RecordingListener(),
         on_error="skip",
-        process=vanished,
+        backend=ThreadsBackend(vanished),
         store=store,
     ).run()
     converted, gone = result.files
@@ -279,7 +290,7 @@ def test_a_file_another_live_run_has_just_swapped_is_skipped(tmp_path: Path) -> 
             workers=1,
             listener=RecordingListener(),
             on_error="skip",
-            process=vanished,
+            backend=ThreadsBackend(vanished),
             store=store,
         ).run()
         (only,) = result.files

@@ -47,18 +47,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vpo_tui.batch.events import BatchWarning
-from vpo_tui.batch.runner import PROGRESS_INTERVAL_S, BatchRunner
+from vpo_tui.batch.backend import Abandoned
+from vpo_tui.batch.runner import PROGRESS_INTERVAL_S
 from vpo_tui.batch.workers import WorkerChoice, WorkerCountError
 from vpo_tui.engine.control import Cancelled, FileControl
-from vpo_tui.engine.job import FileJob, FileResult, FileStatus, ProgressUpdate
+from vpo_tui.engine.job import FileJob, FileResult, FileStatus, ProgressUpdate, StopReason
 from vpo_tui.engine.locks import FileLocked
 
 THREADS = "threads"
 LOCAL_CLUSTER = "local-cluster"
 DASK = "dask"
 PATH_MAP_ENV = "VPO_TUI_PATH_MAP"
-STOP_CLUSTER_LOST = "scheduler lost"
 
 _WAIT_S = 0.25  # how often a waiting client thread looks at the connection
 _LOST_AFTER_S = 5.0  # a scheduler unreachable this long is gone
@@ -723,8 +722,26 @@ class DaskBatch:
         self._waiting: dict[str, _Waiting] = {}
         self._unsent: dict[str, _Waiting] = {}  # for the next _submit_unsent, in order
         self._lock = threading.Lock()
+        self._folders: set[str] = set()  # where this batch's files are, for the sweep
         self.lost = threading.Event()
         client.subscribe_topic(self.topic, self._on_event)
+
+    def abandoned(self) -> Abandoned | None:
+        if not self.lost.is_set():
+            return None
+        return Abandoned(
+            StopReason.CLUSTER_LOST,
+            f"lost the Dask scheduler at {self.backend.where}: unfinished files are cancelled",
+        )
+
+    def close(self) -> None:
+        """Forget the batch's topic; each node removes its own dead temp files."""
+        client = self.backend.client
+        with contextlib.suppress(Exception):
+            client.unsubscribe_topic(self.topic)
+        if not self.lost.is_set():
+            with contextlib.suppress(Exception):
+                client.run(sweep_on_worker, sorted(self._folders))
 
     def _on_event(self, event: Any) -> None:
         """Called on the client's event loop for each worker message."""
@@ -774,6 +791,7 @@ class DaskBatch:
         key = uuid.uuid4().hex
         waiting = _Waiting(job, control, lock_name_for(job.path))
         with self._lock:
+            self._folders.add(str(job.path.parent))
             self._waiting[key] = waiting
             self._unsent[key] = waiting
             first = len(self._unsent) == 1
@@ -903,61 +921,3 @@ def _lost_result(
         FileStatus.CANCELLED,
         error=f"{job.path}: lost the Dask scheduler at {backend.where}{why}; {what}",
     )
-
-
-class ClusterBatchRunner(BatchRunner):
-    """A ``BatchRunner`` whose files run on a Dask cluster; controls reach the workers too."""
-
-    def __init__(
-        self,
-        jobs: Sequence[FileJob],
-        *,
-        backend: DaskBackend,
-        engine: EngineFn | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self._batch = DaskBatch(backend, engine)
-        kwargs["process"] = self._process_or_abandon
-        super().__init__(jobs, **kwargs)
-        self._backend = backend
-
-    def _process_or_abandon(self, job: FileJob, control: FileControl) -> FileResult:
-        result = self._batch.process(job, control)
-        if self._batch.lost.is_set() and not self.stopping:
-            self.abandon(STOP_CLUSTER_LOST)
-            self._emit(
-                BatchWarning(
-                    f"lost the Dask scheduler at {self._backend.where}: "
-                    "unfinished files are cancelled"
-                )
-            )
-        return result
-
-    def stop(self) -> None:
-        self._batch.stop()
-        super().stop()
-
-    def kill(self) -> None:
-        self._batch.kill()
-        super().kill()
-
-    def pause(self) -> None:
-        self._batch.pause()
-        super().pause()
-
-    def resume(self) -> None:
-        if self.paused:
-            self._batch.resume()
-        super().resume()
-
-    def run(self) -> Any:
-        try:
-            result = super().run()
-        finally:
-            with contextlib.suppress(Exception):
-                self._backend.client.unsubscribe_topic(self._batch.topic)
-        if not self._batch.lost.is_set():  # each node removes its own dead temp files
-            folders = sorted({str(j.path.parent) for j in self._jobs})
-            with contextlib.suppress(Exception):
-                self._backend.client.run(sweep_on_worker, folders)
-        return result

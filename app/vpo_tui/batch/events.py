@@ -10,29 +10,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from vpo_tui.engine.job import FileResult, FileStatus, ProgressUpdate
+from vpo_tui.engine.job import BatchResult, FileResult, ProgressUpdate
 
-
-@dataclass(frozen=True)
-class BatchResult:
-    """Totals and per-file results of one batch, in queue order."""
-
-    files: tuple[FileResult, ...]
-    duration_s: float
-    stopped_early: bool
-    workers: int
-    dry_run: bool
-    batch_id: int | None = None
-    # Why the batch ended early: "failure" (on_error = fail), "stop" or "kill" (the user).
-    stop_reason: str | None = None
-
-    def count(self, status: FileStatus) -> int:
-        return sum(1 for f in self.files if f.status is status)
-
-    @property
-    def totals(self) -> dict[str, int]:
-        """``{"ok": n, "unchanged": n, ...}`` for every status, zeros included."""
-        return {s.value: self.count(s) for s in FileStatus}
+__all__ = [
+    "BatchEvent",
+    "BatchFinished",
+    "BatchListener",
+    "BatchResult",
+    "BatchStarted",
+    "BatchWarning",
+    "FileFinished",
+    "FileProgress",
+    "FileStarted",
+]
 
 
 @dataclass(frozen=True)

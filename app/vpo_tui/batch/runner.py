@@ -14,8 +14,9 @@ Why it is shaped like this:
   finished future.
 * Stop, kill and an ``on_error = "fail"`` failure set one stop event: no file starts
   after it, queued files are reported cancelled, and pending futures are cancelled.
-* The executor is a parameter and the per-file work is ``process(job, control)``:
-  a plain function of a picklable ``FileJob`` returning a plain ``FileResult``.
+* Where files run is a ``Backend`` the runner is composed with (threads, Dask):
+  the per-file work is ``backend.process(job, control)``, a picklable ``FileJob``
+  in, a plain ``FileResult`` out. The runner's own thread pool only waits on it.
 * The runner never prints and never imports a UI: everything goes to the listener.
 """
 
@@ -28,11 +29,12 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vpo_tui.batch.backend import Backend, ThreadsBackend
 from vpo_tui.batch.events import (
     BatchEvent,
     BatchFinished,
@@ -45,27 +47,22 @@ from vpo_tui.batch.events import (
     FileStarted,
 )
 from vpo_tui.engine.control import Cancelled, FileControl
-from vpo_tui.engine.job import FileJob, FileResult, FileStatus, KnownProbe, ProgressUpdate
+from vpo_tui.engine.job import (
+    FileJob,
+    FileResult,
+    FileStatus,
+    KnownProbe,
+    ProgressUpdate,
+    StopReason,
+)
 from vpo_tui.policy.model import OnError
 
 if TYPE_CHECKING:
     from vpo_tui.store.history import HistoryStore
 
-ProcessFn = Callable[[FileJob, FileControl], FileResult]
-
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.1  # at most ~10 progress events per second per file
-STOP_FAILURE = "failure"  # on_error = fail and a file failed
-STOP_USER = "stop"  # stop() was called
-STOP_KILL = "kill"  # kill() was called
-
-
-def _engine_process_file(job: FileJob, control: FileControl) -> FileResult:
-    """Imported lazily so that importing the runner does not import the engine."""
-    from vpo_tui.engine.process import process_file
-
-    return process_file(job, control)
 
 
 class _ThrottledProgress:
@@ -112,8 +109,7 @@ class BatchRunner:
         listener: BatchListener,
         on_error: OnError | str,
         dry_run: bool = False,
-        process: ProcessFn | None = None,
-        executor: Executor | None = None,
+        backend: Backend | None = None,
         store: HistoryStore | None = None,
         max_workers: int | None = None,
         kill_grace_s: float | None = None,
@@ -128,8 +124,7 @@ class BatchRunner:
         self._listener = listener
         self._on_error = OnError(on_error)
         self._dry_run = dry_run
-        self._process: ProcessFn = process if process is not None else _engine_process_file
-        self._executor = executor
+        self._backend: Backend = backend if backend is not None else ThreadsBackend()
         self._store = store
         self._roots = tuple(roots)  # what the user asked for, for history "recent folders"
         first = jobs[0] if len(jobs) else None
@@ -145,7 +140,7 @@ class BatchRunner:
         self._running: dict[int, FileControl] = {}
         self._started = False
         self._finished = False
-        self._stop_reason: str | None = None  # why, for the result; set with the event
+        self._stop_reason: StopReason | None = None  # why, for the result; set with the event
         self._stop = threading.Event()  # no new file starts once set (stop, kill, failure)
         self._killed = False
         self._paused = False
@@ -184,25 +179,27 @@ class BatchRunner:
         """
         with self._lock:
             if self._stop_reason is None:
-                self._stop_reason = STOP_USER
+                self._stop_reason = StopReason.USER
             self._stop.set()
+        self._backend.stop()
         self.resume()
         self._wake.put(None)
 
     def kill(self) -> None:
         """Stop, and also terminate the running tools (TERM now, KILL after the grace)."""
         with self._lock:
-            if self._stop_reason in (None, STOP_USER, STOP_FAILURE):
-                self._stop_reason = STOP_KILL
+            if self._stop_reason in (None, StopReason.USER, StopReason.FAILURE):
+                self._stop_reason = StopReason.KILL
             self._stop.set()
             self._killed = True
             self._paused = False
             controls = list(self._running.values())
+        self._backend.kill()
         for control in controls:
             control.cancel()
         self._wake.put(None)
 
-    def abandon(self, reason: str) -> None:
+    def abandon(self, reason: StopReason) -> None:
         """Stop for a reason outside the batch (e.g. a cluster gone): no new file starts.
 
         Files not started are reported cancelled; ``reason`` becomes the result's
@@ -222,6 +219,7 @@ class BatchRunner:
                 return
             self._paused = True
             controls = list(self._running.values())
+        self._backend.pause()
         for control in controls:
             control.pause()
         self._wake.put(None)
@@ -232,6 +230,7 @@ class BatchRunner:
                 return
             self._paused = False
             controls = list(self._running.values())
+        self._backend.resume()
         for control in controls:
             control.resume()
         self._wake.put(None)
@@ -278,17 +277,17 @@ class BatchRunner:
             )
         )
         results: list[FileResult | None] = [None] * len(self._jobs)
-        own_executor = self._executor is None
-        executor = self._executor or ThreadPoolExecutor(
-            max_workers=self._cap, thread_name_prefix="vpo-worker"
-        )
+        executor = ThreadPoolExecutor(max_workers=self._cap, thread_name_prefix="vpo-worker")
         try:
             self._dispatch(executor, results)
         finally:
-            if own_executor:
-                executor.shutdown(wait=True, cancel_futures=True)
+            executor.shutdown(wait=True, cancel_futures=True)
             with self._lock:
                 self._finished = True
+            try:
+                self._backend.close()
+            except Exception:  # the batch is over: its results stand
+                log.exception("the backend failed to close")
         files = tuple(r for r in results if r is not None)
         result = BatchResult(
             files=files,
@@ -305,7 +304,7 @@ class BatchRunner:
         self._emit(BatchFinished(result))
         return result
 
-    def _dispatch(self, executor: Executor, results: list[FileResult | None]) -> None:
+    def _dispatch(self, executor: ThreadPoolExecutor, results: list[FileResult | None]) -> None:
         jobs = self._jobs
         total = len(jobs)
         next_pos = 0
@@ -386,7 +385,7 @@ class BatchRunner:
                 ):
                     with self._lock:
                         if self._stop_reason is None:
-                            self._stop_reason = STOP_FAILURE
+                            self._stop_reason = StopReason.FAILURE
                         self._stop.set()
             if kill_deadline is not None and not force_killed and time.monotonic() >= kill_deadline:
                 force_killed = True
@@ -413,7 +412,7 @@ class BatchRunner:
         try:
             if control.cancelled:
                 raise Cancelled()
-            result = self._process(job, control)
+            result = self._backend.process(job, control)
         except Cancelled:
             result = FileResult(job.path, FileStatus.CANCELLED, error="cancelled by the user")
         except Exception as exc:  # a bug in the engine must not end the batch
@@ -433,6 +432,10 @@ class BatchRunner:
         if result.status is FileStatus.PLANNED:
             result = self._one_output_each(result)
         self._finish(position, job, job_id, result, None)
+        abandoned = self._backend.abandoned()
+        if abandoned is not None and not self.stopping:
+            self.abandon(abandoned.reason)
+            self._emit(BatchWarning(abandoned.message))
         return result
 
     def _one_output_each(self, result: FileResult) -> FileResult:

@@ -25,6 +25,33 @@ class FileStatus(str, Enum):
     CANCELLED = "cancelled"  # stopped before it started, or killed while running
 
 
+class StopReason(str, Enum):
+    """Why a batch ended before its last file. The values are part of ``--json`` and the history."""
+
+    FAILURE = "failure"  # on_error = fail and a file failed
+    USER = "stop"  # the user asked to stop: running files finish
+    KILL = "kill"  # the user killed the running files
+    CLUSTER_LOST = "scheduler lost"  # the Dask scheduler went away mid-batch
+
+    @property
+    def outcome(self) -> str:
+        """How the batch ended, in the words every front end and the history show."""
+        return _OUTCOMES[self]
+
+    @property
+    def by_user(self) -> bool:
+        """Stopped or killed by the user: an interruption, not a failure."""
+        return self in (StopReason.USER, StopReason.KILL)
+
+
+_OUTCOMES = {
+    StopReason.FAILURE: "stopped at a failure",
+    StopReason.USER: "stopped",
+    StopReason.KILL: "killed",
+    StopReason.CLUSTER_LOST: "lost the Dask scheduler",
+}
+
+
 @dataclass(frozen=True)
 class ToolPaths:
     """Where the four tools live; ``None`` means "look on PATH"."""
@@ -117,3 +144,28 @@ class FileResult:
     pass_kind: str = "none"
     fingerprint: tuple[int, int] | None = None
     probe: KnownProbe | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Totals and per-file results of one batch, in queue order.
+
+    It lives beside ``FileResult`` (not in the batch layer) because the history
+    store records it, and the store sits below the batch layer.
+    """
+
+    files: tuple[FileResult, ...]
+    duration_s: float
+    stopped_early: bool
+    workers: int
+    dry_run: bool
+    batch_id: int | None = None
+    stop_reason: StopReason | None = None  # why the batch ended early, if it did
+
+    def count(self, status: FileStatus) -> int:
+        return sum(1 for f in self.files if f.status is status)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        """``{"ok": n, "unchanged": n, ...}`` for every status, zeros included."""
+        return {s.value: self.count(s) for s in FileStatus}

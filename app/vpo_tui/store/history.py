@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
-from vpo_tui.engine.job import FileResult
+from vpo_tui.engine.job import FileResult, StopReason
 from vpo_tui.ownership import pid_alive
 from vpo_tui.phrasing import plural
 from vpo_tui.store.pool import ConnectionPool
 from vpo_tui.store.schema import SCHEMA_VERSION, migrate
 
 if TYPE_CHECKING:  # the store sits below the batch layer: no runtime import
-    from vpo_tui.batch.events import BatchResult
+    from vpo_tui.engine.job import BatchResult
 
 INTERRUPTED = "interrupted"
 RUNNING = "running"
@@ -93,11 +93,10 @@ class BatchRecord:
         """How the batch ended, in the words both front ends show."""
         if self.status != "finished" or not self.stop_reason:
             return self.status  # running | interrupted | finished
-        return _STOP_WORDS.get(self.stop_reason, f"stopped ({self.stop_reason})")
-
-
-# BatchRunner's stop reasons (kept as plain strings: the store sits below the batch layer)
-_STOP_WORDS = {"stop": "stopped", "kill": "killed", "failure": "stopped at a failure"}
+        try:
+            return StopReason(self.stop_reason).outcome
+        except ValueError:  # written by a newer vpo-tui
+            return f"stopped ({self.stop_reason})"
 
 
 @dataclass(frozen=True)
@@ -261,7 +260,7 @@ class HistoryStore:
                 time.time(),
                 *(totals.get(s, 0) for s in _STATUSES),
                 int(result.stopped_early),
-                result.stop_reason,
+                result.stop_reason.value if result.stop_reason is not None else None,
                 result.duration_s,
                 batch_id,
             ),

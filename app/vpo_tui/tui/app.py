@@ -24,11 +24,17 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from vpo_tui.batch.events import BatchResult
-from vpo_tui.batch.runner import STOP_KILL, STOP_USER
+from vpo_tui.batch.exit_codes import (
+    EXIT_INTERRUPTED,
+    EXIT_MISSING_TOOL,
+    EXIT_OK,
+    EXIT_USAGE,
+    exit_code_for,
+)
 from vpo_tui.batch.workers import WorkerChoice, WorkerCountError
 from vpo_tui.config import Config
-from vpo_tui.engine.job import FileStatus, KnownProbe
-from vpo_tui.headless import DEFAULT_POLICY, EXIT_INTERRUPTED, EXIT_USAGE
+from vpo_tui.engine.job import KnownProbe
+from vpo_tui.headless import DEFAULT_POLICY
 from vpo_tui.policy.model import Policy
 from vpo_tui.tui.screens.dialogs import QuitWhileRunning
 from vpo_tui.tui.screens.help import HelpScreen
@@ -241,15 +247,11 @@ class VpoApp(App[int]):
         self.push_screen(QuitWhileRunning(active), chosen)
 
     def _exit_code(self) -> int:
-        """As headless: 130 when the user cut the last batch short, 1 when a file failed."""
+        """The headless code of the last batch (``exit_code_for``); 130 when cut short on quit."""
         if self.terminated_by is not None or self.quit_cut_batch_short:
             return EXIT_INTERRUPTED
         result = self.last_result
-        if result is not None and result.stop_reason in (STOP_USER, STOP_KILL):
-            return EXIT_INTERRUPTED
-        if result is not None and result.count(FileStatus.FAILED):
-            return 1
-        return 0
+        return exit_code_for(result) if result is not None else EXIT_OK
 
     def runner_started(self, runner: Runner) -> None:
         self.active_runners.add(runner)
@@ -421,7 +423,7 @@ def run_tui(
             sys.stderr.write(f"vpo-tui: {exc}\n")
             if owned and services.store is not None:
                 services.store.close()
-            return 5  # as headless: the environment cannot run the batch
+            return EXIT_MISSING_TOOL  # as headless: the environment cannot run the batch
     policy_name = (policy.source or policy.name) if isinstance(policy, Policy) else policy
     try:
         try:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from vpo_tui.batch.backend import Backend, ThreadsBackend
 from vpo_tui.batch.discovery import Discovery, discover
 from vpo_tui.batch.events import BatchListener, BatchResult
 from vpo_tui.batch.recovery import pending_recovery, recover_at_startup
@@ -58,7 +59,7 @@ class RunnerFactory(Protocol):
         listener: BatchListener,
         on_error: OnError,
         dry_run: bool,
-        process: ProcessFn,
+        backend: Backend,
         store: HistoryStore | None,
         max_workers: int,
         policy_name: str,
@@ -127,9 +128,7 @@ class Services:
 
     def on_cluster(self, executor: str) -> Services:
         """These services with files running on the Dask cluster ``executor`` names."""
-        from functools import partial
-
-        from vpo_tui.batch.cluster import ClusterBatchRunner, DaskBackend, parse_executor
+        from vpo_tui.batch.cluster import DaskBackend, parse_executor
 
         backend = DaskBackend.open(parse_executor(executor))
         try:
@@ -138,10 +137,15 @@ class Services:
         except Exception:
             backend.close()
             raise
-        factory: Any = partial(ClusterBatchRunner, backend=backend)
-        return dataclasses.replace(
-            self, cluster=backend, cluster_threads=threads, runner_factory=factory
-        )
+        return dataclasses.replace(self, cluster=backend, cluster_threads=threads)
+
+    def new_backend(self) -> Backend:
+        """Where the next batch's files run: this process's threads, or the Dask cluster."""
+        if self.cluster is not None:
+            from vpo_tui.batch.cluster import DaskBatch
+
+            return DaskBatch(self.cluster)
+        return ThreadsBackend(self.process)
 
     def choose_workers(self, requested: int | None) -> WorkerChoice:
         """``--workers`` > ``[processing] workers`` > 2, capped exactly as headless caps it."""

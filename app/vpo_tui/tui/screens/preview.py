@@ -264,7 +264,7 @@ class PreviewScreen(Screen[None]):
             listener=self._pipe,
             on_error=OnError.SKIP,
             dry_run=True,
-            process=services.process,
+            backend=services.new_backend(),
             store=None,  # a preview is not a batch: nothing goes into the history
             max_workers=self.vpo.worker_cap,
             policy_name=self.request.policy.name,

@@ -233,7 +233,7 @@ class RunScreen(Screen[None]):
             listener=self.pipe,
             on_error=services.config.processing.on_error or self.request.policy.on_error,
             dry_run=self.request.dry_run,
-            process=services.process,
+            backend=services.new_backend(),
             store=services.store,
             max_workers=self.vpo.worker_cap,
             policy_name=self.request.policy.name,
