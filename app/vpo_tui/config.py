@@ -6,6 +6,7 @@ A missing *default* file means defaults; a file the user named explicitly must e
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tempfile
@@ -63,11 +64,17 @@ class UiConfig:
 
 
 @dataclass(frozen=True)
+class ProbeConfig:
+    backend: str = "auto"  # auto | pyav | ffprobe (see engine/probe.py)
+
+
+@dataclass(frozen=True)
 class Config:
     processing: ProcessingConfig = field(default_factory=ProcessingConfig)
     tools: ToolsConfig = field(default_factory=ToolsConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     ui: UiConfig = field(default_factory=UiConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
     source: Path | None = None  # the file it came from (None = defaults only)
 
     def engine_settings(self) -> EngineSettings:
@@ -79,6 +86,7 @@ class Config:
             keep_backups=self.processing.keep_backups,
             space_margin=self.processing.space_margin,
             tool_timeout_s=self.processing.tool_timeout,
+            probe_backend=self.probe.backend,
         )
 
 
@@ -167,6 +175,16 @@ def _executor(key: str, value: Any) -> str:
         raise ConfigError(f"{key}: {exc}") from None
 
 
+def _probe_backend(key: str, value: Any) -> str:
+    from vpo_tui.engine.probe import BACKENDS
+
+    if isinstance(value, str) and value in BACKENDS:
+        return value
+    close = difflib.get_close_matches(str(value), BACKENDS, n=1) if isinstance(value, str) else []
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise ConfigError(f"{key}: expected one of {list(BACKENDS)}, got {value!r}{hint}")
+
+
 def _kind(value: Any) -> str:
     names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
     names.update({list: "a list", dict: "a table"})
@@ -187,6 +205,7 @@ _SCHEMA: dict[str, dict[str, Converter]] = {
     "tools": {name: _str for name in ("ffprobe", "ffmpeg", "mkvmerge", "mkvpropedit")},
     "paths": {"database": _path},
     "ui": {"theme": _str},
+    "probe": {"backend": _probe_backend},
 }
 
 
@@ -235,6 +254,7 @@ def parse_config(document: Mapping[str, Any], source: Path | None = None) -> Con
         tools=ToolsConfig(**sections.get("tools", {})),
         paths=PathsConfig(**sections.get("paths", {})),
         ui=UiConfig(**sections.get("ui", {})),
+        probe=ProbeConfig(**sections.get("probe", {})),
         source=source,
     )
 

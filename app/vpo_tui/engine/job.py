@@ -73,6 +73,8 @@ class EngineSettings:
     tool_timeout_s: float | None = None  # None = no timeout (transcodes can take hours)
     kill_grace_s: float = 3.0  # TERM, then KILL after this long
     duration_tolerance_s: float = 1.0
+    # who reads files: "auto" (PyAV in a helper, ffprobe where it cannot), "pyav", "ffprobe"
+    probe_backend: str = "auto"
 
 
 @dataclass(frozen=True)
