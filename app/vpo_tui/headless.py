@@ -471,7 +471,7 @@ def _prepare(
     )
     backend = None
     if "backend" in state:
-        from vpo_tui.batch.cluster import DaskBatch
+        from vpo_tui.batch.cluster.client import DaskBatch
 
         backend = DaskBatch(state["backend"])
     runner = BatchRunner(
@@ -493,12 +493,9 @@ def _open_cluster(
     executor: str, options: HeadlessOptions, state: dict[str, Any], err: TextIO
 ) -> Any:
     """Connect to (or start) the Dask cluster and check its workers; ``_Early`` if unusable."""
-    from vpo_tui.batch.cluster import (
-        ClusterError,
-        DaskBackend,
-        parse_executor,
-        resolve_cluster_workers,
-    )
+    from vpo_tui.batch.cluster.client import ClusterError, DaskBackend
+    from vpo_tui.batch.cluster.spec import parse_executor
+    from vpo_tui.batch.workers import resolve_workers
 
     try:
         spec = parse_executor(executor)
@@ -510,8 +507,10 @@ def _open_cluster(
         workers = backend.check()
     except ClusterError as exc:
         raise _Early(EXIT_MISSING_TOOL, str(exc)) from None
-    choice = resolve_cluster_workers(
-        options.workers, options.config.processing.workers, backend.total_threads()
+    choice = resolve_workers(
+        options.workers,
+        options.config.processing.workers,
+        cluster_threads=backend.total_threads(),
     )
     state["workers"] = choice.workers
     if not options.quiet:
