@@ -42,6 +42,7 @@ from vpo_tui.config import Config
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus, StopReason, ToolPaths
 from vpo_tui.engine.tools import batch_tools_problem
 from vpo_tui.phrasing import files_progress, plural
+from vpo_tui.store.paths import path_bytes_b64
 
 DEFAULT_POLICY = "normalize"
 
@@ -68,13 +69,22 @@ _ESCAPED_CATEGORIES = frozenset({"Cc", "Zl", "Zp", "Cs"})
 def console_text(text: str) -> str:
     """``text`` with control characters escaped as Python does (a newline shows as ``\\n``).
 
-    For paths and messages on the console only; ``--json`` escapes by itself.
+    For paths and messages on the console only; ``--json`` escapes by itself. A name
+    that is not valid UTF-8 shows its bytes as ``\\xNN``, as ``ls -b`` does.
     """
     if text.isprintable():
         return text
     return "".join(
-        repr(ch)[1:-1] if unicodedata.category(ch) in _ESCAPED_CATEGORIES else ch for ch in text
+        _escaped(ch) if unicodedata.category(ch) in _ESCAPED_CATEGORIES else ch for ch in text
     )
+
+
+def _escaped(ch: str) -> str:
+    """A byte that is not UTF-8 (a PEP 383 surrogate) shows as the byte: ``caf\\xe9.mkv``."""
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"
+    return repr(ch)[1:-1]
 
 
 def _clock(seconds: float) -> str:
@@ -261,11 +271,17 @@ def result_document(
         "files": [
             {
                 "path": str(f.path),
+                # the name's exact bytes: "path" escapes bytes that are not UTF-8
+                # as lone surrogates (\udce9), which strict parsers replace or refuse
+                "path_bytes_b64": path_bytes_b64(f.path),
                 "status": f.status.value,
                 "changes": list(f.changes),
                 "error": f.error,
                 "duration_s": round(f.duration_s, 3),
                 "output_path": str(f.output_path) if f.output_path is not None else None,
+                "output_path_bytes_b64": (
+                    path_bytes_b64(f.output_path) if f.output_path is not None else None
+                ),
                 "stderr_tail": f.stderr_tail,
                 "before": list(f.before),
                 "after": list(f.after),
