@@ -21,7 +21,6 @@ from pathlib import Path
 from tests.faults.conftest import Tally
 from tests.faults.harness import (
     Workspace,
-    assert_no_orphans,
     assert_nothing_lost,
     run_vpo,
     snapshot,
