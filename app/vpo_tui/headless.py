@@ -32,7 +32,14 @@ from vpo_tui.batch.exit_codes import (
     EXIT_OK,
 )
 from vpo_tui.batch.runner import BatchRunner
-from vpo_tui.batch.session import DEFAULT_POLICY, BatchRequest, Refusal, Session, prepare
+from vpo_tui.batch.session import (
+    DEFAULT_POLICY,
+    BatchRequest,
+    Plumbing,
+    Refusal,
+    Session,
+    prepare,
+)
 from vpo_tui.config import Config
 from vpo_tui.engine.job import FileResult, FileStatus, StopReason
 from vpo_tui.phrasing import console_text, files_progress, plural
@@ -300,8 +307,12 @@ def run_headless(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     install_signals: bool = True,
+    plumbing: Plumbing | None = None,
 ) -> int:
-    """Run one batch without the TUI; returns the process exit code."""
+    """Run one batch without the TUI; returns the process exit code.
+
+    ``plumbing`` replaces parts of the session (tests: the engine, the backend).
+    """
     out = stdout or sys.stdout
     err = stderr or sys.stderr
 
@@ -310,7 +321,7 @@ def run_headless(
             err.write(f"note: {console_text(text)}\n")
             err.flush()
 
-    prepared = prepare(options.request(), options.config, say=say)
+    prepared = prepare(options.request(), options.config, plumbing=plumbing, say=say)
     report = _Report(options, err)
     report.context(prepared)
     if isinstance(prepared, Refusal):
