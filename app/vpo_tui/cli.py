@@ -28,14 +28,13 @@ from vpo_tui.batch.exit_codes import (
     EXIT_OK,
     EXIT_USAGE,
 )
+from vpo_tui.batch.session import DEFAULT_POLICY
 from vpo_tui.headless import (
-    DEFAULT_POLICY,
     HeadlessOptions,
-    console_text,
     error_document,
     run_headless,
 )
-from vpo_tui.phrasing import plural
+from vpo_tui.phrasing import console_text, plural
 
 SUBCOMMANDS = ("doctor", "policy", "history", "sample", "report", "retry")
 

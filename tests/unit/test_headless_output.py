@@ -8,8 +8,8 @@ from pathlib import Path
 
 from vpo_tui.batch.events import BatchResult, BatchStarted, BatchWarning, FileFinished
 from vpo_tui.engine.job import FileResult, FileStatus, StopReason
-from vpo_tui.headless import ConsoleListener, _summary, console_text
-from vpo_tui.phrasing import plural
+from vpo_tui.headless import ConsoleListener, _summary
+from vpo_tui.phrasing import console_text, plural
 
 
 def test_control_characters_are_escaped_and_nothing_else() -> None:
