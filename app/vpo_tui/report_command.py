@@ -115,7 +115,7 @@ def report_main(argv: list[str]) -> int:
     from vpo_tui.batch.exit_codes import EXIT_FAILED, EXIT_OK
     from vpo_tui.cli import _common, _config_or_exit, _Parser, command_name
     from vpo_tui.config import Config
-    from vpo_tui.headless import console_text
+    from vpo_tui.phrasing import console_text
     from vpo_tui.store.history import HistoryStore, default_db_path
     from vpo_tui.store.pool import StoreError
     from vpo_tui.store.report import build_report

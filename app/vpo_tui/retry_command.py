@@ -17,8 +17,8 @@ def retry_main(argv: list[str]) -> int:
     from vpo_tui.batch.exit_codes import EXIT_FAILED, EXIT_NOTHING_FOUND, EXIT_OK
     from vpo_tui.cli import _common, _config_or_exit, _Parser, _positive_int
     from vpo_tui.config import Config
-    from vpo_tui.headless import HeadlessOptions, console_text, run_headless
-    from vpo_tui.phrasing import plural
+    from vpo_tui.headless import HeadlessOptions, run_headless
+    from vpo_tui.phrasing import console_text, plural
     from vpo_tui.report_command import parse_since
     from vpo_tui.store.history import HistoryStore, default_db_path
     from vpo_tui.store.pool import StoreError
