@@ -32,10 +32,18 @@ from vpo_tui.batch.exit_codes import (
     EXIT_OK,
 )
 from vpo_tui.batch.runner import BatchRunner
-from vpo_tui.batch.session import DEFAULT_POLICY, BatchRequest, Refusal, Session, prepare
+from vpo_tui.batch.session import (
+    DEFAULT_POLICY,
+    BatchRequest,
+    Plumbing,
+    Refusal,
+    Session,
+    prepare,
+)
 from vpo_tui.config import Config
 from vpo_tui.engine.job import FileResult, FileStatus, StopReason
 from vpo_tui.phrasing import console_text, files_progress, plural
+from vpo_tui.store.paths import path_bytes_b64
 
 
 @dataclass(frozen=True)
@@ -251,11 +259,17 @@ def result_document(
         "files": [
             {
                 "path": str(f.path),
+                # the name's exact bytes: "path" escapes bytes that are not UTF-8
+                # as lone surrogates (\udce9), which strict parsers replace or refuse
+                "path_bytes_b64": path_bytes_b64(f.path),
                 "status": f.status.value,
                 "changes": list(f.changes),
                 "error": f.error,
                 "duration_s": round(f.duration_s, 3),
                 "output_path": str(f.output_path) if f.output_path is not None else None,
+                "output_path_bytes_b64": (
+                    path_bytes_b64(f.output_path) if f.output_path is not None else None
+                ),
                 "stderr_tail": f.stderr_tail,
                 "before": list(f.before),
                 "after": list(f.after),
@@ -293,8 +307,12 @@ def run_headless(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     install_signals: bool = True,
+    plumbing: Plumbing | None = None,
 ) -> int:
-    """Run one batch without the TUI; returns the process exit code."""
+    """Run one batch without the TUI; returns the process exit code.
+
+    ``plumbing`` replaces parts of the session (tests: the engine, the backend).
+    """
     out = stdout or sys.stdout
     err = stderr or sys.stderr
 
@@ -303,7 +321,7 @@ def run_headless(
             err.write(f"note: {console_text(text)}\n")
             err.flush()
 
-    prepared = prepare(options.request(), options.config, say=say)
+    prepared = prepare(options.request(), options.config, plumbing=plumbing, say=say)
     report = _Report(options, err)
     report.context(prepared)
     if isinstance(prepared, Refusal):

@@ -107,6 +107,7 @@ class Plumbing:
     """What a session is built from; each part replaceable (tests, the app's own store)."""
 
     process: ProcessFn | None = None  # the threads backend's engine; None: the real one
+    backend: Callable[[], Backend] | None = None  # where files run; None: threads or the cluster
     check_tools: Callable[[ToolPaths, bool], str | None] = batch_tools_problem
     discover: Callable[..., Discovery] = discover
     cores: int | None = None  # None: this machine's
@@ -153,6 +154,8 @@ class Session:
 
     def backend(self) -> Backend:
         """Where the next batch's files run: a fresh backend for each batch."""
+        if self.plumbing.backend is not None:
+            return self.plumbing.backend()
         if self.cluster is not None:
             from vpo_tui.batch.cluster import DaskBatch
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from vpo_tui.store.paths import path_from_value, text_value
 from vpo_tui.store.pool import ConnectionPool
 
 _TEMP_NAME = re.compile(r"\.[^/\s]*\.vpo-(?:tmp|commit)-[0-9a-zA-Z@.\-]+")
@@ -24,6 +25,7 @@ _DAY_S = 86400.0
 def cause_of(error: str | None, path: str) -> str:
     """The part of a failure message that several files can share."""
     text = (error or "failed without a message").strip()
+    path = text_value(path) or path  # as an error message quotes it (undecodable bytes escaped)
     text = text.removeprefix(f"{path}: ").replace(path, "<file>")
     name = path.rsplit("/", 1)[-1]
     if name:
@@ -125,7 +127,7 @@ def build_report(pool: ConnectionPool, since: float, until: float | None = None)
         bytes_before=int(sizes["before"]),
         bytes_after=int(sizes["after"]),
         time_spent_s=float(spent["s"]),
-        failures=group_failures([(str(r["path"]), r["error"]) for r in failed_rows]),
+        failures=group_failures([(path_from_value(r["path"]), r["error"]) for r in failed_rows]),
         days=tuple(by_day.get(d, DayFigures(d, 0, 0)) for d in _days(since, until)),
     )
 
@@ -162,7 +164,7 @@ def still_failing(pool: ConnectionPool, since: float, cause: str) -> list[tuple[
     out: list[tuple[str, str]] = []
     seen: set[str] = set()
     for r in rows:
-        path = str(r["path"])
+        path = path_from_value(r["path"])
         if path in seen:
             continue
         seen.add(path)
