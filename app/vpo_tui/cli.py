@@ -78,7 +78,7 @@ def _positive_int(text: str) -> int:
 
 
 def _executor_text(text: str) -> str:
-    from vpo_tui.batch.cluster import parse_executor
+    from vpo_tui.batch.cluster.spec import parse_executor
 
     try:
         return str(parse_executor(text))
@@ -91,7 +91,8 @@ def _executor_option(parser: argparse.ArgumentParser) -> None:
         "--executor",
         type=_executor_text,
         metavar="SPEC",
-        help="threads (default), local-cluster[:N] or dask://HOST:PORT (needs vpo-tui[cluster])",
+        help="threads (default), local-cluster[:N], tls://HOST:PORT or dask://HOST:PORT "
+        "(needs vpo-tui[cluster])",
     )
 
 
@@ -296,7 +297,8 @@ def _doctor(argv: list[str]) -> int:
 
 def _doctor_cluster(executor: str) -> int:
     """Connect, list the workers, check vpo-tui's version and the tools on each."""
-    from vpo_tui.batch.cluster import ClusterError, DaskBackend, parse_executor, version_problems
+    from vpo_tui.batch.cluster.client import ClusterError, DaskBackend, version_problems
+    from vpo_tui.batch.cluster.spec import parse_executor
 
     out = sys.stdout
     out.write(f"vpo-tui {__version__}, Python {sys.version.split()[0]}\n")
