@@ -28,14 +28,14 @@ from vpo_tui.batch.exit_codes import (
     EXIT_OK,
     EXIT_USAGE,
 )
+from vpo_tui.batch.session import DEFAULT_POLICY
 from vpo_tui.headless import (
-    DEFAULT_POLICY,
     HeadlessOptions,
-    console_text,
     error_document,
     run_headless,
 )
-from vpo_tui.phrasing import plural
+from vpo_tui.phrasing import console_text, plural
+from vpo_tui.store.paths import path_bytes_b64, text_value
 
 SUBCOMMANDS = ("doctor", "policy", "history", "sample")
 
@@ -380,13 +380,17 @@ def _history(argv: list[str]) -> int:
             if not batches:
                 sys.stdout.write("No batches yet.\n")
             width = max((len(b.outcome) for b in batches), default=0)
-            for b in batches:
+            # the policy column is padded too, so the counts start in one column
+            labels = [
+                console_text(b.policy_name) + (" dry-run" if b.dry_run else "") for b in batches
+            ]
+            policy_width = max(map(len, labels), default=0)
+            for b, label in zip(batches, labels, strict=True):
                 counts = _batch_counts(b)
                 when = time.strftime("%Y-%m-%d %H:%M", time.localtime(b.started_at))
-                flag = " dry-run" if b.dry_run else ""
                 sys.stdout.write(
-                    f"#{b.id:<5} {when}  {b.outcome:<{width}}  {console_text(b.policy_name)}"
-                    f"{flag}  {plural(b.total, 'file')}{': ' + counts if counts else ''}\n"
+                    f"#{b.id:<5} {when}  {b.outcome:<{width}}  {label:<{policy_width}}"
+                    f"  {plural(b.total, 'file')}{': ' + counts if counts else ''}\n"
                 )
             return EXIT_OK
         batch = store.get_batch(ns.batch)
@@ -398,11 +402,15 @@ def _history(argv: list[str]) -> int:
             doc["files"] = [
                 {
                     "path": j.path,
+                    "path_bytes_b64": path_bytes_b64(j.path),
                     "status": j.status,
                     "changes": list(j.changes),
                     "error": j.error,
                     "duration_s": j.duration_s,
                     "output_path": j.output_path,
+                    "output_path_bytes_b64": (
+                        path_bytes_b64(j.output_path) if j.output_path is not None else None
+                    ),
                     "stderr_tail": j.stderr_tail,
                     "before": list(j.before),
                     "after": list(j.after),
@@ -421,7 +429,9 @@ def _history(argv: list[str]) -> int:
         for j in jobs:
             line = f"  {j.status:<11} {console_text(j.path)}"
             if j.error and j.status not in ("ok", "unchanged", "planned"):
-                error = j.error.removeprefix(f"{j.path}: ")  # the line names the file already
+                # the line names the file already (the store keeps a non-UTF-8 name
+                # in an error message as \xNN text)
+                error = j.error.removeprefix(f"{j.path}: ").removeprefix(f"{text_value(j.path)}: ")
                 line += f": {console_text(error)}"
             sys.stdout.write(line + "\n")
             for change in j.changes:
