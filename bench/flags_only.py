@@ -22,6 +22,7 @@ The 800 MB master is one ~10 s x264 noise clip appended to itself with mkvmerge
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -125,10 +126,8 @@ class Round:
 def _allocated(folder: Path) -> int:
     total = 0
     for entry in os.scandir(folder):
-        try:
+        with contextlib.suppress(OSError):  # a temp file vanished between listing and stat
             total += entry.stat(follow_symlinks=False).st_blocks * 512
-        except OSError:
-            pass  # a temp file vanished between listing and stat
     return total
 
 
@@ -182,7 +181,8 @@ def baseline_script(path: Path) -> Path:
 
 def _vpo_argv(root: Path, policy: Path, config: Path, db: Path) -> list[str]:
     argv = [sys.executable, "-m", "vpo_tui", "--no-tui", str(root), "--json"]
-    return argv + ["--policy", str(policy), "--workers", "2", "--config", str(config), "--db", str(db)]
+    argv += ["--policy", str(policy), "--workers", "2"]
+    return [*argv, "--config", str(config), "--db", str(db)]
 
 
 def run(rounds: int = 3, *, keep: bool = False) -> list[Figure]:
