@@ -58,6 +58,11 @@ class PathsConfig:
 
 
 @dataclass(frozen=True)
+class SafetyConfig:
+    in_place: str = "auto"  # "auto" | "never": see engine/inplace.py
+
+
+@dataclass(frozen=True)
 class UiConfig:
     theme: str | None = None
 
@@ -68,6 +73,7 @@ class Config:
     tools: ToolsConfig = field(default_factory=ToolsConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     ui: UiConfig = field(default_factory=UiConfig)
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
     source: Path | None = None  # the file it came from (None = defaults only)
 
     def engine_settings(self) -> EngineSettings:
@@ -79,6 +85,7 @@ class Config:
             keep_backups=self.processing.keep_backups,
             space_margin=self.processing.space_margin,
             tool_timeout_s=self.processing.tool_timeout,
+            in_place=self.safety.in_place,
         )
 
 
@@ -167,6 +174,13 @@ def _executor(key: str, value: Any) -> str:
         raise ConfigError(f"{key}: {exc}") from None
 
 
+def _in_place(key: str, value: Any) -> str:
+    text = _str(key, value)
+    if text not in ("auto", "never"):
+        raise ConfigError(f'{key}: expected "auto" or "never", got {text!r}')
+    return text
+
+
 def _kind(value: Any) -> str:
     names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
     names.update({list: "a list", dict: "a table"})
@@ -187,6 +201,7 @@ _SCHEMA: dict[str, dict[str, Converter]] = {
     "tools": {name: _str for name in ("ffprobe", "ffmpeg", "mkvmerge", "mkvpropedit")},
     "paths": {"database": _path},
     "ui": {"theme": _str},
+    "safety": {"in_place": _in_place},
 }
 
 
@@ -235,6 +250,7 @@ def parse_config(document: Mapping[str, Any], source: Path | None = None) -> Con
         tools=ToolsConfig(**sections.get("tools", {})),
         paths=PathsConfig(**sections.get("paths", {})),
         ui=UiConfig(**sections.get("ui", {})),
+        safety=SafetyConfig(**sections.get("safety", {})),
         source=source,
     )
 

@@ -81,6 +81,9 @@ class EngineSettings:
     tool_timeout_s: float | None = None  # None = no timeout (transcodes can take hours)
     kill_grace_s: float = 3.0  # TERM, then KILL after this long
     duration_tolerance_s: float = 1.0
+    # "auto": a flags-only change is edited in place under a journal where that is
+    # safe (see engine/inplace.py); "never": always on a copy (a clone where possible)
+    in_place: str = "auto"
 
 
 @dataclass(frozen=True)
