@@ -59,6 +59,11 @@ class PathsConfig:
 
 
 @dataclass(frozen=True)
+class SafetyConfig:
+    in_place: str = "auto"  # "auto" | "never": see engine/inplace.py
+
+
+@dataclass(frozen=True)
 class UiConfig:
     theme: str | None = None
 
@@ -74,7 +79,11 @@ class Config:
     tools: ToolsConfig = field(default_factory=ToolsConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     ui: UiConfig = field(default_factory=UiConfig)
+<<<<<<< HEAD
     probe: ProbeConfig = field(default_factory=ProbeConfig)
+=======
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
+>>>>>>> main
     source: Path | None = None  # the file it came from (None = defaults only)
 
     def engine_settings(self) -> EngineSettings:
@@ -86,7 +95,11 @@ class Config:
             keep_backups=self.processing.keep_backups,
             space_margin=self.processing.space_margin,
             tool_timeout_s=self.processing.tool_timeout,
+<<<<<<< HEAD
             probe_backend=self.probe.backend,
+=======
+            in_place=self.safety.in_place,
+>>>>>>> main
         )
 
 
@@ -166,7 +179,7 @@ def _extensions(key: str, value: Any) -> tuple[str, ...]:
 
 
 def _executor(key: str, value: Any) -> str:
-    from vpo_tui.batch.cluster import parse_executor
+    from vpo_tui.batch.cluster.spec import parse_executor
 
     text = _str(key, value)
     try:
@@ -175,6 +188,7 @@ def _executor(key: str, value: Any) -> str:
         raise ConfigError(f"{key}: {exc}") from None
 
 
+<<<<<<< HEAD
 def _probe_backend(key: str, value: Any) -> str:
     from vpo_tui.engine.probe import BACKENDS
 
@@ -183,6 +197,13 @@ def _probe_backend(key: str, value: Any) -> str:
     close = difflib.get_close_matches(str(value), BACKENDS, n=1) if isinstance(value, str) else []
     hint = f"; did you mean {close[0]}?" if close else ""
     raise ConfigError(f"{key}: expected one of {list(BACKENDS)}, got {value!r}{hint}")
+=======
+def _in_place(key: str, value: Any) -> str:
+    text = _str(key, value)
+    if text not in ("auto", "never"):
+        raise ConfigError(f'{key}: expected "auto" or "never", got {text!r}')
+    return text
+>>>>>>> main
 
 
 def _kind(value: Any) -> str:
@@ -205,7 +226,11 @@ _SCHEMA: dict[str, dict[str, Converter]] = {
     "tools": {name: _str for name in ("ffprobe", "ffmpeg", "mkvmerge", "mkvpropedit")},
     "paths": {"database": _path},
     "ui": {"theme": _str},
+<<<<<<< HEAD
     "probe": {"backend": _probe_backend},
+=======
+    "safety": {"in_place": _in_place},
+>>>>>>> main
 }
 
 
@@ -254,7 +279,11 @@ def parse_config(document: Mapping[str, Any], source: Path | None = None) -> Con
         tools=ToolsConfig(**sections.get("tools", {})),
         paths=PathsConfig(**sections.get("paths", {})),
         ui=UiConfig(**sections.get("ui", {})),
+<<<<<<< HEAD
         probe=ProbeConfig(**sections.get("probe", {})),
+=======
+        safety=SafetyConfig(**sections.get("safety", {})),
+>>>>>>> main
         source=source,
     )
 

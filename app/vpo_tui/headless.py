@@ -9,12 +9,10 @@ goes to stdout is the result only: the ``--json`` document, or a dry run's plan
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 import threading
 import time
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,19 +29,21 @@ from vpo_tui.batch.events import (
     FileStarted,
 )
 from vpo_tui.batch.exit_codes import (
-    EXIT_INVALID,
-    EXIT_MISSING_TOOL,
-    EXIT_NOTHING_FOUND,
     EXIT_OK,
-    EXIT_USAGE,
-    exit_code_for,
+)
+from vpo_tui.batch.runner import BatchRunner
+from vpo_tui.batch.session import (
+    DEFAULT_POLICY,
+    BatchRequest,
+    Plumbing,
+    Refusal,
+    Session,
+    prepare,
 )
 from vpo_tui.config import Config
-from vpo_tui.engine.job import FileJob, FileResult, FileStatus, StopReason, ToolPaths
-from vpo_tui.engine.tools import batch_tools_problem
-from vpo_tui.phrasing import files_progress, plural
-
-DEFAULT_POLICY = "normalize"
+from vpo_tui.engine.job import FileResult, FileStatus, StopReason
+from vpo_tui.phrasing import console_text, files_progress, plural
+from vpo_tui.store.paths import path_bytes_b64
 
 
 @dataclass(frozen=True)
@@ -59,22 +59,16 @@ class HeadlessOptions:
     quiet: bool = False
     executor: str | None = None  # --executor; None: [processing] executor, else threads
 
-
-# Control characters, line separators and lone surrogates (undecodable bytes in a
-# file name): printed raw they break one-line-per-file output or drive the terminal.
-_ESCAPED_CATEGORIES = frozenset({"Cc", "Zl", "Zp", "Cs"})
-
-
-def console_text(text: str) -> str:
-    """``text`` with control characters escaped as Python does (a newline shows as ``\\n``).
-
-    For paths and messages on the console only; ``--json`` escapes by itself.
-    """
-    if text.isprintable():
-        return text
-    return "".join(
-        repr(ch)[1:-1] if unicodedata.category(ch) in _ESCAPED_CATEGORIES else ch for ch in text
-    )
+    def request(self) -> BatchRequest:
+        return BatchRequest(
+            paths=self.paths,
+            policy=self.policy,
+            workers=self.workers,
+            executor=self.executor,
+            dry_run=self.dry_run,
+            recursive=self.recursive,
+            db=self.db,
+        )
 
 
 def _clock(seconds: float) -> str:
@@ -238,7 +232,7 @@ def result_document(
     policy_source: str,
     workers: int,
     dry_run: bool,
-    problems: Sequence[str] = (),
+    problems: Sequence[Mapping[str, object]] = (),
     warnings: Sequence[str] = (),
     ignored_extensions: Mapping[str, int] | None = None,
     error: str | None = None,
@@ -256,16 +250,26 @@ def result_document(
             **totals,
             "duration_s": round(result.duration_s, 3) if result is not None else 0.0,
             "stopped_early": result.stopped_early if result is not None else False,
-            "stop_reason": result.stop_reason if result is not None else None,
+            "stop_reason": (
+                result.stop_reason.value
+                if result is not None and result.stop_reason is not None
+                else None
+            ),
         },
         "files": [
             {
                 "path": str(f.path),
+                # the name's exact bytes: "path" escapes bytes that are not UTF-8
+                # as lone surrogates (\udce9), which strict parsers replace or refuse
+                "path_bytes_b64": path_bytes_b64(f.path),
                 "status": f.status.value,
                 "changes": list(f.changes),
                 "error": f.error,
                 "duration_s": round(f.duration_s, 3),
                 "output_path": str(f.output_path) if f.output_path is not None else None,
+                "output_path_bytes_b64": (
+                    path_bytes_b64(f.output_path) if f.output_path is not None else None
+                ),
                 "stderr_tail": f.stderr_tail,
                 "before": list(f.before),
                 "after": list(f.after),
@@ -297,53 +301,105 @@ def error_document(
     )
 
 
-class _Early(Exception):
-    """A problem found before any file is touched: exit code + message.
-
-    ``console`` is the message for the terminal when it differs (paths escaped).
-    """
-
-    def __init__(self, code: int, message: str, console: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.console = console if console is not None else message
-
-
 def run_headless(
     options: HeadlessOptions,
     *,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     install_signals: bool = True,
+    plumbing: Plumbing | None = None,
 ) -> int:
-    """Run one batch without the TUI; returns the process exit code."""
+    """Run one batch without the TUI; returns the process exit code.
+
+    ``plumbing`` replaces parts of the session (tests: the engine, the backend).
+    """
     out = stdout or sys.stdout
     err = stderr or sys.stderr
-    state: dict[str, Any] = {
-        "policy_name": options.policy,
-        "policy_source": "",
-        "workers": options.workers or 0,
-        "problems": [],
-        "warnings": [],
-        "unreadable": 0,
-        "ignored_extensions": {},
-    }
+
+    def say(text: str) -> None:
+        if not options.quiet:
+            err.write(f"note: {console_text(text)}\n")
+            err.flush()
+
+    prepared = prepare(options.request(), options.config, plumbing=plumbing, say=say)
+    report = _Report(options, err)
+    report.context(prepared)
+    if isinstance(prepared, Refusal):
+        err.write(f"vpo-tui: {prepared.console}\n")
+        return report.finish(out, prepared.exit_code, None, error=prepared.message)
+    with prepared as session:
+        listener = ConsoleListener(
+            err,
+            tty=err.isatty() and not options.json,
+            quiet=options.quiet or options.json,
+            dry_run=options.dry_run,
+            plan=out if options.dry_run and not options.json else None,
+        )
+        result = _run(session.runner(listener), listener, err, install_signals)
+    code = session.exit_code(result)
+    err.write(_summary(result, session.unreadable) + "\n")
+    return report.finish(out, code, result)
+
+
+class _Report:
+    """What headless says around a batch: the context on stderr, the ``--json`` document."""
+
+    def __init__(self, options: HeadlessOptions, err: TextIO) -> None:
+        self._options = options
+        self._err = err
+        self.policy_name = options.policy
+        self.policy_source = ""
+        self.workers = options.workers or 0
+        self.warnings: list[str] = []
+        self.problems: list[dict[str, Any]] = []
+        self.ignored: dict[str, int] = {}
+
+    def context(self, prepared: Session | Refusal) -> None:
+        """Say what was resolved (as it happened): where files run, warnings, notes, problems."""
+        err, quiet = self._err, self._options.quiet
+        policy = prepared.policy
+        if policy is not None:
+            self.policy_name, self.policy_source = policy.name, policy.source
+        workers = prepared.workers
+        self.workers = workers if isinstance(workers, int) else workers.workers
+        if prepared.executor_note and not quiet:
+            err.write(f"note: {prepared.executor_note}\n")
+        for text in prepared.warnings:
+            self.warnings.append(text)
+            err.write(f"warning: {console_text(text)}\n")
+        if not quiet:
+            for line in prepared.notes:
+                err.write(f"note: {console_text(line)}\n")
+        found = prepared.found
+        if found is None:
+            return
+        for problem in found.problems:
+            self.problems.append(
+                {
+                    "path": str(problem.path),
+                    "message": problem.message,
+                    "unreadable": problem.unreadable,
+                }
+            )
+            err.write(f"warning: {console_text(str(problem))}\n")
+        self.ignored = dict(found.ignored)
+        # Said even with --quiet when nothing was found: then it is the answer to "why not".
+        if found.ignored and (not quiet or not found.files):
+            err.write(f"note: {found.ignored_note()}\n")
 
     def finish(
-        code: int, result: BatchResult | None, error: str | None = None, console: str | None = None
+        self, out: TextIO, code: int, result: BatchResult | None, error: str | None = None
     ) -> int:
-        if error:
-            err.write(f"vpo-tui: {console or error}\n")
-        if options.json:
+        if self._options.json:
             doc = result_document(
                 result,
-                policy_name=state["policy_name"],
-                policy_source=state["policy_source"],
-                workers=state["workers"],
-                dry_run=options.dry_run,
-                problems=state["problems"],
-                warnings=state["warnings"],
-                ignored_extensions=state["ignored_extensions"],
+                policy_name=self.policy_name,
+                policy_source=self.policy_source,
+                workers=self.workers,
+                dry_run=self._options.dry_run,
+                problems=self.problems,
+                warnings=self.warnings,
+                ignored_extensions=self.ignored,
                 error=error,
                 exit_code=code,
             )
@@ -351,192 +407,10 @@ def run_headless(
             out.flush()
         return code
 
-    try:
-        runner, listener, store = _prepare(options, state, err, out)
-    except _Early as early:
-        _close_backend(state)
-        return finish(early.code, None, str(early), early.console)
-    try:
-        result = _run(runner, listener, err, install_signals)
-    finally:
-        if store is not None:
-            store.close()
-        _close_backend(state)
-    code = exit_code_for(result, state["unreadable"])
-    err.write(_summary(result, state["unreadable"]) + "\n")
-    return finish(code, result)
 
-
-def _prepare(
-    options: HeadlessOptions, state: dict[str, Any], err: TextIO, out: TextIO
-) -> tuple[Any, Any, Any]:
-    """Everything that can refuse the batch before a file is touched, in exit-code order."""
-    from vpo_tui.batch.discovery import discover
-    from vpo_tui.batch.recovery import pending_recovery, recover_at_startup
-    from vpo_tui.batch.runner import BatchRunner
-    from vpo_tui.batch.workers import WorkerCountError, resolve_workers
-    from vpo_tui.policy.load import PolicyError, load_policy
-    from vpo_tui.store.history import HistoryStore
-    from vpo_tui.store.pool import StoreError
-
-    config = options.config
-
-    def warn(text: str) -> None:
-        state["warnings"].append(text)
-        err.write(f"warning: {console_text(text)}\n")
-
-    try:
-        choice = resolve_workers(
-            options.workers, config.processing.workers, config.processing.max_workers
-        )
-    except WorkerCountError as exc:
-        raise _Early(EXIT_USAGE, str(exc)) from None
-    state["workers"] = choice.workers
-    try:
-        policy = load_policy(options.policy)
-    except PolicyError as exc:
-        raise _Early(EXIT_INVALID, f"invalid policy: {exc}") from None
-    state["policy_name"] = policy.name
-    state["policy_source"] = policy.source
-    settings = config.engine_settings()
-    executor = options.executor or config.processing.executor
-    if executor is not None and executor != "threads":
-        # The files run on the cluster's workers: their tools and version count, not ours.
-        choice = _open_cluster(executor, options, state, err)
-    else:
-        _require_tools(settings.tools, options.dry_run)
-    if choice.warning:
-        warn(choice.warning)
-
-    # A mistyped path is a usage error, not a warning a cron job would never read.
-    missing = [str(p) for p in options.paths if not os.path.lexists(p)]
-    if missing:
-        raise _Early(
-            EXIT_USAGE,
-            f"no such file or folder: {', '.join(missing)}",
-            f"no such file or folder: {', '.join(map(console_text, missing))}",
-        )
-
-    # Recovery first: finishing an interrupted commit removes files discovery would queue.
-    # A dry run changes nothing, so it only says what the next real run will clean up.
-    store = None
-    try:
-        store = HistoryStore(options.db or config.paths.database)
-    except StoreError as exc:
-        warn(f"{exc}; continuing without history or cache")
-    if options.dry_run:
-        pending = pending_recovery(store, options.paths, recursive=options.recursive).summary()
-        notes = [pending] if pending else []
-    else:
-        notes = recover_at_startup(store, options.paths, recursive=options.recursive).messages()
-    if not options.quiet:
-        for line in notes:
-            err.write(f"note: {console_text(line)}\n")
-
-    found = discover(
-        options.paths, recursive=options.recursive, extensions=config.processing.extensions
-    )
-    for problem in found.problems:
-        state["problems"].append(
-            {
-                "path": str(problem.path),
-                "message": problem.message,
-                "unreadable": problem.unreadable,
-            }
-        )
-        state["unreadable"] += problem.unreadable
-        err.write(f"warning: {console_text(str(problem))}\n")
-    state["ignored_extensions"] = dict(found.ignored)
-    # Said even with --quiet when nothing was found: then it is the answer to "why not".
-    if found.ignored and (not options.quiet or not found.files):
-        err.write(f"note: {found.ignored_note()}\n")
-    if not found.files:
-        if store is not None:
-            store.close()
-        given = [str(p) for p in options.paths]
-        raise _Early(
-            EXIT_NOTHING_FOUND,
-            f"no video files found in: {', '.join(given)}",
-            f"no video files found in: {', '.join(map(console_text, given))}",
-        )
-
-    on_error = config.processing.on_error or policy.on_error
-    jobs = [FileJob(path, policy, settings, options.dry_run) for path in found.files]
-    listener = ConsoleListener(
-        err,
-        tty=err.isatty() and not options.json,
-        quiet=options.quiet or options.json,
-        dry_run=options.dry_run,
-        plan=out if options.dry_run and not options.json else None,
-    )
-    backend = None
-    if "backend" in state:
-        from vpo_tui.batch.cluster import DaskBatch
-
-        backend = DaskBatch(state["backend"])
-    runner = BatchRunner(
-        jobs,
-        backend=backend,
-        workers=choice.workers,
-        max_workers=choice.cap,
-        listener=listener,
-        on_error=on_error,
-        dry_run=options.dry_run,
-        store=store,
-        policy_name=policy.name,
-        roots=[Path(p).absolute() for p in options.paths],
-    )
-    return runner, listener, store
-
-
-def _open_cluster(
-    executor: str, options: HeadlessOptions, state: dict[str, Any], err: TextIO
-) -> Any:
-    """Connect to (or start) the Dask cluster and check its workers; ``_Early`` if unusable."""
-    from vpo_tui.batch.cluster import (
-        ClusterError,
-        DaskBackend,
-        parse_executor,
-        resolve_cluster_workers,
-    )
-
-    try:
-        spec = parse_executor(executor)
-    except ValueError as exc:
-        raise _Early(EXIT_USAGE, f"--executor: {exc}") from None
-    try:
-        backend = DaskBackend.open(spec)
-        state["backend"] = backend
-        workers = backend.check()
-    except ClusterError as exc:
-        raise _Early(EXIT_MISSING_TOOL, str(exc)) from None
-    choice = resolve_cluster_workers(
-        options.workers, options.config.processing.workers, backend.total_threads()
-    )
-    state["workers"] = choice.workers
-    if not options.quiet:
-        hosts = sorted({w.host for w in workers})
-        err.write(
-            f"note: running on the Dask cluster at {backend.address}: "
-            f"{plural(len(workers), 'worker')} on {', '.join(hosts)}, "
-            f"{plural(choice.workers, 'file')} at once\n"
-        )
-    return choice
-
-
-def _close_backend(state: dict[str, Any]) -> None:
-    backend = state.pop("backend", None)
-    if backend is not None:
-        backend.close()
-
-
-def _require_tools(tools: ToolPaths, dry_run: bool) -> None:
-    problem = batch_tools_problem(tools, dry_run)
-    if problem is not None:
-        raise _Early(EXIT_MISSING_TOOL, problem)
-
-
-def _run(runner: Any, listener: ConsoleListener, err: TextIO, install_signals: bool) -> BatchResult:
+def _run(
+    runner: BatchRunner, listener: ConsoleListener, err: TextIO, install_signals: bool
+) -> BatchResult:
     """Run the batch on a thread; the main thread waits and handles Ctrl-C / SIGTERM / SIGHUP."""
     outcome: list[BatchResult] = []
     failure: list[BaseException] = []

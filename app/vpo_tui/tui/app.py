@@ -31,10 +31,10 @@ from vpo_tui.batch.exit_codes import (
     EXIT_USAGE,
     exit_code_for,
 )
+from vpo_tui.batch.session import DEFAULT_POLICY
 from vpo_tui.batch.workers import WorkerChoice, WorkerCountError
 from vpo_tui.config import Config
 from vpo_tui.engine.job import KnownProbe
-from vpo_tui.headless import DEFAULT_POLICY
 from vpo_tui.policy.model import Policy
 from vpo_tui.tui.screens.dialogs import QuitWhileRunning
 from vpo_tui.tui.screens.help import HelpScreen
