@@ -149,10 +149,12 @@ def _with_probe(config: object, backend: str | None) -> object:
     import dataclasses
 
     from vpo_tui.config import Config, ProbeConfig
+    from vpo_tui.engine.probe import BACKENDS
 
-    if backend is None or not isinstance(config, Config):
+    chosen = next((b for b in BACKENDS if b == backend), None)
+    if chosen is None or not isinstance(config, Config):
         return config
-    return dataclasses.replace(config, probe=ProbeConfig(backend=backend))
+    return dataclasses.replace(config, probe=ProbeConfig(backend=chosen))
 
 
 def _load_config(path: str | None) -> object:
@@ -273,9 +275,7 @@ def _doctor(argv: list[str]) -> int:
     parser = _Parser(prog="vpo-tui doctor", description="Check the tools and settings.")
     _common(parser)
     _executor_option(parser)
-<<<<<<< HEAD
     _probe_option(parser)
-=======
     parser.add_argument(
         "folders",
         nargs="*",
@@ -283,7 +283,6 @@ def _doctor(argv: list[str]) -> int:
         metavar="FOLDER",
         help="library folders: say whether each can clone files (instant copies)",
     )
->>>>>>> main
     ns = parser.parse_args(argv)
     config, code = _config_or_exit(ns.config)
     if config is None:
@@ -308,11 +307,8 @@ def _doctor(argv: list[str]) -> int:
         else:
             missing.append(tool.name)
             out.write(f"  MISSING  {tool.name:<12} {console_text(str(tool.problem))}\n")
-<<<<<<< HEAD
     out.write(_probe_line(config.probe.backend) + "\n")
-=======
     _doctor_folders(ns.folders, config.safety.in_place)
->>>>>>> main
     if not missing:
         return EXIT_OK
     # A wrong [tools] path is fixed in the config file, not by installing anything.
@@ -334,7 +330,6 @@ def _doctor(argv: list[str]) -> int:
     return EXIT_MISSING_TOOL
 
 
-<<<<<<< HEAD
 def _probe_line(backend: str) -> str:
     """Who reads the files: PyAV's FFmpeg beside the system's, or why ffprobe does."""
     from vpo_tui.engine.probe_pool import pool
@@ -347,7 +342,8 @@ def _probe_line(backend: str) -> str:
     if backend == "pyav":
         return f"  PROBLEM  PyAV         {console_text(str(problem))}: every probe will fail"
     return f"  note     PyAV         {console_text(str(problem))}: probing with ffprobe"
-=======
+
+
 def _doctor_folders(folders: list[Path], in_place: str) -> None:
     """Per library folder: can it clone (a flags-only change then copies nothing)?"""
     from vpo_tui.engine.clone import folder_can_clone
@@ -369,7 +365,6 @@ def _doctor_folders(folders: list[Path], in_place: str) -> None:
                 f"  journal  {where}: no clones here; edited in place under a journal"
                 " (hard-linked or busy files are copied)\n"
             )
->>>>>>> main
 
 
 def _doctor_cluster(executor: str) -> int:

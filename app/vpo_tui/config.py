@@ -17,7 +17,7 @@ from typing import Any
 
 import platformdirs
 
-from vpo_tui.engine.job import EngineSettings, ToolPaths
+from vpo_tui.engine.job import EngineSettings, ProbeBackend, ToolPaths
 from vpo_tui.policy.model import OnError
 
 try:
@@ -70,7 +70,7 @@ class UiConfig:
 
 @dataclass(frozen=True)
 class ProbeConfig:
-    backend: str = "auto"  # auto | pyav | ffprobe (see engine/probe.py)
+    backend: ProbeBackend = "auto"  # auto | pyav | ffprobe (see engine/probe.py)
 
 
 @dataclass(frozen=True)
@@ -79,11 +79,8 @@ class Config:
     tools: ToolsConfig = field(default_factory=ToolsConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     ui: UiConfig = field(default_factory=UiConfig)
-<<<<<<< HEAD
     probe: ProbeConfig = field(default_factory=ProbeConfig)
-=======
     safety: SafetyConfig = field(default_factory=SafetyConfig)
->>>>>>> main
     source: Path | None = None  # the file it came from (None = defaults only)
 
     def engine_settings(self) -> EngineSettings:
@@ -95,11 +92,8 @@ class Config:
             keep_backups=self.processing.keep_backups,
             space_margin=self.processing.space_margin,
             tool_timeout_s=self.processing.tool_timeout,
-<<<<<<< HEAD
             probe_backend=self.probe.backend,
-=======
             in_place=self.safety.in_place,
->>>>>>> main
         )
 
 
@@ -188,22 +182,22 @@ def _executor(key: str, value: Any) -> str:
         raise ConfigError(f"{key}: {exc}") from None
 
 
-<<<<<<< HEAD
-def _probe_backend(key: str, value: Any) -> str:
+def _probe_backend(key: str, value: Any) -> ProbeBackend:
     from vpo_tui.engine.probe import BACKENDS
 
-    if isinstance(value, str) and value in BACKENDS:
-        return value
+    for backend in BACKENDS:
+        if value == backend:
+            return backend
     close = difflib.get_close_matches(str(value), BACKENDS, n=1) if isinstance(value, str) else []
     hint = f"; did you mean {close[0]}?" if close else ""
     raise ConfigError(f"{key}: expected one of {list(BACKENDS)}, got {value!r}{hint}")
-=======
+
+
 def _in_place(key: str, value: Any) -> str:
     text = _str(key, value)
     if text not in ("auto", "never"):
         raise ConfigError(f'{key}: expected "auto" or "never", got {text!r}')
     return text
->>>>>>> main
 
 
 def _kind(value: Any) -> str:
@@ -226,11 +220,8 @@ _SCHEMA: dict[str, dict[str, Converter]] = {
     "tools": {name: _str for name in ("ffprobe", "ffmpeg", "mkvmerge", "mkvpropedit")},
     "paths": {"database": _path},
     "ui": {"theme": _str},
-<<<<<<< HEAD
     "probe": {"backend": _probe_backend},
-=======
     "safety": {"in_place": _in_place},
->>>>>>> main
 }
 
 
@@ -279,11 +270,8 @@ def parse_config(document: Mapping[str, Any], source: Path | None = None) -> Con
         tools=ToolsConfig(**sections.get("tools", {})),
         paths=PathsConfig(**sections.get("paths", {})),
         ui=UiConfig(**sections.get("ui", {})),
-<<<<<<< HEAD
         probe=ProbeConfig(**sections.get("probe", {})),
-=======
         safety=SafetyConfig(**sections.get("safety", {})),
->>>>>>> main
         source=source,
     )
 

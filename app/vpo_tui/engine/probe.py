@@ -21,10 +21,11 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from vpo_tui.engine import probe_pool
 from vpo_tui.engine.control import FileControl
+from vpo_tui.engine.job import ProbeBackend
 from vpo_tui.engine.run import ToolError, run_tool
 from vpo_tui.media import Chapter, MediaInfo, Track, TrackType
 
@@ -34,7 +35,6 @@ PROBE_TIMEOUT_S = 120.0
 _TRUNCATION_MARKERS = ("ended prematurely", "truncat", "moov atom not found", "invalid data found")
 
 
-ProbeBackend = Literal["auto", "pyav", "ffprobe"]
 BACKENDS: tuple[ProbeBackend, ...] = ("auto", "pyav", "ffprobe")
 READER_KEY = "read_by"  # in a document read in-process: who read it (for messages, records)
 

@@ -93,8 +93,7 @@ def _stream(stream: Any) -> dict[str, Any]:
         out["channels"] = context.channels
     flags = int(stream.disposition)
     out["disposition"] = {
-        key: int(bool(flags & int(getattr(type(stream.disposition), key))))
-        for key in _DISPOSITIONS
+        key: int(bool(flags & int(getattr(type(stream.disposition), key)))) for key in _DISPOSITIONS
     }
     start = _time(stream.start_time, stream.time_base)
     if start is not None:

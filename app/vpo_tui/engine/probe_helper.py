@@ -62,9 +62,7 @@ def _answer(request: dict[str, Any]) -> dict[str, Any]:
     packets_from = request.get("packets_from")
     _injected_fault(path)
     try:
-        document, log = read_document(
-            path, None if packets_from is None else float(packets_from)
-        )
+        document, log = read_document(path, None if packets_from is None else float(packets_from))
     except Unsupported as exc:
         return {"unsupported": str(exc)}
     except OpenFailed as exc:

@@ -200,6 +200,8 @@ class HelperPool:
         self._broken: str | None = None
         self._spawner = _Spawner()
         self.fallbacks: deque[Fallback] = deque(maxlen=200)
+        self.reads: deque[str] = deque(maxlen=1000)  # the paths read in a helper, in order
+        self.read_count = 0  # how many reads were asked of a helper (benchmarks, tests)
         self.started = 0  # helpers started so far (the benchmarks report it)
 
     # -- state ------------------------------------------------------------------
@@ -238,6 +240,9 @@ class HelperPool:
         control: FileControl | None,
     ) -> Answer:
         helper = self._acquire()
+        with self._lock:
+            self.reads.append(str(path))
+            self.read_count += 1
         try:
             helper.send({"path": str(path), "packets_from": packets_from})
             line = helper.read_line(timeout_s, control)
