@@ -78,7 +78,7 @@ def _positive_int(text: str) -> int:
 
 
 def _executor_text(text: str) -> str:
-    from vpo_tui.batch.cluster import parse_executor
+    from vpo_tui.batch.cluster.spec import parse_executor
 
     try:
         return str(parse_executor(text))
@@ -91,7 +91,8 @@ def _executor_option(parser: argparse.ArgumentParser) -> None:
         "--executor",
         type=_executor_text,
         metavar="SPEC",
-        help="threads (default), local-cluster[:N] or dask://HOST:PORT (needs vpo-tui[cluster])",
+        help="threads (default), local-cluster[:N], tls://HOST:PORT or dask://HOST:PORT "
+        "(needs vpo-tui[cluster])",
     )
 
 
@@ -250,6 +251,13 @@ def _doctor(argv: list[str]) -> int:
     parser = _Parser(prog="vpo-tui doctor", description="Check the tools and settings.")
     _common(parser)
     _executor_option(parser)
+    parser.add_argument(
+        "folders",
+        nargs="*",
+        type=Path,
+        metavar="FOLDER",
+        help="library folders: say whether each can clone files (instant copies)",
+    )
     ns = parser.parse_args(argv)
     config, code = _config_or_exit(ns.config)
     if config is None:
@@ -273,6 +281,7 @@ def _doctor(argv: list[str]) -> int:
         else:
             missing.append(tool.name)
             out.write(f"  MISSING  {tool.name:<12} {console_text(str(tool.problem))}\n")
+    _doctor_folders(ns.folders, config.safety.in_place)
     if not missing:
         return EXIT_OK
     # A wrong [tools] path is fixed in the config file, not by installing anything.
@@ -294,9 +303,33 @@ def _doctor(argv: list[str]) -> int:
     return EXIT_MISSING_TOOL
 
 
+def _doctor_folders(folders: list[Path], in_place: str) -> None:
+    """Per library folder: can it clone (a flags-only change then copies nothing)?"""
+    from vpo_tui.engine.clone import folder_can_clone
+
+    out = sys.stdout
+    if folders:
+        out.write(f"flags-only changes (mkvpropedit), [safety] in_place = {in_place}:\n")
+    for folder in folders:
+        where = console_text(str(folder))
+        can = folder_can_clone(folder) if folder.is_dir() else None
+        if can is None:
+            out.write(f"  ?        {where}: cannot tell (not a folder, or not writable)\n")
+        elif can:
+            out.write(f"  clone    {where}: the working copy is a clone (instant, no space)\n")
+        elif in_place == "never":
+            out.write(f"  copy     {where}: no clones here; each file is copied first\n")
+        else:
+            out.write(
+                f"  journal  {where}: no clones here; edited in place under a journal"
+                " (hard-linked or busy files are copied)\n"
+            )
+
+
 def _doctor_cluster(executor: str) -> int:
     """Connect, list the workers, check vpo-tui's version and the tools on each."""
-    from vpo_tui.batch.cluster import ClusterError, DaskBackend, parse_executor, version_problems
+    from vpo_tui.batch.cluster.client import ClusterError, DaskBackend, version_problems
+    from vpo_tui.batch.cluster.spec import parse_executor
 
     out = sys.stdout
     out.write(f"vpo-tui {__version__}, Python {sys.version.split()[0]}\n")

@@ -60,6 +60,11 @@ class PathsConfig:
 
 
 @dataclass(frozen=True)
+class SafetyConfig:
+    in_place: str = "auto"  # "auto" | "never": see engine/inplace.py
+
+
+@dataclass(frozen=True)
 class UiConfig:
     theme: str | None = None
 
@@ -95,6 +100,7 @@ class Config:
     watch: WatchConfig = field(default_factory=WatchConfig)
     transcode: TranscodeConfig = field(default_factory=TranscodeConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
     source: Path | None = None  # the file it came from (None = defaults only)
 
     def engine_settings(self) -> EngineSettings:
@@ -112,6 +118,7 @@ class Config:
                 else None
             ),
             max_size_ratio=self.transcode.max_size_ratio,
+            in_place=self.safety.in_place,
         )
 
 
@@ -191,7 +198,7 @@ def _extensions(key: str, value: Any) -> tuple[str, ...]:
 
 
 def _executor(key: str, value: Any) -> str:
-    from vpo_tui.batch.cluster import parse_executor
+    from vpo_tui.batch.cluster.spec import parse_executor
 
     text = _str(key, value)
     try:
@@ -227,6 +234,13 @@ def _strings(key: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _in_place(key: str, value: Any) -> str:
+    text = _str(key, value)
+    if text not in ("auto", "never"):
+        raise ConfigError(f'{key}: expected "auto" or "never", got {text!r}')
+    return text
+
+
 def _kind(value: Any) -> str:
     names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
     names.update({list: "a list", dict: "a table"})
@@ -251,6 +265,7 @@ _SCHEMA: dict[str, dict[str, Converter]] = {
     "watch": {"settle": _number(0.0), "hours": _window},
     "transcode": {"max_size_ratio": _number(0.01)},
     "notify": {"command": _command, "urls": _strings},
+    "safety": {"in_place": _in_place},
 }
 
 
@@ -302,6 +317,7 @@ def parse_config(document: Mapping[str, Any], source: Path | None = None) -> Con
         watch=WatchConfig(**sections.get("watch", {})),
         transcode=TranscodeConfig(**sections.get("transcode", {})),
         notify=NotifyConfig(**sections.get("notify", {})),
+        safety=SafetyConfig(**sections.get("safety", {})),
         source=source,
     )
 
