@@ -130,6 +130,8 @@ class FileResult:
     comply with the policy (ok/unchanged), so a re-run can skip it unprobed.
     ``before``/``after`` are short track summaries (one string per track).
     ``probe`` is the source's probe (made or reused), for the next run to reuse.
+    ``source_size`` is the original's size in bytes when it was read (the report
+    weighs space saved or spent with it).
     """
 
     path: Path
@@ -144,6 +146,7 @@ class FileResult:
     pass_kind: str = "none"
     fingerprint: tuple[int, int] | None = None
     probe: KnownProbe | None = None
+    source_size: int | None = None
 
 
 @dataclass(frozen=True)
