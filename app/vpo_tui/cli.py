@@ -37,7 +37,7 @@ from vpo_tui.headless import (
 from vpo_tui.phrasing import console_text, plural
 from vpo_tui.store.paths import path_bytes_b64, text_value
 
-SUBCOMMANDS = ("doctor", "policy", "history", "sample")
+SUBCOMMANDS = ("doctor", "policy", "history", "sample", "report", "retry")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,7 +78,7 @@ def _positive_int(text: str) -> int:
 
 
 def _executor_text(text: str) -> str:
-    from vpo_tui.batch.cluster import parse_executor
+    from vpo_tui.batch.cluster.spec import parse_executor
 
     try:
         return str(parse_executor(text))
@@ -91,7 +91,8 @@ def _executor_option(parser: argparse.ArgumentParser) -> None:
         "--executor",
         type=_executor_text,
         metavar="SPEC",
-        help="threads (default), local-cluster[:N] or dask://HOST:PORT (needs vpo-tui[cluster])",
+        help="threads (default), local-cluster[:N], tls://HOST:PORT or dask://HOST:PORT "
+        "(needs vpo-tui[cluster])",
     )
 
 
@@ -105,7 +106,8 @@ def batch_parser() -> _Parser:
         prog="vpo-tui",
         description="Apply a media policy to video files and folders, several at a time, safely.",
         epilog="Subcommands: vpo-tui doctor | policy {check FILE,list,show NAME} | "
-        "history [BATCH] | sample DIR.  Exit codes: 0 ok, 1 failed files or unreadable "
+        "history [BATCH] | report [--since 24h] | retry --cause TEXT | sample DIR.  "
+        "Exit codes: 0 ok, 1 failed files or unreadable "
         "paths, 2 usage, 3 invalid policy/config, 4 no video files, 5 missing tool, "
         "130 stopped.",
     )
@@ -233,6 +235,11 @@ def _subcommand(name: str, argv: list[str]) -> int:
         return _policy(argv)
     if name == "history":
         return _history(argv)
+    if name in ("report", "retry"):
+        from vpo_tui.report_command import report_main
+        from vpo_tui.retry_command import retry_main
+
+        return report_main(argv) if name == "report" else retry_main(argv)
     return _sample(argv)
 
 
@@ -290,7 +297,8 @@ def _doctor(argv: list[str]) -> int:
 
 def _doctor_cluster(executor: str) -> int:
     """Connect, list the workers, check vpo-tui's version and the tools on each."""
-    from vpo_tui.batch.cluster import ClusterError, DaskBackend, parse_executor, version_problems
+    from vpo_tui.batch.cluster.client import ClusterError, DaskBackend, version_problems
+    from vpo_tui.batch.cluster.spec import parse_executor
 
     out = sys.stdout
     out.write(f"vpo-tui {__version__}, Python {sys.version.split()[0]}\n")

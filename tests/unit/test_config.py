@@ -86,7 +86,7 @@ theme = "nord"
         ("[processing\n", r"TOML syntax error"),
         (
             '[processing]\nexecutor = "dask://nas"\n',
-            r"\[processing\] executor: expected threads, local-cluster\[:N\] or dask://HOST:PORT",
+            r"\[processing\] executor: expected threads, local-cluster\[:N\], tls://HOST:PORT or dask://HOST:PORT",
         ),
         ('[processing]\nexecutor = "local-cluster:0"\n', r"executor: local-cluster:N needs"),
     ],

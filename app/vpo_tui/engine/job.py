@@ -14,6 +14,14 @@ from pathlib import Path
 from vpo_tui.policy.model import Policy
 
 
+class FileFailure(Exception):
+    """A per-file failure that is the file's result, not a bug (with the tool's stderr tail)."""
+
+    def __init__(self, message: str, stderr_tail: str | None = None) -> None:
+        super().__init__(message)
+        self.stderr_tail = stderr_tail
+
+
 class FileStatus(str, Enum):
     """The outcome of one file. These names are part of the ``--json`` output."""
 
@@ -130,6 +138,8 @@ class FileResult:
     comply with the policy (ok/unchanged), so a re-run can skip it unprobed.
     ``before``/``after`` are short track summaries (one string per track).
     ``probe`` is the source's probe (made or reused), for the next run to reuse.
+    ``source_size`` is the original's size in bytes when it was read (the report
+    weighs space saved or spent with it).
     """
 
     path: Path
@@ -144,6 +154,7 @@ class FileResult:
     pass_kind: str = "none"
     fingerprint: tuple[int, int] | None = None
     probe: KnownProbe | None = None
+    source_size: int | None = None
 
 
 @dataclass(frozen=True)

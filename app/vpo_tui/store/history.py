@@ -127,6 +127,19 @@ class JobRecord:
 _STATUSES = ("ok", "unchanged", "planned", "failed", "skipped", "cancelled")
 
 
+def sizes_of(result: FileResult) -> tuple[int | None, int | None]:
+    """``(size before, size after)`` in bytes, where the result tells them.
+
+    After: the compliant file's fingerprint. Before: what the engine read, else
+    the kept probe's fingerprint (an unchanged file's).
+    """
+    after = result.fingerprint[0] if result.fingerprint is not None else None
+    before = result.source_size
+    if before is None and result.probe is not None:
+        before = result.probe.fingerprint[0]
+    return before, after
+
+
 class HistoryStore:
     """History and probe cache in one SQLite file (thread-safe, multi-process safe)."""
 
@@ -238,7 +251,8 @@ class HistoryStore:
     def job_finished(self, job_id: int, result: FileResult) -> None:
         self._pool.execute_write(
             "UPDATE jobs SET status = ?, finished_at = ?, duration_s = ?, changes = ?, error = ?,"
-            " stderr_tail = ?, before = ?, after = ?, output_path = ? WHERE id = ?",
+            " stderr_tail = ?, before = ?, after = ?, output_path = ?, size_before = ?,"
+            " size_after = ? WHERE id = ?",
             (*self._result_columns(result), job_id),
         )
 
@@ -249,8 +263,8 @@ class HistoryStore:
     def jobs_recorded(self, batch_id: int, items: Iterable[tuple[int, FileResult]]) -> None:
         self._pool.execute_many(
             "INSERT INTO jobs (batch_id, position, path, status, finished_at, duration_s, changes,"
-            " error, stderr_tail, before, after, output_path)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " error, stderr_tail, before, after, output_path, size_before, size_after)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (batch_id, pos, path_value(result.path), *self._result_columns(result))
                 for pos, result in items
@@ -285,6 +299,7 @@ class HistoryStore:
             json.dumps(list(result.before)),
             json.dumps(list(result.after)),
             optional_path_value(result.output_path),
+            *sizes_of(result),
         )
 
     def converted_elsewhere(self, path: Path | str) -> Path | None:
