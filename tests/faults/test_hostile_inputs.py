@@ -36,6 +36,7 @@ from tests.faults.harness import (
     wait_for,
 )
 from tests.faults.libraries import SLOW_TRANSCODE_TOML, transcode_library
+from tests.unit.test_locks import bind_here
 from vpo_tui.headless import STUCK_AFTER_KILL_S
 from vpo_tui.samples import AudioSpec, SampleSpec, make_media
 from vpo_tui.store.history import HistoryStore
@@ -145,7 +146,7 @@ def test_a_fifo_given_or_found_is_reported_never_opened(ws: Workspace, tally: Ta
     before = snapshot(lib)
     policy = _policy(ws)
     with socket.socket(socket.AF_UNIX) as sock:
-        sock.bind(str(lib / "sock.mkv"))
+        bind_here(sock, lib / "sock.mkv")
         started = time.monotonic()
         result = run_vpo(ws, str(policy), [lib, given], timeout_s=60)
         took = time.monotonic() - started

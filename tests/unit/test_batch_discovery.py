@@ -190,6 +190,8 @@ def test_a_given_file_with_another_video_extension_says_how_to_enable_it(
 def test_fifo_socket_and_device_are_reported_given_or_found(tmp_path: Path) -> None:
     import socket
 
+    from tests.unit.test_locks import bind_here
+
     good = touch(tmp_path / "lib" / "ok.mkv")
     os.mkfifo(tmp_path / "lib" / "pipe.mkv")
     os.mkfifo(tmp_path / "lib" / "pipe.txt")  # not named like a video: not our business
@@ -198,7 +200,7 @@ def test_fifo_socket_and_device_are_reported_given_or_found(tmp_path: Path) -> N
     inner = touch(tmp_path / "lib" / "folder.mkv" / "inner.mkv")
     os.mkfifo(tmp_path / "given.mkv")
     with socket.socket(socket.AF_UNIX) as sock:
-        sock.bind(str(tmp_path / "lib" / "sock.mkv"))
+        bind_here(sock, tmp_path / "lib" / "sock.mkv")
         result = discover([tmp_path / "lib", tmp_path / "given.mkv"])
     assert result.files == (inner, good)
     said = {p.path.name: (p.message, p.unreadable) for p in result.problems}

@@ -14,6 +14,16 @@ import pytest
 from vpo_tui.engine.locks import FileLock, FileLocked, NotRegularFile, not_regular
 
 
+def bind_here(sock: socket.socket, path: Path) -> None:
+    """Bind a UNIX socket at ``path`` by its short name: a long path is refused (108 bytes)."""
+    cwd = os.getcwd()
+    os.chdir(path.parent)
+    try:
+        sock.bind(path.name)
+    finally:
+        os.chdir(cwd)
+
+
 @pytest.fixture
 def fifo(tmp_path: Path) -> Path:
     path = tmp_path / "pipe.mkv"
@@ -25,7 +35,7 @@ def fifo(tmp_path: Path) -> Path:
 def unix_socket(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "sock.mkv"
     with socket.socket(socket.AF_UNIX) as sock:
-        sock.bind(str(path))
+        bind_here(sock, path)
         yield path
 
 

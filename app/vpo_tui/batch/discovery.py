@@ -113,8 +113,8 @@ def discover(
         try:
             mode = os.stat(raw).st_mode
         except FileNotFoundError:
-            kind = "broken symbolic link" if os.path.islink(raw) else "no such file or folder"
-            problems.append(DiscoveryProblem(given_path, kind))
+            gone = "broken symbolic link" if os.path.islink(raw) else "no such file or folder"
+            problems.append(DiscoveryProblem(given_path, gone))
             continue
         except OSError as exc:
             problems.append(DiscoveryProblem(given_path, _why(exc)))
