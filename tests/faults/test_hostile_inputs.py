@@ -235,3 +235,49 @@ def test_sigterm_ends_vpo_tui_whatever_its_threads_are_blocked_on(
     tally.add("hostile_inputs")
     tally.add("signals")
     tally.files(outcome.total)
+
+
+# -- hard links --------------------------------------------------------------------------
+
+
+def test_two_names_of_one_file_are_processed_once(ws: Workspace, tally: Tally) -> None:
+    """Two workers, two names of one inode in the batch, a third name outside it."""
+    lib = ws.library
+    a = make_media(lib / "a.mkv", SPEC)
+    b = lib / "b.mkv"
+    os.link(a, b)
+    seed = ws.root / "seeding" / "a.mkv"  # a torrent client's name for it
+    seed.parent.mkdir()
+    os.link(a, seed)
+    c = make_media(lib / "c.mkv", SPEC)
+    before = snapshot(lib)
+    seed_bytes = seed.read_bytes()
+    policy = _policy(ws)
+    ws.write_config(processing={"workers": 2, "max_workers": 2})
+
+    dry = run_vpo(ws, str(policy), [lib], "--dry-run")
+    assert dry.statuses() == {a: "planned", c: "planned"}, dry.stderr
+    assert any(
+        "2 other names (hard links) keep the original" in x for x in dry.by_path()[a]["changes"]
+    )
+
+    result = run_vpo(ws, str(policy), [lib, b])
+
+    assert result.returncode == 0, result.stderr
+    assert "locked" not in result.stdout + result.stderr
+    assert result.statuses() == {a: "ok", c: "ok"}
+    assert result.document is not None
+    [problem] = result.document["problems"]
+    assert problem["path"] == str(b) and not problem["unreadable"]
+    assert f"another name (a hard link) of {a}" in problem["message"]
+    note = [x for x in result.by_path()[a]["changes"] if "other names" in x]
+    assert len(note) == 1 and note[0].startswith("2 other names (hard links) keep the original")
+    assert "more disk" in note[0]
+    # the other names still have the original; the processed name is a new file
+    assert b.read_bytes() == seed.read_bytes() == seed_bytes
+    assert os.stat(a).st_nlink == 1 and os.stat(b).st_nlink == 2
+    outcome = assert_nothing_lost(before, str(policy))
+    assert set(outcome.processed) == {a, c} and outcome.intact == (b,)
+    assert temp_files(lib) == []
+    tally.add("hostile_inputs")
+    tally.files(outcome.total)

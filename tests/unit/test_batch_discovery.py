@@ -222,3 +222,19 @@ def test_a_folder_named_like_a_video_is_said_when_not_descending(tmp_path: Path)
         f"{tmp_path / 'folder.mkv'}: a folder named like a video file: not looked into "
         "(--no-recursive)"
     ]
+
+
+def test_hard_links_are_one_file_queued_once_under_the_first_name(tmp_path: Path) -> None:
+    a = touch(tmp_path / "lib" / "a.mkv")
+    os.link(a, tmp_path / "lib" / "b.mkv")
+    os.link(a, tmp_path / "outside.mkv")  # another name, not in the batch: not a problem
+    c = touch(tmp_path / "lib" / "c.mkv")
+    result = discover([tmp_path / "lib", tmp_path / "lib" / "b.mkv"])
+    assert result.files == (a, c)
+    assert [(str(p), p.unreadable) for p in result.problems] == [
+        (
+            f"{tmp_path / 'lib' / 'b.mkv'}: another name (a hard link) of {a}: the file is "
+            "processed once, under that name; this name keeps the original",
+            False,
+        )
+    ]

@@ -43,6 +43,7 @@ from vpo_tui.engine.job import (
     ProgressUpdate,
 )
 from vpo_tui.engine.known import Probed, kept_identify, probe_source, with_identify
+from vpo_tui.engine.links import other_names_note
 from vpo_tui.engine.locks import FileLock, FileLocked
 from vpo_tui.engine.passes import run_pass, settle_pass, tools_for
 from vpo_tui.engine.probe import ProbeError
@@ -176,10 +177,11 @@ def _execute(
         _stage(control, "commit")
         commit(path, final, temp, original, settings)
     control.progress(ProgressUpdate("commit", 1.0))
+    note = other_names_note(original, final.stat().st_size)
     return FileResult(
         path=path,
         status=FileStatus.OK,
-        changes=plan.changes,
+        changes=plan.changes + ((note,) if note else ()),
         output_path=final,
         before=tuple(summarize(t) for t in plan.source.tracks),
         after=tuple(summarize(t) for t in output.tracks),
@@ -198,6 +200,7 @@ class _Cleared:
     final: Path
     source: Extent | None
     known: KnownProbe | None  # the source's probe, with mkvmerge's answer when it was asked
+    estimate: int  # the output's size, as guessed for the free-space check
 
 
 def _precheck(
@@ -242,7 +245,7 @@ def _precheck(
         path.parent, required_space(estimate, settings.space_margin, settings.min_free_bytes)
     )
     known = with_identify(probed.known, identified) if probed is not None else None
-    return _Cleared(plan, ids, tools, final, source, known)
+    return _Cleared(plan, ids, tools, final, source, known, estimate)
 
 
 def _dry_run(
@@ -258,10 +261,11 @@ def _dry_run(
     if isinstance(cleared, FileResult):
         return cleared
     plan = cleared.plan
+    note = other_names_note(original, cleared.estimate)
     return FileResult(
         path,
         FileStatus.PLANNED,
-        plan.changes,
+        plan.changes + ((note,) if note else ()),
         output_path=cleared.final,  # where the run would write it
         before=tuple(summarize(t) for t in plan.source.tracks),
         pass_kind=plan.pass_kind.value,
