@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.commands import env_for, vpo
 from tests.conftest import AudioSpec, MakeMedia, sha256
-from tests.integration.test_headless_batch import env_for, vpo
 from vpo_tui.engine.job import FileResult, FileStatus
 from vpo_tui.engine.probe import probe
 from vpo_tui.store.history import HistoryStore

@@ -3,6 +3,10 @@
 Built on ``os.scandir`` (one syscall per directory, cached d_type) so 100,000 entries
 take well under a second. Nothing here is fatal: a missing path, an unreadable folder
 or a symlink loop becomes a ``DiscoveryProblem`` and the walk goes on.
+
+A FIFO, socket or device named like a video file (given, or found in a folder) is
+reported, never queued: opening a FIFO blocks until a writer appears. A folder named
+``*.mkv`` is a folder: it is walked like any other.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from vpo_tui.engine.locks import not_regular, not_regular_message
 
 DEFAULT_EXTENSIONS: tuple[str, ...] = (".mkv", ".mp4", ".m4v", ".mov", ".avi", ".webm")
 # Well-known video extensions a user may have but not enabled: files with one of these
@@ -105,17 +111,22 @@ def discover(
         given_path = Path(given)
         raw = os.path.abspath(os.fspath(given_path))
         try:
-            os.stat(raw)
+            mode = os.stat(raw).st_mode
         except FileNotFoundError:
-            kind = "broken symbolic link" if os.path.islink(raw) else "no such file or folder"
-            problems.append(DiscoveryProblem(given_path, kind))
+            gone = "broken symbolic link" if os.path.islink(raw) else "no such file or folder"
+            problems.append(DiscoveryProblem(given_path, gone))
             continue
         except OSError as exc:
             problems.append(DiscoveryProblem(given_path, _why(exc)))
             continue
         real = os.path.realpath(raw)
-        if os.path.isdir(real):
+        kind = not_regular(mode)
+        if kind == "a folder":
             _walk(real, recursive, exts, others, found, ignored, problems, visited_dirs)
+        elif kind is not None:
+            problems.append(
+                DiscoveryProblem(given_path, not_regular_message(kind), unreadable=False)
+            )
         elif _is_vpo_temp(os.path.basename(real)):
             problems.append(
                 DiscoveryProblem(
@@ -175,6 +186,15 @@ def _walk(
                 continue
             if is_dir:
                 if not recursive:
+                    if name.lower().endswith(exts):
+                        problems.append(
+                            DiscoveryProblem(
+                                Path(entry.path),
+                                "a folder named like a video file: not looked into "
+                                "(--no-recursive)",
+                                unreadable=False,
+                            )
+                        )
                     continue
                 real = os.path.realpath(entry.path) if is_link else entry.path
                 if is_link and (folder == real or folder.startswith(real + os.sep)):
@@ -196,19 +216,19 @@ def _walk(
                     ext = os.path.splitext(lower)[1]
                     if ext in others:
                         ignored[ext] = ignored.get(ext, 0) + 1
-            elif is_link and name.lower().endswith(exts):
-                problem = _dangling(entry.path)
-                problems.append(DiscoveryProblem(Path(entry.path), problem))
+            elif name.lower().endswith(exts):
+                problems.append(_not_a_file(entry.path))
 
 
-def _dangling(path: str) -> str:
+def _not_a_file(path: str) -> DiscoveryProblem:
+    """A name with a video extension that is neither a folder nor a regular file."""
     try:
-        os.stat(path)
+        mode = os.stat(path).st_mode
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "symbolic link loop"
-        return "broken symbolic link"
-    return "not a regular file"
+        broken = "symbolic link loop" if exc.errno == errno.ELOOP else "broken symbolic link"
+        return DiscoveryProblem(Path(path), broken)
+    kind = not_regular(mode) or "not a regular file"
+    return DiscoveryProblem(Path(path), not_regular_message(kind), unreadable=False)
 
 
 def _why(exc: OSError) -> str:
