@@ -83,6 +83,8 @@ class EngineSettings:
     space_margin: float = 0.05  # extra free space required, as a fraction of the estimate
     min_free_bytes: int = 64 * 1024 * 1024  # and at least this much on top
     tool_timeout_s: float | None = None  # None = no timeout (transcodes can take hours)
+    stall_s: float | None = None  # a tool with no output for this long is killed ("stalled")
+    max_size_ratio: float = 1.0  # a transcode larger than this times the source is not kept
     kill_grace_s: float = 3.0  # TERM, then KILL after this long
     duration_tolerance_s: float = 1.0
     # "auto": a flags-only change is edited in place under a journal where that is
