@@ -58,6 +58,14 @@ class PathsConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    """How vpo-tui may talk to a Dask scheduler (``[cluster]``, issue 20)."""
+
+    certs: Path | None = None  # the folder `vpo-tui cluster certs DIR` made, for tls://
+    allow_insecure: bool = False  # plain dask:// to another machine: anyone there runs code
+
+
+@dataclass(frozen=True)
 class UiConfig:
     theme: str | None = None
 
@@ -68,6 +76,7 @@ class Config:
     tools: ToolsConfig = field(default_factory=ToolsConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     ui: UiConfig = field(default_factory=UiConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     source: Path | None = None  # the file it came from (None = defaults only)
 
     def engine_settings(self) -> EngineSettings:
@@ -187,6 +196,7 @@ _SCHEMA: dict[str, dict[str, Converter]] = {
     "tools": {name: _str for name in ("ffprobe", "ffmpeg", "mkvmerge", "mkvpropedit")},
     "paths": {"database": _path},
     "ui": {"theme": _str},
+    "cluster": {"certs": _path, "allow_insecure": _bool},
 }
 
 
@@ -235,6 +245,7 @@ def parse_config(document: Mapping[str, Any], source: Path | None = None) -> Con
         tools=ToolsConfig(**sections.get("tools", {})),
         paths=PathsConfig(**sections.get("paths", {})),
         ui=UiConfig(**sections.get("ui", {})),
+        cluster=ClusterConfig(**sections.get("cluster", {})),
         source=source,
     )
 
