@@ -281,6 +281,13 @@ def _doctor(argv: list[str]) -> int:
     parser = _Parser(prog="vpo-tui doctor", description="Check the tools and settings.")
     _common(parser)
     _executor_option(parser)
+    parser.add_argument(
+        "folders",
+        nargs="*",
+        type=Path,
+        metavar="FOLDER",
+        help="library folders: say whether each can clone files (instant copies)",
+    )
     ns = parser.parse_args(argv)
     config, code = _config_or_exit(ns.config)
     if config is None:
@@ -304,6 +311,7 @@ def _doctor(argv: list[str]) -> int:
         else:
             missing.append(tool.name)
             out.write(f"  MISSING  {tool.name:<12} {console_text(str(tool.problem))}\n")
+    _doctor_folders(ns.folders, config.safety.in_place)
     if not missing:
         return EXIT_OK
     # A wrong [tools] path is fixed in the config file, not by installing anything.
@@ -323,6 +331,29 @@ def _doctor(argv: list[str]) -> int:
         f"{'A tool is' if len(missing) == 1 else 'Some tools are'} missing; {'; '.join(hints)}\n"
     )
     return EXIT_MISSING_TOOL
+
+
+def _doctor_folders(folders: list[Path], in_place: str) -> None:
+    """Per library folder: can it clone (a flags-only change then copies nothing)?"""
+    from vpo_tui.engine.clone import folder_can_clone
+
+    out = sys.stdout
+    if folders:
+        out.write(f"flags-only changes (mkvpropedit), [safety] in_place = {in_place}:\n")
+    for folder in folders:
+        where = console_text(str(folder))
+        can = folder_can_clone(folder) if folder.is_dir() else None
+        if can is None:
+            out.write(f"  ?        {where}: cannot tell (not a folder, or not writable)\n")
+        elif can:
+            out.write(f"  clone    {where}: the working copy is a clone (instant, no space)\n")
+        elif in_place == "never":
+            out.write(f"  copy     {where}: no clones here; each file is copied first\n")
+        else:
+            out.write(
+                f"  journal  {where}: no clones here; edited in place under a journal"
+                " (hard-linked or busy files are copied)\n"
+            )
 
 
 def _doctor_cluster(executor: str, config: Config) -> int:
