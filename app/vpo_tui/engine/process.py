@@ -50,7 +50,7 @@ from vpo_tui.engine.probe import ProbeError
 from vpo_tui.engine.run import ToolError
 from vpo_tui.engine.safety import InsufficientSpaceError, check_free_space, required_space
 from vpo_tui.engine.tools import MissingToolError, require_tools
-from vpo_tui.engine.verify import VerifyError, verify
+from vpo_tui.engine.verify import VerifyError, larger_output, verify
 from vpo_tui.media import MediaInfo, Track
 from vpo_tui.policy.planned import PassKind, Plan, PlanError
 
@@ -69,6 +69,7 @@ def process_file(
     """
     started = time.monotonic()
     control = control or FileControl()
+    control.stall_s = job.settings.stall_s
     given = Path(job.path).absolute()
     target = link_target(given)  # a symbolic link is followed: its file is processed
     path = target or given
@@ -89,6 +90,7 @@ def process_file(
                     refusal = container_change_refusal(given, target, final)
                     return FileResult(path, FileStatus.SKIPPED, plan.changes, error=refusal)
             result = _decide(job, path, plan, original, probed, control, claim)
+            result = dataclasses.replace(result, source_size=original.st_size)
             # the next run may reuse this probe, unless this run changed the file
             if result.status is FileStatus.OK or result.probe is not None:
                 return result
@@ -113,6 +115,7 @@ def apply_plan(
     started = time.monotonic()
     settings = settings or EngineSettings()
     control = control or FileControl()
+    control.stall_s = settings.stall_s
     path = Path(plan.source.path).absolute()
 
     def work() -> FileResult:
@@ -184,6 +187,16 @@ def _execute(
             plan, temp, tools["ffprobe"], settings, control, cleared.source
         )
         verify(plan, output, timing, settings.duration_tolerance_s)
+        larger = larger_output(plan, original.st_size, temp.stat().st_size, settings.max_size_ratio)
+        if larger is not None:  # the temp goes on the way out; the original stays
+            return FileResult(
+                path,
+                FileStatus.SKIPPED,
+                plan.changes,
+                error=f"{path}: {larger}",
+                before=tuple(summarize(t) for t in plan.source.tracks),
+                pass_kind=plan.pass_kind.value,
+            )
         _stage(control, "commit")
         commit(path, final, temp, original, settings)
     control.progress(ProgressUpdate("commit", 1.0))
