@@ -59,6 +59,7 @@ sample: $(BIN)/vpo-tui
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench
+	cd app && ../$(BIN)/lint-imports --config ../pyproject.toml
 
 typecheck: $(VENV)/.test-deps
 	$(BIN)/mypy

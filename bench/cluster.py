@@ -79,7 +79,7 @@ class _Quiet:
 
 def _noop_wall(backend: object | None, files: int, workers: int) -> float:
     from vpo_tui.batch.backend import ThreadsBackend
-    from vpo_tui.batch.cluster import DaskBatch
+    from vpo_tui.batch.cluster.client import DaskBatch
     from vpo_tui.batch.runner import BatchRunner
 
     jobs = _noop_jobs(files)
@@ -100,7 +100,7 @@ def _noop_wall(backend: object | None, files: int, workers: int) -> float:
 
 def _bare_dask_ms(backend: object, files: int) -> float:
     """Context: the same no-op tasks submitted all at once and gathered, no runner, no lock."""
-    from vpo_tui.batch.cluster import ControlNames, process_on_worker
+    from vpo_tui.batch.cluster.worker import ControlNames, process_on_worker
 
     client = backend.client  # type: ignore[attr-defined]
     names = ControlNames.fresh()
@@ -125,7 +125,8 @@ def _bare_dask_ms(backend: object, files: int) -> float:
 
 
 def run(repeat: int = 3, noop_files: int = NOOP_FILES, workers: int = 16) -> list[Figure]:
-    from vpo_tui.batch.cluster import DaskBackend, ExecutorSpec
+    from vpo_tui.batch.cluster.client import DaskBackend
+    from vpo_tui.batch.cluster.spec import ExecutorSpec
 
     threads: list[tuple[float, float]] = []
     cluster: list[tuple[float, float]] = []

@@ -35,8 +35,9 @@ from vpo_tui.headless import (
     run_headless,
 )
 from vpo_tui.phrasing import console_text, plural
+from vpo_tui.store.paths import path_bytes_b64, text_value
 
-SUBCOMMANDS = ("doctor", "policy", "history", "sample")
+SUBCOMMANDS = ("doctor", "policy", "history", "sample", "report", "retry")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,7 +78,7 @@ def _positive_int(text: str) -> int:
 
 
 def _executor_text(text: str) -> str:
-    from vpo_tui.batch.cluster import parse_executor
+    from vpo_tui.batch.cluster.spec import parse_executor
 
     try:
         return str(parse_executor(text))
@@ -90,7 +91,8 @@ def _executor_option(parser: argparse.ArgumentParser) -> None:
         "--executor",
         type=_executor_text,
         metavar="SPEC",
-        help="threads (default), local-cluster[:N] or dask://HOST:PORT (needs vpo-tui[cluster])",
+        help="threads (default), local-cluster[:N], tls://HOST:PORT or dask://HOST:PORT "
+        "(needs vpo-tui[cluster])",
     )
 
 
@@ -104,7 +106,8 @@ def batch_parser() -> _Parser:
         prog="vpo-tui",
         description="Apply a media policy to video files and folders, several at a time, safely.",
         epilog="Subcommands: vpo-tui doctor | policy {check FILE,list,show NAME} | "
-        "history [BATCH] | sample DIR.  Exit codes: 0 ok, 1 failed files or unreadable "
+        "history [BATCH] | report [--since 24h] | retry --cause TEXT | sample DIR.  "
+        "Exit codes: 0 ok, 1 failed files or unreadable "
         "paths, 2 usage, 3 invalid policy/config, 4 no video files, 5 missing tool, "
         "130 stopped.",
     )
@@ -232,6 +235,11 @@ def _subcommand(name: str, argv: list[str]) -> int:
         return _policy(argv)
     if name == "history":
         return _history(argv)
+    if name in ("report", "retry"):
+        from vpo_tui.report_command import report_main
+        from vpo_tui.retry_command import retry_main
+
+        return report_main(argv) if name == "report" else retry_main(argv)
     return _sample(argv)
 
 
@@ -243,6 +251,13 @@ def _doctor(argv: list[str]) -> int:
     parser = _Parser(prog="vpo-tui doctor", description="Check the tools and settings.")
     _common(parser)
     _executor_option(parser)
+    parser.add_argument(
+        "folders",
+        nargs="*",
+        type=Path,
+        metavar="FOLDER",
+        help="library folders: say whether each can clone files (instant copies)",
+    )
     ns = parser.parse_args(argv)
     config, code = _config_or_exit(ns.config)
     if config is None:
@@ -266,6 +281,7 @@ def _doctor(argv: list[str]) -> int:
         else:
             missing.append(tool.name)
             out.write(f"  MISSING  {tool.name:<12} {console_text(str(tool.problem))}\n")
+    _doctor_folders(ns.folders, config.safety.in_place)
     if not missing:
         return EXIT_OK
     # A wrong [tools] path is fixed in the config file, not by installing anything.
@@ -287,9 +303,33 @@ def _doctor(argv: list[str]) -> int:
     return EXIT_MISSING_TOOL
 
 
+def _doctor_folders(folders: list[Path], in_place: str) -> None:
+    """Per library folder: can it clone (a flags-only change then copies nothing)?"""
+    from vpo_tui.engine.clone import folder_can_clone
+
+    out = sys.stdout
+    if folders:
+        out.write(f"flags-only changes (mkvpropedit), [safety] in_place = {in_place}:\n")
+    for folder in folders:
+        where = console_text(str(folder))
+        can = folder_can_clone(folder) if folder.is_dir() else None
+        if can is None:
+            out.write(f"  ?        {where}: cannot tell (not a folder, or not writable)\n")
+        elif can:
+            out.write(f"  clone    {where}: the working copy is a clone (instant, no space)\n")
+        elif in_place == "never":
+            out.write(f"  copy     {where}: no clones here; each file is copied first\n")
+        else:
+            out.write(
+                f"  journal  {where}: no clones here; edited in place under a journal"
+                " (hard-linked or busy files are copied)\n"
+            )
+
+
 def _doctor_cluster(executor: str) -> int:
     """Connect, list the workers, check vpo-tui's version and the tools on each."""
-    from vpo_tui.batch.cluster import ClusterError, DaskBackend, parse_executor, version_problems
+    from vpo_tui.batch.cluster.client import ClusterError, DaskBackend, version_problems
+    from vpo_tui.batch.cluster.spec import parse_executor
 
     out = sys.stdout
     out.write(f"vpo-tui {__version__}, Python {sys.version.split()[0]}\n")
@@ -379,13 +419,17 @@ def _history(argv: list[str]) -> int:
             if not batches:
                 sys.stdout.write("No batches yet.\n")
             width = max((len(b.outcome) for b in batches), default=0)
-            for b in batches:
+            # the policy column is padded too, so the counts start in one column
+            labels = [
+                console_text(b.policy_name) + (" dry-run" if b.dry_run else "") for b in batches
+            ]
+            policy_width = max(map(len, labels), default=0)
+            for b, label in zip(batches, labels, strict=True):
                 counts = _batch_counts(b)
                 when = time.strftime("%Y-%m-%d %H:%M", time.localtime(b.started_at))
-                flag = " dry-run" if b.dry_run else ""
                 sys.stdout.write(
-                    f"#{b.id:<5} {when}  {b.outcome:<{width}}  {console_text(b.policy_name)}"
-                    f"{flag}  {plural(b.total, 'file')}{': ' + counts if counts else ''}\n"
+                    f"#{b.id:<5} {when}  {b.outcome:<{width}}  {label:<{policy_width}}"
+                    f"  {plural(b.total, 'file')}{': ' + counts if counts else ''}\n"
                 )
             return EXIT_OK
         batch = store.get_batch(ns.batch)
@@ -397,11 +441,15 @@ def _history(argv: list[str]) -> int:
             doc["files"] = [
                 {
                     "path": j.path,
+                    "path_bytes_b64": path_bytes_b64(j.path),
                     "status": j.status,
                     "changes": list(j.changes),
                     "error": j.error,
                     "duration_s": j.duration_s,
                     "output_path": j.output_path,
+                    "output_path_bytes_b64": (
+                        path_bytes_b64(j.output_path) if j.output_path is not None else None
+                    ),
                     "stderr_tail": j.stderr_tail,
                     "before": list(j.before),
                     "after": list(j.after),
@@ -420,7 +468,9 @@ def _history(argv: list[str]) -> int:
         for j in jobs:
             line = f"  {j.status:<11} {console_text(j.path)}"
             if j.error and j.status not in ("ok", "unchanged", "planned"):
-                error = j.error.removeprefix(f"{j.path}: ")  # the line names the file already
+                # the line names the file already (the store keeps a non-UTF-8 name
+                # in an error message as \xNN text)
+                error = j.error.removeprefix(f"{j.path}: ").removeprefix(f"{text_value(j.path)}: ")
                 line += f": {console_text(error)}"
             sys.stdout.write(line + "\n")
             for change in j.changes:

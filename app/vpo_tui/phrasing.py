@@ -28,10 +28,19 @@ _ESCAPED_CATEGORIES = frozenset({"Cc", "Zl", "Zp", "Cs"})
 def console_text(text: str) -> str:
     """``text`` with control characters escaped as Python does (a newline shows as ``\\n``).
 
-    For paths and messages on the console only; ``--json`` escapes by itself.
+    For paths and messages on the console only; ``--json`` escapes by itself. A name
+    that is not valid UTF-8 shows its bytes as ``\\xNN``, as ``ls -b`` does.
     """
     if text.isprintable():
         return text
     return "".join(
-        repr(ch)[1:-1] if unicodedata.category(ch) in _ESCAPED_CATEGORIES else ch for ch in text
+        _escaped(ch) if unicodedata.category(ch) in _ESCAPED_CATEGORIES else ch for ch in text
     )
+
+
+def _escaped(ch: str) -> str:
+    """A byte that is not UTF-8 (a PEP 383 surrogate) shows as the byte: ``caf\\xe9.mkv``."""
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"
+    return repr(ch)[1:-1]

@@ -22,18 +22,13 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from tests.commands import SLOW_HEVC
 from tests.conftest import AudioSpec, MakeMedia, SubtitleSpec, sha256
 from tests.fakes import RecordingListener
-from tests.integration.test_batch_kill import SLOW_HEVC
-from vpo_tui.batch.cluster import (
-    ClusterError,
-    DaskBackend,
-    DaskBatch,
-    ExecutorSpec,
-    PathMap,
-    parse_executor,
-    worker_host,
-)
+from vpo_tui.batch.cluster.client import ClusterError, DaskBackend, DaskBatch
+from vpo_tui.batch.cluster.paths import PathMap
+from vpo_tui.batch.cluster.spec import ExecutorSpec, parse_executor
+from vpo_tui.batch.cluster.worker import worker_host
 from vpo_tui.batch.events import BatchEvent, BatchResult, FileProgress
 from vpo_tui.batch.exit_codes import exit_code_for
 from vpo_tui.batch.runner import BatchRunner
@@ -397,7 +392,7 @@ def test_an_older_worker_is_named_with_its_version(cluster: DaskBackend):
     first = sorted(cluster.client.scheduler_info(n_workers=-1)["workers"])[0]
 
     def swap_facts(old: bool) -> None:
-        import vpo_tui.batch.cluster as on_worker
+        import vpo_tui.batch.cluster.worker as on_worker
 
         if old:
             on_worker.newer_facts = on_worker.worker_facts  # type: ignore[attr-defined]
@@ -490,7 +485,7 @@ def test_a_file_another_client_holds_is_skipped_untouched(cluster: DaskBackend, 
     """
     from distributed import Lock
 
-    from vpo_tui.batch.cluster import lock_name_for
+    from vpo_tui.batch.cluster.worker import lock_name_for
 
     lib = tmp_path / "lib"
     eng = (AudioSpec("jpn", default=True), AudioSpec("eng"))
@@ -668,4 +663,6 @@ def test_a_bad_executor_is_a_usage_error(capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["--no-tui", "--executor", "dask://nowhere", "x"])
     assert exit_info.value.code == 2
-    assert "expected threads, local-cluster[:N] or dask://HOST:PORT" in capsys.readouterr().err
+    assert "expected threads, local-cluster[:N], tls://HOST:PORT or dask://HOST:PORT" in (
+        capsys.readouterr().err
+    )

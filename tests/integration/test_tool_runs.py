@@ -14,8 +14,8 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+from tests.commands import logging_tools, vpo
 from tests.conftest import AudioSpec, MakeMedia
-from tests.integration.test_headless_batch import logging_tools, vpo
 from tests.real_library import CHAPTERS, add_chapters
 from vpo_tui.engine.job import EngineSettings, FileJob, FileStatus, ToolPaths
 from vpo_tui.engine.probe import probe

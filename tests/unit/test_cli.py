@@ -121,7 +121,7 @@ def test_doctor_says_what_state_the_history_is_in(tmp_path: Path) -> None:
     assert not (tmp_path / "h.db").exists()  # looking never creates it
     (tmp_path / "lib").mkdir()
     vpo("--no-tui", "--db", "h.db", "--dry-run", "lib", cwd=tmp_path)  # no files: exit 4
-    assert db_line("h.db") == "database: h.db (0 batches, 0 file results, schema v4)"
+    assert db_line("h.db") == "database: h.db (0 batches, 0 file results, schema v5)"
     (tmp_path / "bad.db").write_text("not sqlite at all\n" * 100)
     assert db_line("bad.db") == (
         "database: bad.db (PROBLEM: cannot be read: file is not a database)"

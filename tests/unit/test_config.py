@@ -86,9 +86,11 @@ theme = "nord"
         ("[processing\n", r"TOML syntax error"),
         (
             '[processing]\nexecutor = "dask://nas"\n',
-            r"\[processing\] executor: expected threads, local-cluster\[:N\] or dask://HOST:PORT",
+            r"\[processing\] executor: expected threads, local-cluster\[:N\], tls://HOST:PORT or dask://HOST:PORT",
         ),
         ('[processing]\nexecutor = "local-cluster:0"\n', r"executor: local-cluster:N needs"),
+        ('[safety]\nin_place = "always"\n', r'\[safety\] in_place: expected "auto" or "never"'),
+        ("[safety]\nin_place = true\n", r"\[safety\] in_place: expected a non-empty string"),
     ],
 )
 def test_bad_config_names_the_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
@@ -144,3 +146,10 @@ def test_executor_key(tmp_path: Path) -> None:
     path = write(tmp_path, '[processing]\nexecutor = "dask://nas.local:8786"\n')
     assert load_config(path).processing.executor == "dask://nas.local:8786"
     assert Config().processing.executor is None  # threads
+
+
+def test_safety_in_place_key(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, "")).engine_settings().in_place == "auto"
+    never = load_config(write(tmp_path, '[safety]\nin_place = "never"\n'))
+    assert never.safety.in_place == "never"
+    assert never.engine_settings().in_place == "never"

@@ -16,7 +16,8 @@ def test_control_characters_are_escaped_and_nothing_else() -> None:
     assert console_text("/lib/new\nline.mkv") == "/lib/new\\nline.mkv"
     assert console_text("a\tb\rc\x1b[2Jd\x7f") == "a\\tb\\rc\\x1b[2Jd\\x7f"
     assert console_text("line\u2028sep") == "line\\u2028sep"
-    assert console_text("bad byte \udcff.mkv") == "bad byte \\udcff.mkv"  # undecodable name
+    assert console_text("bad byte \udcff.mkv") == "bad byte \\xff.mkv"  # the byte, as ls -b
+    assert console_text("lone \ud800") == "lone \\ud800"  # a surrogate that is no byte
     for fine in ("plain.mkv", "ünï 名 'quote' \"dq\" back\\slash.mkv", "nbsp\u00a0.mkv"):
         assert console_text(fine) == fine
 

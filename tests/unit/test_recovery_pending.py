@@ -73,3 +73,32 @@ def test_the_apps_dry_run_recovers_nothing_and_the_real_run_does(
     assert not stale.exists() and store.list_batches()[0].status == "interrupted"
     assert any("stale temporary file" in note for note in notes)
     assert services.recover([lib], dry_run=True) == []  # nothing left to announce
+
+
+def test_an_interrupted_in_place_edit_is_counted_then_restored(tmp_path: Path) -> None:
+    """A journal of a dead process: a dry run says so; the real start-up restores the file."""
+    from vpo_tui.batch.recovery import recover_at_startup
+    from vpo_tui.engine.edit_journal import write_journal
+    from vpo_tui.engine.matroska_layout import read_layout
+    from vpo_tui.samples import SampleSpec, make_media
+
+    movie = make_media(tmp_path / "movie.mkv", SampleSpec(duration=1.0))
+    original = movie.read_bytes()
+    journal = write_journal(movie, read_layout(movie), movie.stat(), pid=dead_pid())
+    with movie.open("r+b") as f:  # the edit got this far when the process died
+        f.seek(60)
+        f.write(b"\x00" * 8)
+        f.seek(0, 2)
+        f.write(b"appended")
+    pending = pending_recovery(None, [tmp_path])
+    assert pending.unfinished_edits == 1
+    assert pending.summary() == (
+        "1 interrupted in-place edit will be cleaned up by the next real run"
+        " (a dry run changes nothing)"
+    )
+    recovery = recover_at_startup(None, [tmp_path])
+    assert recovery.restored == (movie,)
+    assert recovery.messages() == [
+        f"{movie}: restored the original after an interrupted in-place edit"
+    ]
+    assert movie.read_bytes() == original and not journal.exists()

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from vpo_tui.batch.cluster import RemoteProgress
+from vpo_tui.batch.cluster.worker import RemoteProgress
 from vpo_tui.engine.job import ProgressUpdate
 
 INTERVAL_S = 0.2

@@ -3,7 +3,7 @@
 The runner owns the queue, back-pressure, the stop event, the history and the
 events; a backend only runs one file when asked and passes the batch's controls
 on to wherever files run. Threads is the trivial backend (the engine, called on
-the runner's worker thread); Dask is the other (``vpo_tui.batch.cluster``). A new
+the runner's worker thread); Dask is the other (``vpo_tui.batch.cluster.client``). A new
 executor is a new backend, never a runner subclass (as Harlequin's adapters are
 a protocol its app drives).
 """

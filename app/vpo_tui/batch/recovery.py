@@ -1,7 +1,8 @@
 """Start-up clean-up after a crash or ``kill -9``: both front ends call this first.
 
 Jobs the database still shows as running for a dead process become ``interrupted``,
-and vpo-tui temp files whose owning process is gone are removed from the folders
+files an in-place edit of a dead process left are restored from their journal, and
+vpo-tui temp files whose owning process is gone are removed from the folders
 about to be processed. Re-running the same command then redoes only what is not done.
 
 A dry run must change nothing, so it does not recover; ``pending_recovery`` looks
@@ -23,6 +24,7 @@ class Recovery:
     interrupted: tuple[JobRecord, ...]
     swept: tuple[Path, ...]
     finished: tuple[tuple[Path, Path], ...] = ()
+    restored: tuple[Path, ...] = ()
 
     def messages(self) -> list[str]:
         lines = [
@@ -36,21 +38,27 @@ class Recovery:
             f"{old}: finished an interrupted container change (now {new.name})"
             for old, new in self.finished
         ]
+        lines += [
+            f"{path}: restored the original after an interrupted in-place edit"
+            for path in self.restored
+        ]
         return lines
 
 
 def recover_at_startup(
     store: HistoryStore | None, roots: Iterable[Path], *, recursive: bool = True
 ) -> Recovery:
+    from vpo_tui.engine.edit_journal import restore_interrupted_edits
     from vpo_tui.engine.safety import finish_interrupted_commits, sweep_stale_temp_files
 
     interrupted = tuple(store.mark_interrupted()) if store is not None else ()
     folders = {Path(r) for r in roots}
     folders.update(Path(job.path).parent for job in interrupted)
     ordered = sorted(folders)
+    restored = tuple(restore_interrupted_edits(ordered, recursive=recursive))
     finished = tuple(finish_interrupted_commits(ordered, recursive=recursive))
     swept = tuple(sweep_stale_temp_files(ordered, recursive=recursive))
-    return Recovery(interrupted=interrupted, swept=swept, finished=finished)
+    return Recovery(interrupted=interrupted, swept=swept, finished=finished, restored=restored)
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class PendingRecovery:
 
     stale_temp_files: int = 0
     unfinished_commits: int = 0
+    unfinished_edits: int = 0
     interrupted_batches: int = 0
     interrupted_files: int = 0
 
@@ -69,6 +78,8 @@ class PendingRecovery:
             parts.append(plural(self.stale_temp_files, "stale temporary file"))
         if self.unfinished_commits:
             parts.append(plural(self.unfinished_commits, "half-done container change"))
+        if self.unfinished_edits:
+            parts.append(plural(self.unfinished_edits, "interrupted in-place edit"))
         if self.interrupted_batches:
             parts.append(plural(self.interrupted_batches, "interrupted batch", "batches"))
         elif self.interrupted_files:
@@ -88,6 +99,7 @@ def pending_recovery(
     temp files and commit journals of dead processes in the roots' folders and in
     the folders of those jobs.
     """
+    from vpo_tui.engine.edit_journal import stale_edit_journals
     from vpo_tui.engine.safety import stale_journals, stale_temp_files
 
     dead_jobs: list[str] = []
@@ -100,9 +112,11 @@ def pending_recovery(
     folders += [Path(path).parent for path in dead_jobs]
     temps = len(stale_temp_files(folders, recursive=recursive))
     journals = len(stale_journals(folders, recursive=recursive))
+    edits = len(stale_edit_journals(folders, recursive=recursive))
     return PendingRecovery(
         stale_temp_files=temps,
         unfinished_commits=journals,
+        unfinished_edits=edits,
         interrupted_batches=dead_batches,
         interrupted_files=len(dead_jobs),
     )

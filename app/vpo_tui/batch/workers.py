@@ -46,14 +46,26 @@ def resolve_workers(
     max_workers: int | None = None,
     *,
     cores: int | None = None,
+    cluster_threads: int | None = None,
 ) -> WorkerChoice:
-    """Pick the worker count; raises ``WorkerCountError`` for a count below 1."""
+    """Pick the worker count; raises ``WorkerCountError`` for a count below 1.
+
+    ``cluster_threads``: the files run on a Dask cluster with that many worker
+    threads in all. Then the default is one file per thread and nothing caps the
+    count (this machine's cores do not run the files; more files in flight than
+    threads just queue on the scheduler).
+    """
     requested = cli_workers if cli_workers is not None else config_workers
     source = "--workers" if cli_workers is not None else "[processing] workers"
     if requested is None:
         requested, source = DEFAULT_WORKERS, "the default"
+        if cluster_threads is not None:
+            requested = max(1, cluster_threads)
     if requested < 1:
         raise WorkerCountError(f"{source} must be at least 1, got {requested}")
+    if cluster_threads is not None:
+        cap = max(requested, cluster_threads, 1)
+        return WorkerChoice(workers=requested, cap=cap, requested=requested)
     if max_workers is not None and max_workers < 1:
         raise WorkerCountError(f"[processing] max_workers must be at least 1, got {max_workers}")
     n_cores = cores if cores is not None else cpu_cores()

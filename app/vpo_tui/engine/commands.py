@@ -9,6 +9,7 @@ depend on a tool's defaults.
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -429,8 +430,11 @@ def deterministic_seed(media: MediaInfo) -> int:
 
     Taken from the file's name and size, so a thread here and a worker on another
     machine write the same bytes, while different files still get different UIDs.
+    The name is taken as its bytes on disk (``os.fsencode``): a name that is not
+    valid UTF-8 (``caf\\xe9.mkv`` from an old Samba share) is a file like any other,
+    and a UTF-8 name gets the same seed as before.
     """
-    return zlib.crc32(f"{media.path.name}\0{media.size}".encode())
+    return zlib.crc32(os.fsencode(media.path.name) + b"\0" + str(media.size).encode())
 
 
 def estimate_output_bytes(plan: Plan) -> int:

@@ -14,6 +14,14 @@ from pathlib import Path
 from vpo_tui.policy.model import Policy
 
 
+class FileFailure(Exception):
+    """A per-file failure that is the file's result, not a bug (with the tool's stderr tail)."""
+
+    def __init__(self, message: str, stderr_tail: str | None = None) -> None:
+        super().__init__(message)
+        self.stderr_tail = stderr_tail
+
+
 class FileStatus(str, Enum):
     """The outcome of one file. These names are part of the ``--json`` output."""
 
@@ -71,8 +79,13 @@ class EngineSettings:
     space_margin: float = 0.05  # extra free space required, as a fraction of the estimate
     min_free_bytes: int = 64 * 1024 * 1024  # and at least this much on top
     tool_timeout_s: float | None = None  # None = no timeout (transcodes can take hours)
+    stall_s: float | None = None  # a tool with no output for this long is killed ("stalled")
+    max_size_ratio: float = 1.0  # a transcode larger than this times the source is not kept
     kill_grace_s: float = 3.0  # TERM, then KILL after this long
     duration_tolerance_s: float = 1.0
+    # "auto": a flags-only change is edited in place under a journal where that is
+    # safe (see engine/inplace.py); "never": always on a copy (a clone where possible)
+    in_place: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -130,6 +143,8 @@ class FileResult:
     comply with the policy (ok/unchanged), so a re-run can skip it unprobed.
     ``before``/``after`` are short track summaries (one string per track).
     ``probe`` is the source's probe (made or reused), for the next run to reuse.
+    ``source_size`` is the original's size in bytes when it was read (the report
+    weighs space saved or spent with it).
     """
 
     path: Path
@@ -144,6 +159,7 @@ class FileResult:
     pass_kind: str = "none"
     fingerprint: tuple[int, int] | None = None
     probe: KnownProbe | None = None
+    source_size: int | None = None
 
 
 @dataclass(frozen=True)

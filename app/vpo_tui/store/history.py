@@ -25,6 +25,13 @@ import platformdirs
 from vpo_tui.engine.job import FileResult, StopReason
 from vpo_tui.ownership import pid_alive
 from vpo_tui.phrasing import plural
+from vpo_tui.store.paths import (
+    optional_path_from_value,
+    optional_path_value,
+    path_from_value,
+    path_value,
+    text_value,
+)
 from vpo_tui.store.pool import ConnectionPool
 from vpo_tui.store.schema import SCHEMA_VERSION, migrate
 
@@ -118,6 +125,19 @@ class JobRecord:
 
 
 _STATUSES = ("ok", "unchanged", "planned", "failed", "skipped", "cancelled")
+
+
+def sizes_of(result: FileResult) -> tuple[int | None, int | None]:
+    """``(size before, size after)`` in bytes, where the result tells them.
+
+    After: the compliant file's fingerprint. Before: what the engine read, else
+    the kept probe's fingerprint (an unchanged file's).
+    """
+    after = result.fingerprint[0] if result.fingerprint is not None else None
+    before = result.source_size
+    if before is None and result.probe is not None:
+        before = result.probe.fingerprint[0]
+    return before, after
 
 
 class HistoryStore:
@@ -225,13 +245,14 @@ class HistoryStore:
         return self._pool.execute_write(
             "INSERT INTO jobs (batch_id, position, path, status, pid, started_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (batch_id, position, str(path), RUNNING, os.getpid(), time.time()),
+            (batch_id, position, path_value(path), RUNNING, os.getpid(), time.time()),
         )
 
     def job_finished(self, job_id: int, result: FileResult) -> None:
         self._pool.execute_write(
             "UPDATE jobs SET status = ?, finished_at = ?, duration_s = ?, changes = ?, error = ?,"
-            " stderr_tail = ?, before = ?, after = ?, output_path = ? WHERE id = ?",
+            " stderr_tail = ?, before = ?, after = ?, output_path = ?, size_before = ?,"
+            " size_after = ? WHERE id = ?",
             (*self._result_columns(result), job_id),
         )
 
@@ -242,10 +263,10 @@ class HistoryStore:
     def jobs_recorded(self, batch_id: int, items: Iterable[tuple[int, FileResult]]) -> None:
         self._pool.execute_many(
             "INSERT INTO jobs (batch_id, position, path, status, finished_at, duration_s, changes,"
-            " error, stderr_tail, before, after, output_path)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " error, stderr_tail, before, after, output_path, size_before, size_after)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (batch_id, pos, str(result.path), *self._result_columns(result))
+                (batch_id, pos, path_value(result.path), *self._result_columns(result))
                 for pos, result in items
             ],
         )
@@ -273,11 +294,12 @@ class HistoryStore:
             time.time(),
             result.duration_s,
             json.dumps(list(result.changes)),
-            result.error,
-            result.stderr_tail,
+            text_value(result.error),
+            text_value(result.stderr_tail),
             json.dumps(list(result.before)),
             json.dumps(list(result.after)),
-            str(result.output_path) if result.output_path is not None else None,
+            optional_path_value(result.output_path),
+            *sizes_of(result),
         )
 
     def converted_elsewhere(self, path: Path | str) -> Path | None:
@@ -285,16 +307,16 @@ class HistoryStore:
         rows = self._pool.execute_read(
             "SELECT output_path FROM jobs WHERE path = ? AND status = 'ok'"
             " AND output_path IS NOT NULL AND output_path != path ORDER BY id DESC LIMIT 1",
-            (str(path),),
+            (path_value(path),),
         )
-        return Path(rows[0]["output_path"]) if rows else None
+        return Path(path_from_value(rows[0]["output_path"])) if rows else None
 
     def running_elsewhere(self, path: Path | str) -> int | None:
         """The pid of another live vpo-tui process whose job on ``path`` is still open."""
         rows = self._pool.execute_read(
             "SELECT pid FROM jobs WHERE path = ? AND status = ? AND pid IS NOT NULL"
             " AND pid != ? ORDER BY id DESC",
-            (str(path), RUNNING, os.getpid()),
+            (path_value(path), RUNNING, os.getpid()),
         )
         return next((int(r["pid"]) for r in rows if pid_alive(int(r["pid"]))), None)
 
@@ -302,7 +324,7 @@ class HistoryStore:
     def is_compliant(self, path: Path | str, size: int, mtime_ns: int, digest: str) -> bool:
         rows = self._pool.execute_read(
             "SELECT size, mtime_ns FROM probe_cache WHERE path = ? AND policy_digest = ?",
-            (str(path), digest),
+            (path_value(path), digest),
         )
         return bool(rows) and rows[0]["size"] == size and rows[0]["mtime_ns"] == mtime_ns
 
@@ -312,14 +334,14 @@ class HistoryStore:
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (path, policy_digest) DO UPDATE SET"
             " size = excluded.size, mtime_ns = excluded.mtime_ns,"
             " recorded_at = excluded.recorded_at",
-            (str(path), digest, size, mtime_ns, time.time()),
+            (path_value(path), digest, size, mtime_ns, time.time()),
         )
 
     def known_probe(self, path: Path | str, fingerprint: tuple[int, int, int, int]) -> str | None:
         """The kept probe record of ``path`` if the file still has ``fingerprint``."""
         rows = self._pool.execute_read(
             "SELECT size, mtime_ns, inode, ctime_ns, record FROM probes WHERE path = ?",
-            (str(path),),
+            (path_value(path),),
         )
         if not rows:
             return None
@@ -337,7 +359,7 @@ class HistoryStore:
             " size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode,"
             " ctime_ns = excluded.ctime_ns, record = excluded.record,"
             " recorded_at = excluded.recorded_at",
-            (str(path), *fingerprint, record, time.time()),
+            (path_value(path), *fingerprint, record, time.time()),
         )
 
     # -- queries (history command, TUI) ------------------------------------------
@@ -410,7 +432,7 @@ class HistoryStore:
             id=r["id"],
             batch_id=r["batch_id"],
             position=r["position"],
-            path=r["path"],
+            path=path_from_value(r["path"]),
             status=r["status"],
             started_at=r["started_at"],
             finished_at=r["finished_at"],
@@ -420,5 +442,5 @@ class HistoryStore:
             stderr_tail=r["stderr_tail"],
             before=tuple(json.loads(r["before"] or "[]")),
             after=tuple(json.loads(r["after"] or "[]")),
-            output_path=r["output_path"],
+            output_path=optional_path_from_value(r["output_path"]),
         )

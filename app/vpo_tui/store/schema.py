@@ -84,6 +84,12 @@ MIGRATIONS: tuple[str, ...] = (
         recorded_at REAL NOT NULL
     );
     """,
+    # 5: the morning report tells space saved or spent: each file's size before and after
+    """
+    ALTER TABLE jobs ADD COLUMN size_before INTEGER;
+    ALTER TABLE jobs ADD COLUMN size_after INTEGER;
+    CREATE INDEX jobs_by_finish ON jobs(finished_at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -88,7 +88,7 @@ class Services:
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
     discover_files: Callable[..., Discovery] = discover
-    cluster: Any = None  # a vpo_tui.batch.cluster.DaskBackend when files run on Dask
+    cluster: Any = None  # a vpo_tui.batch.cluster.client.DaskBackend when files run on Dask
     cluster_threads: int = 0
     # (tool paths, dry run) -> why the batch is refused, as headless says it, or None
     check_tools: Callable[[ToolPaths, bool], str | None] = batch_tools_problem
@@ -128,7 +128,8 @@ class Services:
 
     def on_cluster(self, executor: str) -> Services:
         """These services with files running on the Dask cluster ``executor`` names."""
-        from vpo_tui.batch.cluster import DaskBackend, parse_executor
+        from vpo_tui.batch.cluster.client import DaskBackend
+        from vpo_tui.batch.cluster.spec import parse_executor
 
         backend = DaskBackend.open(parse_executor(executor))
         try:
@@ -142,7 +143,7 @@ class Services:
     def new_backend(self) -> Backend:
         """Where the next batch's files run: this process's threads, or the Dask cluster."""
         if self.cluster is not None:
-            from vpo_tui.batch.cluster import DaskBatch
+            from vpo_tui.batch.cluster.client import DaskBatch
 
             return DaskBatch(self.cluster)
         return ThreadsBackend(self.process)
@@ -151,9 +152,9 @@ class Services:
         """``--workers`` > ``[processing] workers`` > 2, capped exactly as headless caps it."""
         processing = self.config.processing
         if self.cluster is not None:
-            from vpo_tui.batch.cluster import resolve_cluster_workers
-
-            return resolve_cluster_workers(requested, processing.workers, self.cluster_threads)
+            return resolve_workers(
+                requested, processing.workers, cluster_threads=self.cluster_threads
+            )
         return resolve_workers(
             requested, processing.workers, processing.max_workers, cores=self.cores
         )

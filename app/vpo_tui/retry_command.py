@@ -1,0 +1,92 @@
+"""``vpo-tui retry --cause TEXT``: run a whole group of failures again, at once.
+
+Failures are grouped by cause in the report (``store.report.cause_of``); this picks
+the files whose *latest* run failed with a cause containing TEXT (any case) and
+runs them as a normal headless batch, with the policy they failed under (or
+``--policy``). Files that succeeded since, or are gone, are not retried.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+
+def retry_main(argv: list[str]) -> int:
+    from vpo_tui.batch.exit_codes import EXIT_FAILED, EXIT_NOTHING_FOUND, EXIT_OK
+    from vpo_tui.cli import _common, _config_or_exit, _Parser, _positive_int
+    from vpo_tui.config import Config
+    from vpo_tui.headless import HeadlessOptions, run_headless
+    from vpo_tui.phrasing import console_text, plural
+    from vpo_tui.report_command import parse_since
+    from vpo_tui.store.history import HistoryStore, default_db_path
+    from vpo_tui.store.pool import StoreError
+    from vpo_tui.store.report import still_failing
+
+    parser = _Parser(
+        prog="vpo-tui retry",
+        description="Run again every file whose last run failed with a given cause.",
+    )
+    parser.add_argument(
+        "--cause", required=True, metavar="TEXT", help="any part of the cause (vpo-tui report)"
+    )
+    parser.add_argument(
+        "--since", type=parse_since, default="7d", metavar="SPAN|DATE", help="default 7d"
+    )
+    parser.add_argument("--policy", metavar="NAME|FILE", help="default: the one they failed under")
+    parser.add_argument("--workers", type=_positive_int, metavar="N", help="files at once")
+    parser.add_argument("--dry-run", action="store_true", help="plan only")
+    parser.add_argument("--json", action="store_true", help="one JSON document per policy")
+    _common(parser)
+    ns = parser.parse_args(argv)
+    config, code = _config_or_exit(ns.config)
+    if config is None:
+        return code
+    assert isinstance(config, Config)
+    db = Path(ns.db or config.paths.database or default_db_path())
+    if not db.exists():
+        sys.stderr.write(f"vpo-tui: no history yet in {console_text(str(db))}\n")
+        return EXIT_NOTHING_FOUND
+    try:
+        store = HistoryStore(db)
+    except StoreError as exc:
+        sys.stderr.write(f"vpo-tui: {console_text(str(exc))}\n")
+        return EXIT_FAILED
+    with store:
+        found = still_failing(store.pool, float(ns.since), ns.cause)
+    by_policy: dict[str, list[Path]] = {}
+    gone = 0
+    for path, policy in found:
+        if not Path(path).exists():
+            gone += 1
+            continue
+        by_policy.setdefault(ns.policy or policy, []).append(Path(path))
+    if gone:
+        sys.stderr.write(f"vpo-tui: {plural(gone, 'file')} of that group no longer exist\n")
+    if not by_policy:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(ns.since)))
+        sys.stderr.write(
+            f"vpo-tui: no file whose last run since {when} failed with a cause containing "
+            f"{console_text(ns.cause)!r} (see vpo-tui report)\n"
+        )
+        return EXIT_NOTHING_FOUND
+    worst = EXIT_OK
+    for policy, paths in by_policy.items():
+        sys.stderr.write(
+            f"Retrying {plural(len(paths), 'file')} with policy {console_text(policy)}\n"
+        )
+        code = run_headless(
+            HeadlessOptions(
+                paths=tuple(paths),
+                policy=policy,
+                workers=ns.workers,
+                dry_run=ns.dry_run,
+                json=ns.json,
+                config=config,
+                db=db,
+                recursive=False,
+            )
+        )
+        worst = max(worst, code)
+    return worst
