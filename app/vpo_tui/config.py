@@ -6,6 +6,7 @@ A missing *default* file means defaults; a file the user named explicitly must e
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tempfile
@@ -16,7 +17,7 @@ from typing import Any
 
 import platformdirs
 
-from vpo_tui.engine.job import EngineSettings, ToolPaths
+from vpo_tui.engine.job import EngineSettings, ProbeBackend, ToolPaths
 from vpo_tui.hours import TimeWindow
 from vpo_tui.policy.model import OnError
 
@@ -78,6 +79,11 @@ class UiConfig:
 
 
 @dataclass(frozen=True)
+class ProbeConfig:
+    backend: ProbeBackend = "auto"  # auto | pyav | ffprobe (see engine/probe.py)
+
+
+@dataclass(frozen=True)
 class WatchConfig:
     """``vpo-tui watch``: how long a file must be quiet, and when files may run."""
 
@@ -106,6 +112,7 @@ class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
     ui: UiConfig = field(default_factory=UiConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
     transcode: TranscodeConfig = field(default_factory=TranscodeConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
@@ -121,6 +128,7 @@ class Config:
             keep_backups=self.processing.keep_backups,
             space_margin=self.processing.space_margin,
             tool_timeout_s=self.processing.tool_timeout,
+            probe_backend=self.probe.backend,
             stall_s=(
                 self.processing.stall_minutes * 60
                 if self.processing.stall_minutes is not None
@@ -216,6 +224,17 @@ def _executor(key: str, value: Any) -> str:
         raise ConfigError(f"{key}: {exc}") from None
 
 
+def _probe_backend(key: str, value: Any) -> ProbeBackend:
+    from vpo_tui.engine.probe import BACKENDS
+
+    for backend in BACKENDS:
+        if value == backend:
+            return backend
+    close = difflib.get_close_matches(str(value), BACKENDS, n=1) if isinstance(value, str) else []
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise ConfigError(f"{key}: expected one of {list(BACKENDS)}, got {value!r}{hint}")
+
+
 def _window(key: str, value: Any) -> TimeWindow:
     try:
         return TimeWindow.parse(_str(key, value))
@@ -272,6 +291,7 @@ _SCHEMA: dict[str, dict[str, Converter]] = {
     "paths": {"database": _path},
     "ui": {"theme": _str},
     "cluster": {"certs": _path, "allow_insecure": _bool},
+    "probe": {"backend": _probe_backend},
     "watch": {"settle": _number(0.0), "hours": _window},
     "transcode": {"max_size_ratio": _number(0.01)},
     "notify": {"command": _command, "urls": _strings},
@@ -325,6 +345,7 @@ def parse_config(document: Mapping[str, Any], source: Path | None = None) -> Con
         paths=PathsConfig(**sections.get("paths", {})),
         ui=UiConfig(**sections.get("ui", {})),
         cluster=ClusterConfig(**sections.get("cluster", {})),
+        probe=ProbeConfig(**sections.get("probe", {})),
         watch=WatchConfig(**sections.get("watch", {})),
         transcode=TranscodeConfig(**sections.get("transcode", {})),
         notify=NotifyConfig(**sections.get("notify", {})),
