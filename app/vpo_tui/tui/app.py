@@ -426,6 +426,8 @@ def run_tui(
             if owned and services.store is not None:
                 services.store.close()
             return EXIT_MISSING_TOOL  # as headless: the environment cannot run the batch
+        if services.cluster is not None and services.cluster.warning:  # every time
+            sys.stderr.write(f"vpo-tui: warning: {services.cluster.warning}\n")
     policy_name = (policy.source or policy.name) if isinstance(policy, Policy) else policy
     try:
         try:
