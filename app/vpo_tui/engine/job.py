@@ -165,6 +165,8 @@ class FileResult:
     pass_kind: str = "none"
     fingerprint: tuple[int, int] | None = None
     probe: KnownProbe | None = None
+    # ``path`` is a symbolic link and this is the file it leads to, the one processed
+    link_target: Path | None = None
     source_size: int | None = None
 
 
