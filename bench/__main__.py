@@ -4,9 +4,9 @@ Names: runner_scale, noop_rerun, batch_overhead, batch_speedup, remux_minimal,
 dry_run_probe, cluster, flags_only, probe_isolation (default: all, cheapest first; the
 100 MB variant of remux_minimal is ``python -m bench.remux_minimal --big``).
 ``--markdown`` prints the table for bench/RESULTS.md, with the machine description and
-the command line. The TUI scale benchmark is its own script (``bench/tui_scale.py``) and is not run from here.
-Exit status 1 when
-any figure misses its goal, so a script can notice.
+the command line. The TUI scale benchmark is its own script (``bench/tui_scale.py``)
+and is not run from here. Exit status 1 when any figure misses its goal, so a script
+can notice.
 """
 
 from __future__ import annotations
