@@ -44,7 +44,7 @@ from vpo_tui.store.history import HistoryStore
 from vpo_tui.store.pool import StoreError
 
 if TYPE_CHECKING:
-    from vpo_tui.batch.cluster import DaskBackend
+    from vpo_tui.batch.cluster.client import DaskBackend
 
 DEFAULT_POLICY = "normalize"
 THREADS = "threads"
@@ -157,7 +157,7 @@ class Session:
         if self.plumbing.backend is not None:
             return self.plumbing.backend()
         if self.cluster is not None:
-            from vpo_tui.batch.cluster import DaskBatch
+            from vpo_tui.batch.cluster.client import DaskBatch
 
             return DaskBatch(self.cluster)
         return ThreadsBackend(self.plumbing.process)
@@ -345,12 +345,9 @@ def _prepare(session: Session, say: Callable[[str], None], find_files: bool) -> 
 
 def _open_cluster(session: Session, executor: str, say: Callable[[str], None]) -> Refusal | None:
     """Connect to (or start) the Dask cluster and check its workers."""
-    from vpo_tui.batch.cluster import (
-        ClusterError,
-        DaskBackend,
-        parse_executor,
-        resolve_cluster_workers,
-    )
+    from vpo_tui.batch.cluster.client import ClusterError, DaskBackend
+    from vpo_tui.batch.cluster.spec import parse_executor
+    from vpo_tui.batch.workers import resolve_workers
 
     try:
         spec = parse_executor(executor)
@@ -363,8 +360,10 @@ def _open_cluster(session: Session, executor: str, say: Callable[[str], None]) -
     except ClusterError as exc:
         return Refusal(RefusalKind.CLUSTER, str(exc))
     request = session.request
-    session.workers = resolve_cluster_workers(
-        request.workers, session.config.processing.workers, session.cluster.total_threads()
+    session.workers = resolve_workers(
+        request.workers,
+        session.config.processing.workers,
+        cluster_threads=session.cluster.total_threads(),
     )
     session.executor_name = str(spec)
     hosts = sorted({w.host for w in workers})

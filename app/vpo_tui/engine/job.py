@@ -14,6 +14,14 @@ from pathlib import Path
 from vpo_tui.policy.model import Policy
 
 
+class FileFailure(Exception):
+    """A per-file failure that is the file's result, not a bug (with the tool's stderr tail)."""
+
+    def __init__(self, message: str, stderr_tail: str | None = None) -> None:
+        super().__init__(message)
+        self.stderr_tail = stderr_tail
+
+
 class FileStatus(str, Enum):
     """The outcome of one file. These names are part of the ``--json`` output."""
 

@@ -3,7 +3,8 @@
 ``plan(policy, media)`` decides which tracks the output carries, in which order,
 with which flags, languages, titles and codecs, predicts what ffprobe will
 report once the file is written (``policy/containers.py`` holds the container
-facts), and lists the differences as human-readable changes. No changes means
+facts), and lists the differences as human-readable changes (the words are in
+``policy/wording.py``; the decisions are here). No changes means
 the file already complies and nothing is written; the engine runs exactly the
 one tool pass named by ``Plan.pass_kind``.
 
@@ -16,10 +17,11 @@ values that survive the pass.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from vpo_tui.media import MediaInfo, Track, TrackType
+from vpo_tui.policy import wording
 from vpo_tui.policy.containers import (
     IMAGE_SUBTITLE_CODECS,
     TEXT_SUBTITLE_CODECS,
@@ -85,16 +87,6 @@ def is_commentary(policy: Policy, track: Track) -> bool:
     return any(pattern.lower() in title for pattern in policy.commentary_patterns)
 
 
-def _label(track: Track, language: str | None = None) -> str:
-    lang = language or track.language
-    bits = [lang]
-    if track.title:
-        bits.append(f'"{track.title}"')
-    elif track.filename:
-        bits.append(track.filename)
-    return f"{track.type.value} {track.index} ({', '.join(bits)})"
-
-
 @dataclass
 class _Planner:
     """One planning run: the policy, the file, and what has been decided so far."""
@@ -107,7 +99,6 @@ class _Planner:
     def __post_init__(self) -> None:
         self.language: dict[int, str] = {}
         self.removed: dict[int, str] = {}  # source index -> reason
-        self.changes_removed: dict[int, str] = {}  # source index -> change line
         self.notes: list[str] = []  # said beside real changes only (not changes themselves)
 
     # -- helpers
@@ -143,8 +134,6 @@ class _Planner:
 
     def remove(self, track: Track, reason: str) -> None:
         self.removed[track.index] = reason
-        label = _label(track, self.language[track.index])
-        self.changes_removed[track.index] = f"remove {label}: {reason}"
 
     # -- 1. languages
 
@@ -179,10 +168,7 @@ class _Planner:
                 elif not self.rules.carries_attachments:
                     self.remove(track, f"{self.container} cannot carry attachments")
                 elif policy.attachments.drop:
-                    self.notes.append(
-                        f"keep {_label(track)}: a font of the kept {'/'.join(styled)}"
-                        " subtitles (attachments.drop keeps fonts that styled subtitles use)"
-                    )
+                    self.notes.append(wording.font_kept(track, styled))
             elif track.type is TrackType.DATA and not self.rules.carries_data:
                 self.remove(track, f"{self.container} cannot carry data streams")
             elif track.type is TrackType.DATA and not self.rules.accepts(track.type, track.codec):
@@ -289,7 +275,7 @@ class _Planner:
     # -- 10-12. codecs
 
     def incompatible(self, track: Track) -> Transcode:
-        what = f"{_label(track)}: codec {track.codec} cannot go into {self.container}"
+        what = f"{wording.track_label(track)}: codec {track.codec} cannot go into {self.container}"
         choice = self.policy.container.on_incompatible
         if choice is OnIncompatible.SKIP:
             raise _SkipFile(what + ' (container.on_incompatible = "skip")')
@@ -505,13 +491,19 @@ class _Planner:
             )
         predicted = effective_tracks(self.container, tuple(target))
         title = self.container_title()
-        changes = self.describe(ordered, predicted, title)
+        changes = wording.change_lines(
+            self.media,
+            self.container,
+            self.rules,
+            ordered=ordered,
+            predicted=predicted,
+            title=title,
+            removed=self.removed,
+            language=self.language,
+        )
         suffix = self.misnamed()
         if suffix is not None:
-            changes.append(
-                f"rename {self.media.path.name} → {self.media.path.stem}{suffix}"
-                f" ({self.container} content)"
-            )
+            changes.append(wording.rename(self.media.path, suffix, self.container))
         if changes and not self.rules.writable:
             # said before any tool runs, so the dry run and the real run agree
             raise PlanError(
@@ -522,7 +514,8 @@ class _Planner:
         if changes:
             # only beside real changes: on a complying file it would be a change
             # that no rewrite can make (and the plan would never become empty)
-            changes += self.muxer_defaults(tuple(target), predicted) + self.notes
+            changes += wording.muxer_defaults(self.container, tuple(target), predicted)
+            changes += self.notes
         return Plan(
             source=self.media,
             container=self.container,
@@ -543,86 +536,6 @@ class _Planner:
             return ".mkv"
         return None
 
-    def describe(
-        self, ordered: list[Track], predicted: tuple[PlannedTrack, ...], title: str | None
-    ) -> list[str]:
-        media = self.media
-        changes: list[str] = []
-        if self.container != media.container:
-            changes.append(f"remux {media.container} → {self.container}")
-            if not self.rules.keeps_titles and any(t.title for t in ordered):
-                changes.append(f"track titles are not kept by {self.container}")
-            if self.rules.names_attachments and not rules_for(media.container).names_attachments:
-                changes += [
-                    f"cover art {t.source_index} → attachment {t.filename} ({t.mime_type})"
-                    for t in predicted
-                    if t.attached_pic
-                ]
-        changes += [self.changes_removed[i] for i in sorted(self.changes_removed)]
-        source = {t.index: t for t in effective_tracks(self.container, media.tracks)}
-        for planned in predicted:
-            transcode = planned.transcode
-            if transcode is None:
-                continue
-            src = source[planned.source_index]
-            line = f"{src.codec} → {transcode.codec}"
-            if planned.type is TrackType.SUBTITLE:
-                changes.append(f"convert subtitle {src.index} {line}")
-                continue
-            if transcode.crf is not None:
-                line += f" crf {transcode.crf}"
-            if transcode.bitrate is not None:
-                line += f" {transcode.bitrate}"
-            if (planned.width, planned.height) != (src.width, src.height):
-                line += f", scale {src.width}x{src.height} → {planned.width}x{planned.height}"
-            changes.append(f"transcode {planned.type.value} {src.index} {line}")
-        kept_in_file_order = [t.index for t in media.tracks if t.index not in self.removed]
-        output_order = [t.source_index for t in predicted]
-        if output_order != kept_in_file_order:
-            changes.append("reorder tracks: " + ", ".join(_order_label(media, predicted)))
-        for planned in predicted:
-            src = source[planned.source_index]
-            where = f"{planned.type.value} {src.index}"
-            if planned.language != src.language:
-                changes.append(f"set language of {where}: {src.language} → {planned.language}")
-            if planned.title != src.title:
-                if planned.title is None:
-                    changes.append(f"clear title of {where}")
-                else:
-                    changes.append(f'set title of {where} → "{planned.title}"')
-            if planned.default and not src.default:
-                changes.append(f"default {planned.type.value} → {src.index} ({planned.language})")
-            elif src.default and not planned.default:
-                changes.append(f"unset default of {where} ({planned.language})")
-            if planned.forced != src.forced:
-                changes.append(f"{'set' if planned.forced else 'unset'} forced on {where}")
-            if planned.hearing_impaired != src.hearing_impaired:
-                verb = "set" if planned.hearing_impaired else "unset"
-                changes.append(f"{verb} hearing-impaired (SDH) on {where}")
-        if title != media.title:
-            changes.append(
-                "clear container title" if title is None else f'container title → "{title}"'
-            )
-        return changes
-
-    def muxer_defaults(
-        self, wanted: tuple[PlannedTrack, ...], predicted: tuple[PlannedTrack, ...]
-    ) -> list[str]:
-        """Say where the container overrules "no default video/audio/subtitle" (MP4 does).
-
-        The diff compares effective values on both sides, so without this line the
-        user would never learn that the output gets a default the policy did not ask for.
-        """
-        notes = []
-        for kind in (TrackType.VIDEO, TrackType.AUDIO, TrackType.SUBTITLE):
-            asked = [t for t in wanted if t.type is kind]
-            if not asked or any(t.default for t in asked):
-                continue
-            marked = [t for t in predicted if t.type is kind and t.default]
-            why = 'default (it cannot store "none")'
-            notes += [f"{self.container} marks {kind.value} {t.source_index} {why}" for t in marked]
-        return notes
-
     def pass_kind(
         self, changes: list[str], ordered: list[Track], predicted: tuple[PlannedTrack, ...]
     ) -> PassKind:
@@ -634,14 +547,6 @@ class _Planner:
         if self.media.container != MKV or not same_tracks:
             return PassKind.MKVMERGE
         return PassKind.MKVPROPEDIT
-
-
-def _order_label(media: MediaInfo, predicted: Iterable[PlannedTrack]) -> list[str]:
-    labels = []
-    for planned in predicted:
-        track = media.track(planned.source_index)
-        labels.append(f"{track.type.value} {track.index} ({planned.language})")
-    return labels
 
 
 def plan(policy: Policy, media: MediaInfo) -> Plan:
