@@ -130,8 +130,31 @@ def batch_parser() -> _Parser:
     parser.add_argument("--no-recursive", action="store_true", help="do not descend into folders")
     parser.add_argument("--quiet", action="store_true", help="only errors and the summary")
     parser.add_argument("--version", action="version", version=f"vpo-tui {__version__}")
+    _probe_option(parser)
     _common(parser)
     return parser
+
+
+def _probe_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--probe",
+        choices=("auto", "pyav", "ffprobe"),
+        help="who reads the files: PyAV in-process (auto: where it can, else ffprobe) "
+        "or ffprobe (default: [probe] backend in config.toml, else auto)",
+    )
+
+
+def _with_probe(config: object, backend: str | None) -> object:
+    """The config with ``--probe`` over ``[probe] backend``."""
+    import dataclasses
+
+    from vpo_tui.config import Config, ProbeConfig
+    from vpo_tui.engine.probe import BACKENDS
+
+    chosen = next((b for b in BACKENDS if b == backend), None)
+    if chosen is None or not isinstance(config, Config):
+        return config
+    return dataclasses.replace(config, probe=ProbeConfig(backend=chosen))
 
 
 def _load_config(path: str | None) -> object:
@@ -177,6 +200,7 @@ def _batch(argv: list[str]) -> int:
     config, code = _config_or_exit(ns.config, json_errors=ns.json, dry_run=ns.dry_run)
     if config is None:
         return code
+    config = _with_probe(config, ns.probe)
     assert isinstance(config, Config)
     policy = ns.policy or DEFAULT_POLICY
     db = Path(ns.db) if ns.db else None
@@ -251,6 +275,7 @@ def _doctor(argv: list[str]) -> int:
     parser = _Parser(prog="vpo-tui doctor", description="Check the tools and settings.")
     _common(parser)
     _executor_option(parser)
+    _probe_option(parser)
     parser.add_argument(
         "folders",
         nargs="*",
@@ -262,6 +287,7 @@ def _doctor(argv: list[str]) -> int:
     config, code = _config_or_exit(ns.config)
     if config is None:
         return code
+    config = _with_probe(config, ns.probe)
     assert isinstance(config, Config)
     executor = ns.executor or config.processing.executor
     if executor is not None and executor != "threads":
@@ -281,6 +307,7 @@ def _doctor(argv: list[str]) -> int:
         else:
             missing.append(tool.name)
             out.write(f"  MISSING  {tool.name:<12} {console_text(str(tool.problem))}\n")
+    out.write(_probe_line(config.probe.backend) + "\n")
     _doctor_folders(ns.folders, config.safety.in_place)
     if not missing:
         return EXIT_OK
@@ -301,6 +328,20 @@ def _doctor(argv: list[str]) -> int:
         f"{'A tool is' if len(missing) == 1 else 'Some tools are'} missing; {'; '.join(hints)}\n"
     )
     return EXIT_MISSING_TOOL
+
+
+def _probe_line(backend: str) -> str:
+    """Who reads the files: PyAV's FFmpeg beside the system's, or why ffprobe does."""
+    from vpo_tui.engine.probe_pool import pool
+
+    if backend == "ffprobe":
+        return "  probe    ffprobe      ([probe] backend = ffprobe: PyAV is not used)"
+    version, problem = pool().status()
+    if version is not None:
+        return f"  ok       PyAV         {version} (in-process probe, backend = {backend})"
+    if backend == "pyav":
+        return f"  PROBLEM  PyAV         {console_text(str(problem))}: every probe will fail"
+    return f"  note     PyAV         {console_text(str(problem))}: probing with ffprobe"
 
 
 def _doctor_folders(folders: list[Path], in_place: str) -> None:

@@ -6,6 +6,7 @@ A missing *default* file means defaults; a file the user named explicitly must e
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tempfile
@@ -16,7 +17,8 @@ from typing import Any
 
 import platformdirs
 
-from vpo_tui.engine.job import EngineSettings, ToolPaths
+from vpo_tui.engine.job import EngineSettings, ProbeBackend, ToolPaths
+from vpo_tui.hours import TimeWindow
 from vpo_tui.policy.model import OnError
 
 try:
@@ -40,6 +42,7 @@ class ProcessingConfig:
     keep_backups: bool = False
     space_margin: float = 0.05
     tool_timeout: float | None = None
+    stall_minutes: float | None = None  # a tool silent this long is killed: file "stalled"
     extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
     executor: str | None = None  # threads | local-cluster[:N] | dask://HOST:PORT
 
@@ -68,11 +71,42 @@ class UiConfig:
 
 
 @dataclass(frozen=True)
+class ProbeConfig:
+    backend: ProbeBackend = "auto"  # auto | pyav | ffprobe (see engine/probe.py)
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    """``vpo-tui watch``: how long a file must be quiet, and when files may run."""
+
+    settle: float = 60.0  # seconds without a change before a file is taken
+    hours: TimeWindow | None = None  # files start only inside it (None: any time)
+
+
+@dataclass(frozen=True)
+class TranscodeConfig:
+    # a transcode whose output is larger than this times the source keeps the original
+    max_size_ratio: float = 1.0
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """Who hears of a changed file: a command (the file's JSON on stdin), Apprise URLs."""
+
+    command: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     processing: ProcessingConfig = field(default_factory=ProcessingConfig)
     tools: ToolsConfig = field(default_factory=ToolsConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     ui: UiConfig = field(default_factory=UiConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
+    watch: WatchConfig = field(default_factory=WatchConfig)
+    transcode: TranscodeConfig = field(default_factory=TranscodeConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     safety: SafetyConfig = field(default_factory=SafetyConfig)
     source: Path | None = None  # the file it came from (None = defaults only)
 
@@ -85,6 +119,13 @@ class Config:
             keep_backups=self.processing.keep_backups,
             space_margin=self.processing.space_margin,
             tool_timeout_s=self.processing.tool_timeout,
+            probe_backend=self.probe.backend,
+            stall_s=(
+                self.processing.stall_minutes * 60
+                if self.processing.stall_minutes is not None
+                else None
+            ),
+            max_size_ratio=self.transcode.max_size_ratio,
             in_place=self.safety.in_place,
         )
 
@@ -174,6 +215,44 @@ def _executor(key: str, value: Any) -> str:
         raise ConfigError(f"{key}: {exc}") from None
 
 
+def _probe_backend(key: str, value: Any) -> ProbeBackend:
+    from vpo_tui.engine.probe import BACKENDS
+
+    for backend in BACKENDS:
+        if value == backend:
+            return backend
+    close = difflib.get_close_matches(str(value), BACKENDS, n=1) if isinstance(value, str) else []
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise ConfigError(f"{key}: expected one of {list(BACKENDS)}, got {value!r}{hint}")
+
+
+def _window(key: str, value: Any) -> TimeWindow:
+    try:
+        return TimeWindow.parse(_str(key, value))
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+
+
+def _command(key: str, value: Any) -> tuple[str, ...]:
+    """A program and its arguments: a list of strings (never run through a shell)."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{key}: expected a command as a list of strings, got {_kind(value)}")
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or (i == 0 and not item.strip()):
+            raise ConfigError(f"{key}[{i}]: expected a string, got {_kind(item)}")
+    return tuple(value)
+
+
+def _strings(key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{key}: expected a list of strings, got {_kind(value)}")
+    return tuple(value)
+
+
 def _in_place(key: str, value: Any) -> str:
     text = _str(key, value)
     if text not in ("auto", "never"):
@@ -195,12 +274,17 @@ _SCHEMA: dict[str, dict[str, Converter]] = {
         "keep_backups": _bool,
         "space_margin": _number(0.0),
         "tool_timeout": _number(0.001),
+        "stall_minutes": _number(0.001),
         "extensions": _extensions,
         "executor": _executor,
     },
     "tools": {name: _str for name in ("ffprobe", "ffmpeg", "mkvmerge", "mkvpropedit")},
     "paths": {"database": _path},
     "ui": {"theme": _str},
+    "probe": {"backend": _probe_backend},
+    "watch": {"settle": _number(0.0), "hours": _window},
+    "transcode": {"max_size_ratio": _number(0.01)},
+    "notify": {"command": _command, "urls": _strings},
     "safety": {"in_place": _in_place},
 }
 
@@ -250,6 +334,10 @@ def parse_config(document: Mapping[str, Any], source: Path | None = None) -> Con
         tools=ToolsConfig(**sections.get("tools", {})),
         paths=PathsConfig(**sections.get("paths", {})),
         ui=UiConfig(**sections.get("ui", {})),
+        probe=ProbeConfig(**sections.get("probe", {})),
+        watch=WatchConfig(**sections.get("watch", {})),
+        transcode=TranscodeConfig(**sections.get("transcode", {})),
+        notify=NotifyConfig(**sections.get("notify", {})),
         safety=SafetyConfig(**sections.get("safety", {})),
         source=source,
     )

@@ -9,6 +9,7 @@ goes to stdout is the result only: the ``--json`` document, or a dry run's plan
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -17,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from vpo_tui.batch.events import (
     BatchEvent,
@@ -29,6 +30,7 @@ from vpo_tui.batch.events import (
     FileStarted,
 )
 from vpo_tui.batch.exit_codes import (
+    EXIT_INTERRUPTED,
     EXIT_OK,
 )
 from vpo_tui.batch.runner import BatchRunner
@@ -338,7 +340,10 @@ def run_headless(
             dry_run=options.dry_run,
             plan=out if options.dry_run and not options.json else None,
         )
-        result = _run(session.runner(listener), listener, err, install_signals)
+        try:
+            result = _run(session.runner(listener), listener, err, install_signals)
+        except _Stuck:
+            _leave_stuck(report, out, err)
     code = session.exit_code(result)
     err.write(_summary(result, session.unreadable) + "\n")
     return report.finish(out, code, result)
@@ -411,6 +416,32 @@ class _Report:
         return code
 
 
+STUCK_AFTER_KILL_S = 4.0  # past the tools' TERM → KILL grace (3 s) and their clean-up
+
+
+class _Stuck(Exception):
+    """A worker thread still runs long after the kill: blocked in the kernel, not in a tool."""
+
+
+def _leave_stuck(report: _Report, out: TextIO, err: TextIO) -> NoReturn:
+    """End the process now: a blocked thread would keep it alive for ever at exit.
+
+    Nothing is lost by not waiting: an original is only ever replaced by a complete,
+    verified file, and the next start-up sweeps temp files and marks the unfinished
+    jobs interrupted, exactly as after a ``kill -9`` (which the fault suite proves).
+    """
+    text = (
+        f"a worker did not end {STUCK_AFTER_KILL_S:g} s after the kill (blocked in the "
+        "system); leaving without it: originals are untouched, the next start-up "
+        "cleans up what it left"
+    )
+    err.write(f"vpo-tui: {text}\n")
+    report.finish(out, EXIT_INTERRUPTED, None, error=text)
+    err.flush()
+    out.flush()
+    os._exit(EXIT_INTERRUPTED)
+
+
 def _run(
     runner: BatchRunner, listener: ConsoleListener, err: TextIO, install_signals: bool
 ) -> BatchResult:
@@ -439,10 +470,17 @@ def _run(
             runner.stop()
         else:
             listener.message("Killing the running files (originals are left untouched)...")
-            runner.kill()
+            kill()
 
     def on_terminate(signum: int, frame: FrameType | None) -> None:
         listener.message(f"{signal.Signals(signum).name}: killing the running files...")
+        kill()
+
+    killed_at: list[float] = []
+
+    def kill() -> None:
+        if not killed_at:
+            killed_at.append(time.monotonic())
         runner.kill()
 
     previous: dict[int, Any] = {}
@@ -456,6 +494,8 @@ def _run(
         while thread.is_alive():
             thread.join(0.2)
             listener.tick()
+            if killed_at and time.monotonic() - killed_at[0] > STUCK_AFTER_KILL_S:
+                raise _Stuck
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -14,19 +14,32 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
+import socket
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.faults.conftest import Tally
 from tests.faults.harness import (
     Workspace,
+    assert_no_orphans,
     assert_nothing_lost,
+    finish,
     run_vpo,
+    running_tool,
     snapshot,
+    spawn_vpo,
     temp_files,
+    wait_for,
 )
+from tests.faults.libraries import SLOW_TRANSCODE_TOML, transcode_library
+from tests.unit.test_locks import bind_here
+from vpo_tui.headless import STUCK_AFTER_KILL_S
 from vpo_tui.samples import AudioSpec, SampleSpec, make_media
+from vpo_tui.store.history import HistoryStore
 
 REMUX_TO_MKV = (
     'name = "remux"\non_error = "skip"\n[container]\nformat = "mkv"\n[audio]\nkeep = ["eng"]\n'
@@ -112,4 +125,159 @@ def test_a_name_that_is_not_utf8_is_a_file_like_any_other(ws: Workspace, tally: 
         for n, name in zip((1, 2, 3), ("b\\xe9b\\xe9.mkv", "caf\\xe9.mkv", "good.mkv"), strict=True)
     ), again.stderr
     tally.add("hostile_inputs", 2)
+    tally.files(outcome.total)
+
+
+# -- FIFOs, sockets, devices, folders named *.mkv ---------------------------------------
+
+
+def _special_files(lib: Path, given: Path) -> None:
+    os.mkfifo(lib / "pipe.mkv")
+    (lib / "null.mkv").symlink_to("/dev/null")
+    os.mkfifo(given)
+
+
+def test_a_fifo_given_or_found_is_reported_never_opened(ws: Workspace, tally: Tally) -> None:
+    lib = ws.library
+    make_media(lib / "good.mkv", SPEC)
+    inner = make_media(lib / "folder.mkv" / "inner.mkv", SPEC)
+    given = ws.root / "given pipe.mkv"
+    _special_files(lib, given)
+    before = snapshot(lib)
+    policy = _policy(ws)
+    with socket.socket(socket.AF_UNIX) as sock:
+        bind_here(sock, lib / "sock.mkv")
+        started = time.monotonic()
+        result = run_vpo(ws, str(policy), [lib, given], timeout_s=60)
+        took = time.monotonic() - started
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.statuses() == {lib / "good.mkv": "ok", inner: "ok"}
+    assert result.document is not None
+    problems = {Path(p["path"]).name: p for p in result.document["problems"]}
+    rest = ", not a regular file: never opened, skipped"
+    assert {name: p["message"] for name, p in problems.items()} == {
+        "pipe.mkv": "a FIFO (named pipe)" + rest,
+        "given pipe.mkv": "a FIFO (named pipe)" + rest,
+        "sock.mkv": "a socket" + rest,
+        "null.mkv": "a character device" + rest,
+    }
+    assert not any(p["unreadable"] for p in problems.values())
+    assert took < 30, f"{took:.1f} s: something waited on the FIFO"
+    assert temp_files(lib) == []
+    outcome = assert_nothing_lost(before, str(policy))
+    assert len(outcome.processed) == 2
+    history = _history(ws, result.document["batch_id"])
+    assert len(history["files"]) == 2  # type: ignore[arg-type]
+    tally.add("hostile_inputs", 4)
+    tally.files(outcome.total)
+
+
+def test_sigterm_ends_a_run_with_a_fifo_within_seconds(ws: Workspace, tally: Tally) -> None:
+    """A slow encode running, a FIFO given beside it: SIGTERM ends the process in seconds."""
+    policy = ws.root / "slow.toml"
+    policy.write_text(SLOW_TRANSCODE_TOML, encoding="utf-8")
+    transcode_library(ws.library, count=2, duration=3.0)
+    given = ws.root / "pipe.mkv"
+    os.mkfifo(given)
+    ws.write_config(processing={"workers": 2, "max_workers": 2})
+    before = snapshot(ws.library)
+    proc = spawn_vpo(ws, str(policy), [ws.library, given])
+    wait_for(lambda: running_tool(ws.marker, "ffmpeg"), 30, "ffmpeg to start")
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGTERM)
+    sent = time.monotonic()
+    result = finish(proc, timeout_s=30)
+    took = time.monotonic() - sent
+    assert took < 5.0, f"vpo-tui took {took:.1f} s to end after SIGTERM"
+    assert result.returncode == 130, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert_no_orphans(ws.marker)
+    assert temp_files(ws.library) == []
+    outcome = assert_nothing_lost(before, str(policy))
+    assert outcome.processed == ()
+    tally.add("hostile_inputs")
+    tally.add("signals")
+    tally.files(outcome.total)
+
+
+def test_sigterm_ends_vpo_tui_whatever_its_threads_are_blocked_on(
+    ws: Workspace, tally: Tally
+) -> None:
+    """Another program holds the history database locked (SQLite waits 15 s for it):
+    SIGTERM still ends vpo-tui within seconds, with exit 130 and one JSON document."""
+    make_media(ws.library / "good.mkv", SPEC)
+    before = snapshot(ws.library)
+    policy = _policy(ws)
+    HistoryStore(ws.db).close()  # the database exists, at the current schema
+    holder = sqlite3.connect(ws.db, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        proc = spawn_vpo(ws, str(policy), [ws.library])
+        time.sleep(2.0)  # started, and waiting on the database
+        assert proc.poll() is None, proc.communicate()
+        os.kill(proc.pid, signal.SIGTERM)
+        sent = time.monotonic()
+        result = finish(proc, timeout_s=30)
+        took = time.monotonic() - sent
+    finally:
+        holder.close()
+    assert took < STUCK_AFTER_KILL_S + 2.0, f"vpo-tui took {took:.1f} s to end after SIGTERM"
+    assert result.returncode == 130, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert result.document is not None and result.document["exit_code"] == 130
+    assert "did not end" in result.document["error"], result.document
+    assert_no_orphans(ws.marker)
+    assert temp_files(ws.library) == []
+    outcome = assert_nothing_lost(before, str(policy))
+    assert outcome.intact
+    tally.add("hostile_inputs")
+    tally.add("signals")
+    tally.files(outcome.total)
+
+
+# -- hard links --------------------------------------------------------------------------
+
+
+def test_two_names_of_one_file_are_processed_once(ws: Workspace, tally: Tally) -> None:
+    """Two workers, two names of one inode in the batch, a third name outside it."""
+    lib = ws.library
+    a = make_media(lib / "a.mkv", SPEC)
+    b = lib / "b.mkv"
+    os.link(a, b)
+    seed = ws.root / "seeding" / "a.mkv"  # a torrent client's name for it
+    seed.parent.mkdir()
+    os.link(a, seed)
+    c = make_media(lib / "c.mkv", SPEC)
+    before = snapshot(lib)
+    seed_bytes = seed.read_bytes()
+    policy = _policy(ws)
+    ws.write_config(processing={"workers": 2, "max_workers": 2})
+
+    dry = run_vpo(ws, str(policy), [lib], "--dry-run")
+    assert dry.statuses() == {a: "planned", c: "planned"}, dry.stderr
+    assert any(
+        "2 other names (hard links) keep the original" in x for x in dry.by_path()[a]["changes"]
+    )
+
+    result = run_vpo(ws, str(policy), [lib, b])
+
+    assert result.returncode == 0, result.stderr
+    assert "locked" not in result.stdout + result.stderr
+    assert result.statuses() == {a: "ok", c: "ok"}
+    assert result.document is not None
+    [problem] = result.document["problems"]
+    assert problem["path"] == str(b) and not problem["unreadable"]
+    assert f"another name (a hard link) of {a}" in problem["message"]
+    note = [x for x in result.by_path()[a]["changes"] if "other names" in x]
+    assert len(note) == 1 and note[0].startswith("2 other names (hard links) keep the original")
+    assert "more disk" in note[0]
+    # the other names still have the original; the processed name is a new file
+    assert b.read_bytes() == seed.read_bytes() == seed_bytes
+    assert os.stat(a).st_nlink == 1 and os.stat(b).st_nlink == 2
+    outcome = assert_nothing_lost(before, str(policy))
+    assert set(outcome.processed) == {a, c} and outcome.intact == (b,)
+    assert temp_files(lib) == []
+    tally.add("hostile_inputs")
     tally.files(outcome.total)

@@ -20,8 +20,7 @@ from hypothesis import strategies as st
 
 from tests.faults.conftest import Tally
 from tests.fuzzing import examples
-from tests.unit.test_plan_properties import media_infos
-from tests.unit.test_policy_properties import toml_value, values
+from tests.strategies import media_infos, toml_value, values
 from vpo_tui.media import MediaInfo
 from vpo_tui.policy.load import _SECTIONS, PolicyError, parse_policy
 from vpo_tui.policy.model import Policy

@@ -6,19 +6,13 @@ import os
 import threading
 from pathlib import Path
 
+from tests.commands import SLOW_HEVC
 from tests.conftest import AudioSpec, MakeMedia, sha256
 from tests.fakes import RecordingListener
 from vpo_tui.batch.events import BatchEvent, BatchResult, FileProgress
 from vpo_tui.batch.runner import BatchRunner
 from vpo_tui.engine.job import FileJob, FileStatus
-from vpo_tui.policy.load import parse_policy
 from vpo_tui.store.history import HistoryStore
-
-# slow on purpose: the kill must land while ffmpeg is encoding
-SLOW_HEVC = parse_policy(
-    'name = "slow-hevc"\n[transcode.video]\ncodec = "hevc"\ncrf = 30\npreset = "veryslow"\n',
-    "slow-hevc.toml",
-)
 
 
 class KillWhenEncoding(RecordingListener):

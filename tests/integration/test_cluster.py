@@ -22,9 +22,9 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from tests.commands import SLOW_HEVC
 from tests.conftest import AudioSpec, MakeMedia, SubtitleSpec, sha256
 from tests.fakes import RecordingListener
-from tests.integration.test_batch_kill import SLOW_HEVC
 from vpo_tui.batch.cluster.client import ClusterError, DaskBackend, DaskBatch
 from vpo_tui.batch.cluster.paths import PathMap
 from vpo_tui.batch.cluster.spec import ExecutorSpec, parse_executor

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.commands import vpo
 from tests.conftest import MakeMedia
-from tests.integration.test_headless_batch import vpo
 
 NOTE = (
     "note: 5 video files with other extensions were not considered (.ts 3, .wmv 2); "

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.commands import temp_files, vpo
 from tests.conftest import AudioSpec, MakeMedia
-from tests.integration.test_headless_batch import temp_files, vpo
 from vpo_tui.store.history import HistoryStore
 
 TWO = (AudioSpec("eng", default=True), AudioSpec("ger"))

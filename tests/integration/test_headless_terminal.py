@@ -9,8 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.commands import env_for, logging_tools, vpo_cmd
 from tests.conftest import AudioSpec, MakeMedia
-from tests.integration.test_headless_batch import env_for, logging_tools, vpo_cmd
 
 
 def _read_until_exit(proc: subprocess.Popen[bytes], master: int, timeout: float) -> bytes:

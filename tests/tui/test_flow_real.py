@@ -92,7 +92,7 @@ async def test_the_run_after_a_preview_reuses_its_probes(
     """Issue 10: pressing r after a preview probes no unchanged file again (counted)."""
     import os
 
-    from tests.integration.test_headless_batch import logging_tools
+    from tests.commands import logging_tools
     from vpo_tui.config import Config, ToolsConfig
 
     (tmp_path / "tools").mkdir()  # after "library" in the tree, which is marked below

@@ -185,3 +185,56 @@ def test_a_given_file_with_another_video_extension_says_how_to_enable_it(
     assert result.files == () and not result.problems[0].unreadable
     assert result.problems[0].message.startswith(".ts is not among the extensions looked for")
     assert "add it to [processing] extensions" in result.problems[0].message
+
+
+def test_fifo_socket_and_device_are_reported_given_or_found(tmp_path: Path) -> None:
+    import socket
+
+    from tests.unit.test_locks import bind_here
+
+    good = touch(tmp_path / "lib" / "ok.mkv")
+    os.mkfifo(tmp_path / "lib" / "pipe.mkv")
+    os.mkfifo(tmp_path / "lib" / "pipe.txt")  # not named like a video: not our business
+    (tmp_path / "lib" / "null.mkv").symlink_to("/dev/null")
+    (tmp_path / "lib" / "folder.mkv").mkdir()  # a folder is walked like any folder
+    inner = touch(tmp_path / "lib" / "folder.mkv" / "inner.mkv")
+    os.mkfifo(tmp_path / "given.mkv")
+    with socket.socket(socket.AF_UNIX) as sock:
+        bind_here(sock, tmp_path / "lib" / "sock.mkv")
+        result = discover([tmp_path / "lib", tmp_path / "given.mkv"])
+    assert result.files == (inner, good)
+    said = {p.path.name: (p.message, p.unreadable) for p in result.problems}
+    rest = ", not a regular file: never opened, skipped"
+    assert said == {
+        "pipe.mkv": ("a FIFO (named pipe)" + rest, False),
+        "sock.mkv": ("a socket" + rest, False),
+        "null.mkv": ("a character device" + rest, False),
+        "given.mkv": ("a FIFO (named pipe)" + rest, False),
+    }
+
+
+def test_a_folder_named_like_a_video_is_said_when_not_descending(tmp_path: Path) -> None:
+    (tmp_path / "folder.mkv").mkdir()
+    touch(tmp_path / "folder.mkv" / "inner.mkv")
+    result = discover([tmp_path], recursive=False)
+    assert result.files == ()
+    assert [str(p) for p in result.problems] == [
+        f"{tmp_path / 'folder.mkv'}: a folder named like a video file: not looked into "
+        "(--no-recursive)"
+    ]
+
+
+def test_hard_links_are_one_file_queued_once_under_the_first_name(tmp_path: Path) -> None:
+    a = touch(tmp_path / "lib" / "a.mkv")
+    os.link(a, tmp_path / "lib" / "b.mkv")
+    os.link(a, tmp_path / "outside.mkv")  # another name, not in the batch: not a problem
+    c = touch(tmp_path / "lib" / "c.mkv")
+    result = discover([tmp_path / "lib", tmp_path / "lib" / "b.mkv"])
+    assert result.files == (a, c)
+    assert [(str(p), p.unreadable) for p in result.problems] == [
+        (
+            f"{tmp_path / 'lib' / 'b.mkv'}: another name (a hard link) of {a}: the file is "
+            "processed once, under that name; this name keeps the original",
+            False,
+        )
+    ]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import string
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fuzzing import examples
+from tests.strategies import WORDS, toml_value, values
 from vpo_tui.policy.load import PolicyError, parse_policy
 from vpo_tui.policy.model import Policy
 
@@ -32,93 +32,6 @@ KEYS: dict[str, list[str]] = {
     "transcode.audio": ["codec", "bitrate", "keep_codecs"],
     "transcode": ["video", "audio", "x"],
 }
-WORDS = [
-    "eng",
-    "jpn",
-    "und",
-    "xx",
-    "en",
-    "skip",
-    "fail",
-    "mkv",
-    "mp4",
-    "keep",
-    "error",
-    "transcode",
-    "hevc",
-    "h264",
-    "av1",
-    "vp9",
-    "aac",
-    "opus",
-    "medium",
-    "good",
-    "192k",
-    "4M",
-    "none",
-    "preferred",
-    "foreign_audio",
-    "keep_first",
-    "keep_all",
-    "audio",
-    "subtitle",
-    "{stem}",
-    "{x}",
-    "",
-    " ",
-    "ünï",
-    "-1",
-]
-
-scalars = st.one_of(
-    st.sampled_from(WORDS),
-    st.text(max_size=8),
-    st.booleans(),
-    st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.dates(),
-    st.datetimes(),
-    st.times(),
-)
-values = st.recursive(
-    scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4),
-        st.dictionaries(st.sampled_from(["a", "codec", "keep", "audio"]), inner, max_size=3),
-    ),
-    max_leaves=6,
-)
-
-
-def toml_value(value: object) -> str:
-    """A TOML literal for a Python value (tomllib only reads; we write by hand)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value != value:
-            return "nan"
-        if value in (float("inf"), float("-inf")):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return (
-            '"'
-            + "".join(
-                c if c not in '"\\' and c.isprintable() else f"\\u{ord(c):04x}" for c in value
-            )
-            + '"'
-        )
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f'"{k}" = {toml_value(v)}' for k, v in value.items()) + "}"
-    raise AssertionError(type(value))
 
 
 @st.composite

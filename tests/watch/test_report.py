@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.commands import env_for, vpo
 from tests.conftest import AudioSpec, MakeMedia, sha256
-from tests.integration.test_headless_batch import env_for, vpo
 from vpo_tui.engine.job import FileResult, FileStatus
 from vpo_tui.engine.probe import probe
 from vpo_tui.store.history import HistoryStore
@@ -167,5 +167,7 @@ def test_a_failure_group_is_retried_at_once_and_reported(
 
     after = json.loads(command(tmp_path, "report", "--json").stdout)
     assert after["processed"] == 3 and after["failures"] == []  # fixed since: no group
+    assert after["saved_bytes"] > 0  # a dropped audio track: each file got smaller
+    assert after["bytes_after"] == sum(f.stat().st_size for f in files)
     again = command(tmp_path, "retry", "--cause", "verification")
     assert again.returncode == 4  # nothing left failing

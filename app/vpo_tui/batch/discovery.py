@@ -3,6 +3,10 @@
 Built on ``os.scandir`` (one syscall per directory, cached d_type) so 100,000 entries
 take well under a second. Nothing here is fatal: a missing path, an unreadable folder
 or a symlink loop becomes a ``DiscoveryProblem`` and the walk goes on.
+
+A FIFO, socket or device named like a video file (given, or found in a folder) is
+reported, never queued: opening a FIFO blocks until a writer appears. A folder named
+``*.mkv`` is a folder: it is walked like any other.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from vpo_tui.engine.locks import not_regular, not_regular_message
 
 DEFAULT_EXTENSIONS: tuple[str, ...] = (".mkv", ".mp4", ".m4v", ".mov", ".avi", ".webm")
 # Well-known video extensions a user may have but not enabled: files with one of these
@@ -95,7 +101,7 @@ def discover(
 ) -> Discovery:
     """Video files under ``paths`` (files are taken as given if their extension fits)."""
     exts = tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in extensions)
-    found: set[str] = set()
+    found: dict[str, int] = {}  # real path -> inode number (for hard links)
     problems: list[DiscoveryProblem] = []
     visited_dirs: set[str] = set()
     others = OTHER_VIDEO_EXTENSIONS.difference(exts)  # the user may have enabled some
@@ -105,17 +111,22 @@ def discover(
         given_path = Path(given)
         raw = os.path.abspath(os.fspath(given_path))
         try:
-            os.stat(raw)
+            st = os.stat(raw)
         except FileNotFoundError:
-            kind = "broken symbolic link" if os.path.islink(raw) else "no such file or folder"
-            problems.append(DiscoveryProblem(given_path, kind))
+            gone = "broken symbolic link" if os.path.islink(raw) else "no such file or folder"
+            problems.append(DiscoveryProblem(given_path, gone))
             continue
         except OSError as exc:
             problems.append(DiscoveryProblem(given_path, _why(exc)))
             continue
         real = os.path.realpath(raw)
-        if os.path.isdir(real):
+        kind = not_regular(st.st_mode)
+        if kind == "a folder":
             _walk(real, recursive, exts, others, found, ignored, problems, visited_dirs)
+        elif kind is not None:
+            problems.append(
+                DiscoveryProblem(given_path, not_regular_message(kind), unreadable=False)
+            )
         elif _is_vpo_temp(os.path.basename(real)):
             problems.append(
                 DiscoveryProblem(
@@ -132,9 +143,10 @@ def discover(
             )
             problems.append(DiscoveryProblem(given_path, why, unreadable=False))
         else:
-            found.add(real)
+            found[real] = st.st_ino
+    files = _one_name_per_file(found, problems)
     return Discovery(
-        files=tuple(Path(p) for p in sorted(found)),
+        files=tuple(Path(p) for p in files),
         problems=tuple(problems),
         ignored=tuple(sorted(ignored.items(), key=lambda item: (-item[1], item[0]))),
     )
@@ -145,7 +157,7 @@ def _walk(
     recursive: bool,
     exts: tuple[str, ...],
     others: frozenset[str],
-    found: set[str],
+    found: dict[str, int],
     ignored: dict[str, int],
     problems: list[DiscoveryProblem],
     visited: set[str],
@@ -175,6 +187,15 @@ def _walk(
                 continue
             if is_dir:
                 if not recursive:
+                    if name.lower().endswith(exts):
+                        problems.append(
+                            DiscoveryProblem(
+                                Path(entry.path),
+                                "a folder named like a video file: not looked into "
+                                "(--no-recursive)",
+                                unreadable=False,
+                            )
+                        )
                     continue
                 real = os.path.realpath(entry.path) if is_link else entry.path
                 if is_link and (folder == real or folder.startswith(real + os.sep)):
@@ -191,24 +212,73 @@ def _walk(
             elif is_file:
                 lower = name.lower()
                 if lower.endswith(exts):
-                    found.add(os.path.realpath(entry.path) if is_link else entry.path)
+                    if is_link:
+                        real = os.path.realpath(entry.path)
+                        found[real] = _inode(real)
+                    else:
+                        found[entry.path] = entry.inode()  # no syscall: from the listing
                 else:
                     ext = os.path.splitext(lower)[1]
                     if ext in others:
                         ignored[ext] = ignored.get(ext, 0) + 1
-            elif is_link and name.lower().endswith(exts):
-                problem = _dangling(entry.path)
-                problems.append(DiscoveryProblem(Path(entry.path), problem))
+            elif name.lower().endswith(exts):
+                problems.append(_not_a_file(entry.path))
 
 
-def _dangling(path: str) -> str:
+def _one_name_per_file(found: dict[str, int], problems: list[DiscoveryProblem]) -> list[str]:
+    """The sorted paths, with the first name of each file only: hard links are one file.
+
+    Two workers given two names of one inode would race for the same lock (the
+    second reported "locked by another process", which is false); processing it
+    once and saying so is what happens instead. Only names sharing an inode number
+    (from the listing, no syscall) are checked with ``stat``: same device, same inode.
+    """
+    by_inode: dict[int, int] = {}
+    for ino in found.values():
+        by_inode[ino] = by_inode.get(ino, 0) + 1
+    first: dict[tuple[int, int], str] = {}
+    kept: list[str] = []
+    for path in sorted(found):
+        if by_inode[found[path]] < 2 or not found[path]:
+            kept.append(path)
+            continue
+        try:
+            st = os.stat(path)
+        except OSError:
+            kept.append(path)  # the engine reports what became of it
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in first:
+            problems.append(
+                DiscoveryProblem(
+                    Path(path),
+                    f"another name (a hard link) of {first[key]}: the file is processed "
+                    "once, under that name; this name keeps the original",
+                    unreadable=False,
+                )
+            )
+            continue
+        first[key] = path
+        kept.append(path)
+    return kept
+
+
+def _inode(path: str) -> int:
     try:
-        os.stat(path)
+        return os.stat(path).st_ino
+    except OSError:
+        return 0  # unknown: never taken for another name of a file
+
+
+def _not_a_file(path: str) -> DiscoveryProblem:
+    """A name with a video extension that is neither a folder nor a regular file."""
+    try:
+        mode = os.stat(path).st_mode
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "symbolic link loop"
-        return "broken symbolic link"
-    return "not a regular file"
+        broken = "symbolic link loop" if exc.errno == errno.ELOOP else "broken symbolic link"
+        return DiscoveryProblem(Path(path), broken)
+    kind = not_regular(mode) or "not a regular file"
+    return DiscoveryProblem(Path(path), not_regular_message(kind), unreadable=False)
 
 
 def _why(exc: OSError) -> str:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vpo_tui.batch import probe_cache
 from vpo_tui.batch.backend import Backend, ThreadsBackend
 from vpo_tui.batch.events import (
     BatchEvent,
@@ -51,7 +52,6 @@ from vpo_tui.engine.job import (
     FileJob,
     FileResult,
     FileStatus,
-    KnownProbe,
     ProgressUpdate,
     StopReason,
 )
@@ -319,12 +319,17 @@ class BatchRunner:
                 position = next_pos
                 next_pos += 1
                 job = self._prepare(jobs[position])
-                cached = self._cached_result(job)
+                cached = (
+                    probe_cache.cached_result(job, self._store_call)
+                    if self._store is not None
+                    else None
+                )
                 if cached is not None:
                     self._emit(FileStarted(job.path, position))
                     self._finish(position, job, None, cached, results)
                     continue
-                job = self._with_known_probe(job)
+                if self._store is not None:
+                    job = probe_cache.with_known_probe(job, self._store_call)
                 control = FileControl(on_progress=_ThrottledProgress(job.path, self._emit))
                 with self._lock:
                     self._running[position] = control
@@ -502,8 +507,7 @@ class BatchRunner:
                     "record a file",
                     lambda s: s.job_recorded(batch_id, position, result),
                 )
-            self._remember_compliant(job, result)
-            self._remember_probe(job, result)
+            probe_cache.remember(job, result, self._store_call)
         self._emit(FileFinished(result, position))
 
     def _cancel_unstarted(self, positions: range, results: list[FileResult | None]) -> None:
@@ -521,78 +525,6 @@ class BatchRunner:
             )
         for position, result in cancelled:
             self._emit(FileFinished(result, position))
-
-    # -- probe cache ----------------------------------------------------------
-    def _cached_result(self, job: FileJob) -> FileResult | None:
-        """UNCHANGED without calling the engine, if the store knows the file complies."""
-        store = self._store
-        digest = job.policy.digest
-        if store is None or not digest:
-            return None
-        try:
-            real = os.path.realpath(job.path)
-            st = os.stat(real)
-        except OSError:
-            return None  # let the engine report the problem properly
-        hit = self._store_call(
-            "read the probe cache",
-            lambda s: s.is_compliant(real, st.st_size, st.st_mtime_ns, digest),
-        )
-        if hit is not True:
-            return None
-        return FileResult(
-            job.path,
-            FileStatus.UNCHANGED,
-            changes=(),
-            output_path=job.path,
-            fingerprint=(st.st_size, st.st_mtime_ns),
-            pass_kind="cached",
-        )
-
-    def _remember_compliant(self, job: FileJob, result: FileResult) -> None:
-        if result.status not in (FileStatus.OK, FileStatus.UNCHANGED):
-            return
-        if result.fingerprint is None or result.pass_kind == "cached":
-            return
-        digest = job.policy.digest
-        if not digest:
-            return
-        target = os.path.realpath(result.output_path or result.path)
-        size, mtime_ns = result.fingerprint
-        self._store_call(
-            "update the probe cache",
-            lambda s: s.mark_compliant(target, size, mtime_ns, digest),
-        )
-
-    def _with_known_probe(self, job: FileJob) -> FileJob:
-        """The job with the file's kept probe (from a dry run), if the store has one.
-
-        The engine checks the fingerprint again under the file's lock; this only
-        saves it the probe when a dry run already paid for it.
-        """
-        if self._store is None or job.known is not None:
-            return job
-        try:
-            real = os.path.realpath(job.path)
-            fingerprint = KnownProbe.fingerprint_of(os.stat(real))
-        except OSError:
-            return job  # let the engine report the problem properly
-        record = self._store_call(
-            "read the probe cache", lambda s: s.known_probe(real, fingerprint)
-        )
-        if not isinstance(record, str):
-            return job
-        return dataclasses.replace(job, known=KnownProbe(fingerprint, record))
-
-    def _remember_probe(self, job: FileJob, result: FileResult) -> None:
-        probe = result.probe
-        if probe is None or probe == job.known:
-            return  # nothing probed, or the kept probe was used as it is
-        real = os.path.realpath(job.path)
-        self._store_call(
-            "update the probe cache",
-            lambda s: s.remember_probe(real, probe.fingerprint, probe.record),
-        )
 
     # -- helpers ---------------------------------------------------------------
     def _store_call(

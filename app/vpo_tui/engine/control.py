@@ -32,6 +32,10 @@ class FileControl:
         self._cancelled = threading.Event()
         self._paused = False
         self._process: subprocess.Popen[bytes] | None = None
+        # A tool that prints nothing (no progress, no diagnostics) for this long is
+        # stuck (a dead network mount, a hung decoder): run_tool kills it. Set by the
+        # engine from its settings; None: wait for ever.
+        self.stall_s: float | None = None
 
     # -- used by the engine -------------------------------------------------
     def progress(self, update: ProgressUpdate) -> None:

@@ -10,8 +10,12 @@ import os
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import Literal
 
 from vpo_tui.policy.model import Policy
+
+# Who reads a file (engine/probe.py): PyAV in a helper process where it can, or ffprobe.
+ProbeBackend = Literal["auto", "pyav", "ffprobe"]
 
 
 class FileFailure(Exception):
@@ -79,11 +83,15 @@ class EngineSettings:
     space_margin: float = 0.05  # extra free space required, as a fraction of the estimate
     min_free_bytes: int = 64 * 1024 * 1024  # and at least this much on top
     tool_timeout_s: float | None = None  # None = no timeout (transcodes can take hours)
+    stall_s: float | None = None  # a tool with no output for this long is killed ("stalled")
+    max_size_ratio: float = 1.0  # a transcode larger than this times the source is not kept
     kill_grace_s: float = 3.0  # TERM, then KILL after this long
     duration_tolerance_s: float = 1.0
     # "auto": a flags-only change is edited in place under a journal where that is
     # safe (see engine/inplace.py); "never": always on a copy (a clone where possible)
     in_place: str = "auto"
+    # who reads files: PyAV in a helper (ffprobe where it cannot), or ffprobe: engine/probe.py
+    probe_backend: ProbeBackend = "auto"
 
 
 @dataclass(frozen=True)

@@ -49,13 +49,14 @@ from vpo_tui.engine.job import (
     ProgressUpdate,
 )
 from vpo_tui.engine.known import Probed, kept_identify, probe_source, with_identify
+from vpo_tui.engine.links import other_names_note
 from vpo_tui.engine.locks import FileLock, FileLocked
 from vpo_tui.engine.passes import run_mkvpropedit_in_place, run_pass, settle_pass, tools_for
 from vpo_tui.engine.probe import ProbeError
 from vpo_tui.engine.run import ToolError
 from vpo_tui.engine.safety import InsufficientSpaceError, check_free_space, required_space
 from vpo_tui.engine.tools import MissingToolError, require_tools
-from vpo_tui.engine.verify import VerifyError, verify
+from vpo_tui.engine.verify import VerifyError, larger_output, verify
 from vpo_tui.media import MediaInfo, Track
 from vpo_tui.policy.planned import PassKind, Plan, PlanError
 
@@ -74,6 +75,7 @@ def process_file(
     """
     started = time.monotonic()
     control = control or FileControl()
+    control.stall_s = job.settings.stall_s
     path = Path(job.path).absolute()
 
     def work() -> FileResult:
@@ -93,6 +95,7 @@ def process_file(
             _stage(control, "plan", duration_s=probed.media.duration)
             plan = _make_plan(job, probed.media)
             result = _decide(job, path, plan, original, probed, control, claim)
+            result = dataclasses.replace(result, source_size=original.st_size)
             # the next run may reuse this probe, unless this run changed the file
             if result.status is FileStatus.OK or result.probe is not None:
                 return result
@@ -114,6 +117,7 @@ def apply_plan(
     started = time.monotonic()
     settings = settings or EngineSettings()
     control = control or FileControl()
+    control.stall_s = settings.stall_s
     path = Path(plan.source.path).absolute()
 
     def work() -> FileResult:
@@ -189,12 +193,22 @@ def _execute(
         method = run_pass(plan, path, temp, tools, cleared.ids, settings, control)
         _stage(control, "verify")
         output = _checked(plan, temp, tools, settings, control, cleared.source)
+        larger = larger_output(plan, original.st_size, temp.stat().st_size, settings.max_size_ratio)
+        if larger is not None:  # the temp goes on the way out; the original stays
+            return FileResult(
+                path,
+                FileStatus.SKIPPED,
+                plan.changes,
+                error=f"{path}: {larger}",
+                before=tuple(summarize(t) for t in plan.source.tracks),
+                pass_kind=plan.pass_kind.value,
+            )
         _stage(control, "commit")
         commit(path, final, temp, original, settings)
     control.progress(ProgressUpdate("commit", 1.0))
     if how is not None and method is CopyMethod.REFLINK:
         how += " (a clone: instant, no extra space)"
-    return _done(path, plan, final, output, how)
+    return _done(path, plan, final, original, output, how)
 
 
 def _checked(
@@ -236,14 +250,22 @@ def _in_place(
     if output is None:
         return None
     control.progress(ProgressUpdate("commit", 1.0))
-    return _done(path, plan, path, output, cleared.choice.reason)
+    return _done(path, plan, path, original, output, cleared.choice.reason)
 
 
-def _done(path: Path, plan: Plan, final: Path, output: MediaInfo, how: str | None) -> FileResult:
+def _done(
+    path: Path,
+    plan: Plan,
+    final: Path,
+    original: os.stat_result,
+    output: MediaInfo,
+    how: str | None,
+) -> FileResult:
+    note = other_names_note(original, final.stat().st_size)
     return FileResult(
         path=path,
         status=FileStatus.OK,
-        changes=plan.changes,
+        changes=plan.changes + ((note,) if note else ()),
         output_path=final,
         before=tuple(summarize(t) for t in plan.source.tracks),
         after=tuple(summarize(t) for t in output.tracks),
@@ -263,6 +285,7 @@ class _Cleared:
     final: Path
     source: Extent | None
     known: KnownProbe | None  # the source's probe, with mkvmerge's answer when it was asked
+    estimate: int  # the output's size, as guessed for the free-space check
     choice: InPlaceChoice | None = None  # how a mkvpropedit pass writes, and why
 
 
@@ -313,7 +336,7 @@ def _precheck(
         path.parent, required_space(estimate, settings.space_margin, settings.min_free_bytes)
     )
     known = with_identify(probed.known, identified) if probed is not None else None
-    return _Cleared(plan, ids, tools, final, source, known, choice)
+    return _Cleared(plan, ids, tools, final, source, known, estimate, choice)
 
 
 def _dry_run(
@@ -329,10 +352,11 @@ def _dry_run(
     if isinstance(cleared, FileResult):
         return cleared
     plan = cleared.plan
+    note = other_names_note(original, cleared.estimate)
     return FileResult(
         path,
         FileStatus.PLANNED,
-        plan.changes,
+        plan.changes + ((note,) if note else ()),
         output_path=cleared.final,  # where the run would write it
         before=tuple(summarize(t) for t in plan.source.tracks),
         pass_kind=plan.pass_kind.value,

@@ -60,10 +60,13 @@ _SETPRIV_PLACES = ("/usr/bin/setpriv", "/bin/setpriv")
 class ToolError(Exception):
     """A tool failed: non-zero/unexpected exit, killed by a signal, or timed out."""
 
-    def __init__(self, message: str, stderr_tail: str = "", *, timed_out: bool = False) -> None:
+    def __init__(
+        self, message: str, stderr_tail: str = "", *, timed_out: bool = False, stalled: bool = False
+    ) -> None:
         super().__init__(message)
         self.stderr_tail = stderr_tail
         self.timed_out = timed_out
+        self.stalled = stalled
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,7 @@ class _Pipes:
             self._selector.register(fd, selectors.EVENT_READ, lines)
             self._open += 1
         self._pidfd: int | None = None
+        self.last_output = time.monotonic()  # when the tool last wrote anything
         opener = getattr(os, "pidfd_open", None)
         if opener is not None:
             with contextlib.suppress(OSError):
@@ -252,6 +256,8 @@ class _Pipes:
         except OSError:
             data = b""
         key.data.feed(data)
+        if data:
+            self.last_output = time.monotonic()
         if not data:
             self._selector.unregister(key.fd)
             self._open -= 1
@@ -261,6 +267,10 @@ class _Pipes:
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
 def _kill_group(pid: int, sig: signal.Signals) -> None:
@@ -334,6 +344,9 @@ def run_tool(
         assert proc.stdout is not None
         readers[proc.stdout.fileno()] = _Lines(on_out)
     timed_out = False
+    stalled = False
+    stall_s = control.stall_s if control is not None else None
+    quiet_s = 0.0  # running time since the tool last wrote anything
     term_sent_at: float | None = None
     # The timeout counts running time only: a batch paused over lunch must not come
     # back to a tool killed for being slow.
@@ -350,11 +363,14 @@ def run_tool(
             now = time.monotonic()
             if control is None or not control.paused:
                 running_s += now - last_poll
+                quiet_s = 0.0 if pipes.last_output > last_poll else quiet_s + now - last_poll
             last_poll = now
             cancelled = control is not None and control.cancelled
             if not timed_out and timeout_s is not None and running_s > timeout_s:
                 timed_out = True
-            if (cancelled or timed_out) and term_sent_at is None:
+            if not stalled and stall_s is not None and quiet_s > stall_s:
+                stalled = True
+            if (cancelled or timed_out or stalled) and term_sent_at is None:
                 term_sent_at = now
                 _kill_group(proc.pid, signal.SIGTERM)
                 _kill_group(proc.pid, signal.SIGCONT)  # a paused tool cannot handle TERM
@@ -382,6 +398,12 @@ def run_tool(
         raise Cancelled()
     if timed_out:
         raise ToolError(f"{name} timed out after {timeout_s:g} s", stderr_tail, timed_out=True)
+    if stalled and stall_s is not None:
+        raise ToolError(
+            f"stalled: {name} made no progress for {_span(stall_s)} and was stopped",
+            stderr_tail,
+            stalled=True,
+        )
     if returncode < 0 or returncode not in ok_codes:
         raise ToolError(_with_cause(_describe_exit(name, returncode), tail), stderr_tail)
     return ToolRun(returncode, b"".join(captured), stderr_tail, time.monotonic() - started)

@@ -186,3 +186,29 @@ def verify(plan: Plan, output: MediaInfo, timing: Timing, tolerance_s: float) ->
     problems += check_size(plan, output.size)
     if problems:
         raise VerifyError("output verification failed: " + "; ".join(problems))
+
+
+KEPT_LARGER = "kept: output larger"
+
+
+def larger_output(plan: Plan, source_size: int, output_size: int, max_ratio: float) -> str | None:
+    """Why a transcode's verified output is not worth keeping, or ``None``.
+
+    A video transcode is meant to save space; one that came out larger than
+    ``max_ratio`` times the source (``[transcode] max_size_ratio``) keeps the
+    original. Remuxes and audio-only transcodes are not judged: they are made
+    for compatibility (an MP4 needs AAC), not for size.
+    """
+    video = [t for t in plan.tracks if t.type is TrackType.VIDEO and not t.attached_pic]
+    if not any(t.transcode is not None for t in video):
+        return None
+    if source_size <= 0 or output_size <= source_size * max_ratio:
+        return None
+    return (
+        f"{KEPT_LARGER} ({_mib(output_size)} from {_mib(source_size)}, above "
+        f"[transcode] max_size_ratio = {max_ratio:g}); the original is left as it is"
+    )
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MiB"

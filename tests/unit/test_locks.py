@@ -1,0 +1,90 @@
+"""The file lock never opens anything but a regular file (a FIFO would block for ever)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vpo_tui.engine.locks import FileLock, FileLocked, NotRegularFile, not_regular
+
+
+def bind_here(sock: socket.socket, path: Path) -> None:
+    """Bind a UNIX socket at ``path`` by its short name: a long path is refused (108 bytes)."""
+    cwd = os.getcwd()
+    os.chdir(path.parent)
+    try:
+        sock.bind(path.name)
+    finally:
+        os.chdir(cwd)
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "pipe.mkv"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.fixture
+def unix_socket(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "sock.mkv"
+    with socket.socket(socket.AF_UNIX) as sock:
+        bind_here(sock, path)
+        yield path
+
+
+def _acquire_in_a_thread(path: Path) -> BaseException | None:
+    """Acquire on a daemon thread, so a blocking open fails the test instead of hanging it."""
+    caught: list[BaseException | None] = []
+
+    def go() -> None:
+        try:
+            FileLock(path).acquire()
+        except BaseException as exc:
+            caught.append(exc)
+        else:
+            caught.append(None)
+
+    thread = threading.Thread(target=go, daemon=True)
+    thread.start()
+    thread.join(5)
+    assert not thread.is_alive(), f"the lock blocked on {path}"
+    return caught[0]
+
+
+def test_a_fifo_a_socket_a_device_and_a_folder_are_never_opened(
+    fifo: Path, unix_socket: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "folder.mkv"
+    folder.mkdir()
+    for path, kind in (
+        (fifo, "a FIFO (named pipe)"),
+        (unix_socket, "a socket"),
+        (Path("/dev/null"), "a character device"),
+        (folder, "a folder"),
+    ):
+        exc = _acquire_in_a_thread(path)
+        assert isinstance(exc, NotRegularFile), (path, exc)
+        assert isinstance(exc, FileLocked)  # reported skipped, like a locked file
+        assert str(exc) == f"{path}: {kind}, not a regular file: never opened, skipped"
+
+
+def test_a_link_to_a_fifo_is_not_opened_either(fifo: Path, tmp_path: Path) -> None:
+    link = tmp_path / "link.mkv"
+    link.symlink_to(fifo)
+    assert isinstance(_acquire_in_a_thread(link), NotRegularFile)
+
+
+def test_a_regular_file_locks_and_a_second_lock_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "movie.mkv"
+    path.write_bytes(b"x")
+    with FileLock(path), pytest.raises(FileLocked, match="locked by another process"):
+        FileLock(path).acquire()
+    assert not_regular(path.stat().st_mode) is None
+    assert not_regular(stat.S_IFIFO) == "a FIFO (named pipe)"
