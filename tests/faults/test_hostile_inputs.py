@@ -281,3 +281,49 @@ def test_two_names_of_one_file_are_processed_once(ws: Workspace, tally: Tally) -
     assert temp_files(lib) == []
     tally.add("hostile_inputs")
     tally.files(outcome.total)
+
+
+# -- symbolic links ----------------------------------------------------------------------
+
+
+def test_links_to_files_are_followed_and_said_and_a_container_change_refused(
+    ws: Workspace, tally: Tally
+) -> None:
+    lib = ws.library
+    outside = ws.root / "outside"
+    movie = make_media(outside / "movie.mkv", SPEC)
+    clip = make_media(outside / "clip.mp4", SPEC)
+    (lib / "alias.mkv").symlink_to(movie)  # absolute
+    (lib / "clip.mp4").symlink_to("../outside/clip.mp4")  # relative; a container change
+    own = make_media(lib / "own.mkv", SPEC)
+    (lib / "own again.mkv").symlink_to("own.mkv")  # the file itself is in the batch too
+    before = {**snapshot(outside), **snapshot(lib)}
+    policy = _policy(ws)
+
+    result = run_vpo(ws, str(policy), [lib])
+
+    assert result.returncode == 0, result.stderr
+    files = result.by_path()
+    assert result.statuses() == {lib / "alias.mkv": "ok", lib / "clip.mp4": "skipped", own: "ok"}
+    assert files[lib / "alias.mkv"]["link_target"] == str(movie)
+    assert files[lib / "clip.mp4"]["link_target"] == str(clip)
+    assert files[own]["link_target"] is None
+    assert "leave the link pointing at nothing" in files[lib / "clip.mp4"]["error"]
+    # the links are still links to the same files; the linked file was processed in place
+    assert os.readlink(lib / "alias.mkv") == str(movie)
+    assert os.readlink(lib / "clip.mp4") == "../outside/clip.mp4"
+    outcome = assert_nothing_lost(before, str(policy))
+    assert set(outcome.processed) == {movie, own} and outcome.intact == (clip,)
+    assert temp_files(lib) == [] and temp_files(outside) == []
+
+    again = _vpo(
+        ws, "--no-tui", "--policy", str(policy), "--db", str(ws.db),
+        "--config", str(ws.config), str(lib),
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert f"unchanged {lib}/alias.mkv (via link to {movie})" in again.stderr
+    assert f"skipped   {lib}/clip.mp4 (via link to {clip}): changing the container" in (
+        again.stderr
+    )
+    tally.add("hostile_inputs", 3)
+    tally.files(outcome.total)

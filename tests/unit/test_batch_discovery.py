@@ -238,3 +238,16 @@ def test_hard_links_are_one_file_queued_once_under_the_first_name(tmp_path: Path
             False,
         )
     ]
+
+
+def test_a_file_reached_only_through_a_link_is_queued_under_the_link(tmp_path: Path) -> None:
+    outside = touch(tmp_path / "outside" / "movie.mkv")
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "alias.mkv").symlink_to(outside)
+    direct = touch(lib / "direct.mkv")
+    (lib / "again.mkv").symlink_to("direct.mkv")
+    assert discover([lib]).files == (lib / "alias.mkv", direct)
+    # given as well: the name that is no link wins, whatever the order
+    assert discover([lib / "alias.mkv", outside]).files == (outside,)
+    assert discover([outside, lib]).files == (direct, outside)

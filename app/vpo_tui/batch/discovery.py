@@ -6,7 +6,8 @@ or a symlink loop becomes a ``DiscoveryProblem`` and the walk goes on.
 
 A FIFO, socket or device named like a video file (given, or found in a folder) is
 reported, never queued: opening a FIFO blocks until a writer appears. A folder named
-``*.mkv`` is a folder: it is walked like any other.
+``*.mkv`` is a folder: it is walked like any other. A file is queued once whatever
+its names: symbolic links to it and hard links are told apart by real path and inode.
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ class DiscoveryProblem:
 
 @dataclass(frozen=True)
 class Discovery:
-    files: tuple[Path, ...]  # real (resolved) paths, sorted, unique
+    # sorted, one name per file: its real path, or the symbolic link it was only
+    # reached through (the engine follows it)
+    files: tuple[Path, ...]
     problems: tuple[DiscoveryProblem, ...]
     # (extension, count) of video files left out because their extension is not
     # enabled; most frequent first. Not a problem: said once, as a note.
@@ -89,6 +92,21 @@ class Discovery:
         return len(self.files)
 
 
+@dataclass
+class _Found:
+    inode: int  # for hard links: names sharing one are checked with stat
+    link: str | None  # the symbolic link it was reached through, if only through one
+
+
+def _add(found: dict[str, _Found], real: str, inode: int, link: str | None) -> None:
+    """Record a file by its real path; a name that is no link wins over a link's."""
+    seen = found.get(real)
+    if seen is None:
+        found[real] = _Found(inode, link)
+    elif link is None:
+        seen.link = None
+
+
 def _is_vpo_temp(name: str) -> bool:
     return name.startswith(".") and TEMP_MARKER in name
 
@@ -101,7 +119,7 @@ def discover(
 ) -> Discovery:
     """Video files under ``paths`` (files are taken as given if their extension fits)."""
     exts = tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in extensions)
-    found: dict[str, int] = {}  # real path -> inode number (for hard links)
+    found: dict[str, _Found] = {}
     problems: list[DiscoveryProblem] = []
     visited_dirs: set[str] = set()
     others = OTHER_VIDEO_EXTENSIONS.difference(exts)  # the user may have enabled some
@@ -143,10 +161,13 @@ def discover(
             )
             problems.append(DiscoveryProblem(given_path, why, unreadable=False))
         else:
-            found[real] = st.st_ino
-    files = _one_name_per_file(found, problems)
+            _add(found, real, st.st_ino, raw if os.path.islink(raw) else None)
+    files = _one_name_per_file({real: f.inode for real, f in found.items()}, problems)
+    # a file reached only through a symbolic link is queued under the link's name:
+    # the engine follows it and the result says "via link"
+    names = sorted(found[real].link or real for real in files)
     return Discovery(
-        files=tuple(Path(p) for p in files),
+        files=tuple(Path(p) for p in names),
         problems=tuple(problems),
         ignored=tuple(sorted(ignored.items(), key=lambda item: (-item[1], item[0]))),
     )
@@ -157,7 +178,7 @@ def _walk(
     recursive: bool,
     exts: tuple[str, ...],
     others: frozenset[str],
-    found: dict[str, int],
+    found: dict[str, _Found],
     ignored: dict[str, int],
     problems: list[DiscoveryProblem],
     visited: set[str],
@@ -214,9 +235,9 @@ def _walk(
                 if lower.endswith(exts):
                     if is_link:
                         real = os.path.realpath(entry.path)
-                        found[real] = _inode(real)
-                    else:
-                        found[entry.path] = entry.inode()  # no syscall: from the listing
+                        _add(found, real, _inode(real), entry.path)
+                    else:  # the inode number is in the listing: no syscall
+                        _add(found, entry.path, entry.inode(), None)
                 else:
                     ext = os.path.splitext(lower)[1]
                     if ext in others:

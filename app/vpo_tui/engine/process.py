@@ -49,7 +49,7 @@ from vpo_tui.engine.job import (
     ProgressUpdate,
 )
 from vpo_tui.engine.known import Probed, kept_identify, probe_source, with_identify
-from vpo_tui.engine.links import other_names_note
+from vpo_tui.engine.links import container_change_refusal, link_target, other_names_note
 from vpo_tui.engine.locks import FileLock, FileLocked
 from vpo_tui.engine.passes import run_mkvpropedit_in_place, run_pass, settle_pass, tools_for
 from vpo_tui.engine.probe import ProbeError
@@ -76,7 +76,9 @@ def process_file(
     started = time.monotonic()
     control = control or FileControl()
     control.stall_s = job.settings.stall_s
-    path = Path(job.path).absolute()
+    given = Path(job.path).absolute()
+    target = link_target(given)  # a symbolic link is followed: its file is processed
+    path = target or given
 
     def work() -> FileResult:
         _stage(control, "lock")
@@ -94,6 +96,11 @@ def process_file(
             probed = probe_source(job, path, original, tools["ffprobe"], control)
             _stage(control, "plan", duration_s=probed.media.duration)
             plan = _make_plan(job, probed.media)
+            if target is not None and not plan.compliant and plan.skip_reason is None:
+                final = output_path(path, plan)
+                if final != path:
+                    refusal = container_change_refusal(given, target, final)
+                    return FileResult(path, FileStatus.SKIPPED, plan.changes, error=refusal)
             result = _decide(job, path, plan, original, probed, control, claim)
             result = dataclasses.replace(result, source_size=original.st_size)
             # the next run may reuse this probe, unless this run changed the file
@@ -103,7 +110,10 @@ def process_file(
         finally:
             lock.release()
 
-    return _guarded(path, started, work)
+    result = _guarded(path, started, work)
+    if target is None:
+        return result
+    return dataclasses.replace(result, path=given, link_target=target)
 
 
 def apply_plan(
