@@ -10,6 +10,7 @@ that happens to be called ``doctor``). Exit codes are the headless ones (see
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import shutil
@@ -17,7 +18,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from vpo_tui import __version__
 from vpo_tui.batch.exit_codes import (
@@ -37,7 +38,10 @@ from vpo_tui.headless import (
 from vpo_tui.phrasing import console_text, plural
 from vpo_tui.store.paths import path_bytes_b64, text_value
 
-SUBCOMMANDS = ("doctor", "policy", "history", "sample", "report", "retry")
+if TYPE_CHECKING:
+    from vpo_tui.config import Config
+
+SUBCOMMANDS = ("doctor", "policy", "history", "sample", "report", "retry", "cluster")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,6 +98,27 @@ def _executor_option(parser: argparse.ArgumentParser) -> None:
         help="threads (default), local-cluster[:N], tls://HOST:PORT or dask://HOST:PORT "
         "(needs vpo-tui[cluster])",
     )
+    parser.add_argument(
+        "--cluster-certs",
+        metavar="DIR",
+        help="the certificates `vpo-tui cluster certs DIR` made, for tls:// ([cluster] certs)",
+    )
+    parser.add_argument(
+        "--insecure-cluster",
+        action="store_true",
+        help="allow plain dask:// to another machine: anyone on the network could run code "
+        "on the workers ([cluster] allow_insecure)",
+    )
+
+
+def _with_cluster_options(config: Config, ns: argparse.Namespace) -> Config:
+    """``--cluster-certs`` / ``--insecure-cluster`` over the config's ``[cluster]``."""
+    cluster = config.cluster
+    if ns.cluster_certs:
+        cluster = dataclasses.replace(cluster, certs=Path(ns.cluster_certs).expanduser())
+    if ns.insecure_cluster:
+        cluster = dataclasses.replace(cluster, allow_insecure=True)
+    return dataclasses.replace(config, cluster=cluster)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -202,6 +227,7 @@ def _batch(argv: list[str]) -> int:
         return code
     config = _with_probe(config, ns.probe)
     assert isinstance(config, Config)
+    config = _with_cluster_options(config, ns)
     policy = ns.policy or DEFAULT_POLICY
     db = Path(ns.db) if ns.db else None
     headless = ns.no_tui or ns.json
@@ -264,6 +290,10 @@ def _subcommand(name: str, argv: list[str]) -> int:
         from vpo_tui.retry_command import retry_main
 
         return report_main(argv) if name == "report" else retry_main(argv)
+    if name == "cluster":
+        from vpo_tui.cluster_command import cluster_main
+
+        return cluster_main(argv)
     return _sample(argv)
 
 
@@ -291,7 +321,7 @@ def _doctor(argv: list[str]) -> int:
     assert isinstance(config, Config)
     executor = ns.executor or config.processing.executor
     if executor is not None and executor != "threads":
-        return _doctor_cluster(executor)
+        return _doctor_cluster(executor, _with_cluster_options(config, ns))
     out = sys.stdout
     out.write(f"vpo-tui {__version__}, Python {sys.version.split()[0]}\n")
     source = config.source or f"{default_config_path()} (not present: defaults)"
@@ -367,21 +397,24 @@ def _doctor_folders(folders: list[Path], in_place: str) -> None:
             )
 
 
-def _doctor_cluster(executor: str) -> int:
+def _doctor_cluster(executor: str, config: Config) -> int:
     """Connect, list the workers, check vpo-tui's version and the tools on each."""
-    from vpo_tui.batch.cluster.client import ClusterError, DaskBackend, version_problems
-    from vpo_tui.batch.cluster.spec import parse_executor
+    from vpo_tui.batch.cluster.client import DaskBackend, version_problems
+    from vpo_tui.batch.cluster.spec import ClusterError, parse_executor
 
     out = sys.stdout
     out.write(f"vpo-tui {__version__}, Python {sys.version.split()[0]}\n")
     try:
-        backend = DaskBackend.open(parse_executor(executor))
+        backend = DaskBackend.open(parse_executor(executor), config.cluster)
     except ClusterError as exc:
         sys.stderr.write(f"vpo-tui: {exc}\n")
         return EXIT_MISSING_TOOL
     try:
         workers = backend.workers()
         out.write(f"scheduler: {backend.address}, {plural(len(workers), 'worker')}\n")
+        out.write(f"connection: {backend.access_note}\n")
+        if backend.warning:
+            out.write(f"WARNING: {backend.warning}\n")
         problems = version_problems(workers, backend.address)
         for w in workers:
             out.write(f"  worker {w.address} on {w.host}, {plural(w.threads, 'thread')}\n")

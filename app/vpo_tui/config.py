@@ -61,6 +61,14 @@ class PathsConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    """How vpo-tui may talk to a Dask scheduler (``[cluster]``, issue 20)."""
+
+    certs: Path | None = None  # the folder `vpo-tui cluster certs DIR` made, for tls://
+    allow_insecure: bool = False  # plain dask:// to another machine: anyone there runs code
+
+
+@dataclass(frozen=True)
 class SafetyConfig:
     in_place: str = "auto"  # "auto" | "never": see engine/inplace.py
 
@@ -103,6 +111,7 @@ class Config:
     tools: ToolsConfig = field(default_factory=ToolsConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     ui: UiConfig = field(default_factory=UiConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     probe: ProbeConfig = field(default_factory=ProbeConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
     transcode: TranscodeConfig = field(default_factory=TranscodeConfig)
@@ -281,6 +290,7 @@ _SCHEMA: dict[str, dict[str, Converter]] = {
     "tools": {name: _str for name in ("ffprobe", "ffmpeg", "mkvmerge", "mkvpropedit")},
     "paths": {"database": _path},
     "ui": {"theme": _str},
+    "cluster": {"certs": _path, "allow_insecure": _bool},
     "probe": {"backend": _probe_backend},
     "watch": {"settle": _number(0.0), "hours": _window},
     "transcode": {"max_size_ratio": _number(0.01)},
@@ -334,6 +344,7 @@ def parse_config(document: Mapping[str, Any], source: Path | None = None) -> Con
         tools=ToolsConfig(**sections.get("tools", {})),
         paths=PathsConfig(**sections.get("paths", {})),
         ui=UiConfig(**sections.get("ui", {})),
+        cluster=ClusterConfig(**sections.get("cluster", {})),
         probe=ProbeConfig(**sections.get("probe", {})),
         watch=WatchConfig(**sections.get("watch", {})),
         transcode=TranscodeConfig(**sections.get("transcode", {})),

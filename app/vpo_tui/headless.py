@@ -189,6 +189,8 @@ class ConsoleListener:
         lines = [head]
         if status is FileStatus.PLANNED or (self._dry_run and result.changes):
             lines += [f"    - {console_text(change)}" for change in result.changes]
+            if result.how is not None and result.how not in result.changes:
+                lines.append(f"    written {console_text(result.how)}")
         if status is FileStatus.FAILED and result.stderr_tail:
             tail = result.stderr_tail.strip().splitlines()[-3:]
             lines += [f"    | {console_text(line)}" for line in tail]
@@ -276,6 +278,7 @@ def result_document(
                     path_bytes_b64(f.output_path) if f.output_path is not None else None
                 ),
                 "stderr_tail": f.stderr_tail,
+                "how": f.how,
                 # the path is a symbolic link; this is the file it led to, the one processed
                 "link_target": str(f.link_target) if f.link_target is not None else None,
                 "before": list(f.before),
