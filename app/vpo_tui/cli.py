@@ -602,7 +602,7 @@ def command_name() -> str:
 
 
 def _sample(argv: list[str]) -> int:
-    from vpo_tui.samples import make_demo_library
+    from vpo_tui.samples import SampleRefused, make_demo_library
 
     parser = _Parser(prog="vpo-tui sample", description="Write a small demo library.")
     parser.add_argument("dir", metavar="DIR")
@@ -610,6 +610,9 @@ def _sample(argv: list[str]) -> int:
     target = Path(ns.dir)
     try:
         made = make_demo_library(target)
+    except SampleRefused as exc:
+        sys.stderr.write(f"vpo-tui: {console_text(str(exc))}\n")
+        return EXIT_USAGE
     except FileNotFoundError as exc:
         sys.stderr.write(f"vpo-tui: cannot make samples: {exc} (is ffmpeg installed?)\n")
         return EXIT_MISSING_TOOL
