@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SAMPLE := .sample/library
 PREFIX ?= $(HOME)/.local
 
-.PHONY: demo check test lint typecheck venv tools sample clean bench fuzz install uninstall
+.PHONY: demo check test lint typecheck venv tools sample clean bench fuzz install uninstall cluster
 
 # Run the app on a ready sample library: tools, venv, package, sample files, launch.
 # The sample has a broken file on purpose, so exit code 1 ("a file failed") is expected,
@@ -30,6 +30,10 @@ install: $(BIN)/vpo-tui
 
 uninstall:
 	rm -f $(PREFIX)/bin/vpo-tui
+
+# The Dask executor (--executor local-cluster / tls:// / dask://) in this checkout's venv.
+cluster: $(BIN)/vpo-tui
+	$(BIN)/python -m pip install -q -e '.[cluster]'
 
 # Everything CI runs: lint, format check, types, the whole test suite.
 check: tools-ci $(VENV)/.test-deps lint typecheck test

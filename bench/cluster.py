@@ -13,6 +13,9 @@ Goals (issue 11):
   (wall / files, the cluster already running). Context: the same no-op batch
   through threads, and bare Dask (the same tasks submitted at once and gathered:
   no runner, no events, no lock) in the rounds between, with the ratio to it.
+* TLS (issue 20): ``local-cluster`` runs over TLS with temporary credentials, so
+  the figures above are over TLS. The same no-op batch on a second LocalCluster
+  over plain TCP runs in the same rounds, for the price of the encryption.
 
 The machine is shared, so the rounds are interleaved (threads, cluster, threads,
 ...) and the figures are medians.
@@ -139,25 +142,36 @@ def run(repeat: int = 3, noop_files: int = NOOP_FILES, workers: int = 16) -> lis
     cb = statistics.median(b for _w, b in cluster)
 
     latency_files = max(1, noop_files // 5)
-    backend = DaskBackend.open(ExecutorSpec("local-cluster", processes=2))
+    backend = DaskBackend.open(ExecutorSpec("local-cluster", processes=2))  # TLS
+    plain = DaskBackend.open(ExecutorSpec("local-cluster", processes=2), local_tls=False)
     try:
+        if not backend.address.startswith("tls://"):
+            raise RuntimeError(f"the local cluster is not on TLS: {backend.address}")
         on_threads: list[float] = []
         on_dask: list[float] = []
+        on_plain: list[float] = []
         bare: list[float] = []
         one_by_one: list[float] = []
+        one_by_one_plain: list[float] = []
         for _ in range(repeat):  # interleaved with bare Dask: the machine's mood hits both
             on_threads.append(_noop_wall(None, noop_files, workers) / noop_files)
             on_dask.append(_noop_wall(backend, noop_files, workers) / noop_files)
+            on_plain.append(_noop_wall(plain, noop_files, workers) / noop_files)
             bare.append(_bare_dask_ms(backend, noop_files))
             one_by_one.append(_noop_wall(backend, latency_files, 2) / latency_files)
+            one_by_one_plain.append(_noop_wall(plain, latency_files, 2) / latency_files)
     finally:
         backend.close()
+        plain.close()
     per_file_ms = statistics.median(on_dask) * 1000
+    plain_ms = statistics.median(on_plain) * 1000
+    latency_ms = statistics.median(one_by_one) * 1000
+    latency_plain_ms = statistics.median(one_by_one_plain) * 1000
     bare_ms = statistics.median(bare)
     label = f"median of {repeat}, interleaved"
     return [
         Figure(NAME, f"{FILES} remuxes, the batch (JSON duration_s), threads ({label})", tb, "s"),
-        Figure(NAME, "the batch, local-cluster:2 (the cluster up)", cb, "s"),
+        Figure(NAME, "the batch, local-cluster:2 over TLS (the cluster up)", cb, "s"),
         Figure(NAME, "the batch: local-cluster:2 / threads", cb / tb, "x", GOAL_RATIO, "<="),
         Figure(NAME, "launch to exit, threads --workers 2", t, "s"),
         Figure(NAME, "launch to exit, local-cluster:2 (starts the cluster)", c, "s"),
@@ -170,18 +184,22 @@ def run(repeat: int = 3, noop_files: int = NOOP_FILES, workers: int = 16) -> lis
         ),
         Figure(
             NAME,
-            f"dispatch per file, {noop_files:,} no-op files, {workers} in flight",
+            f"dispatch per file, {noop_files:,} no-op files, {workers} in flight (TLS)",
             per_file_ms,
             "ms",
             GOAL_DISPATCH_MS,
             "<=",
         ),
+        Figure(NAME, "the same on a plain-TCP local cluster (context)", plain_ms, "ms"),
+        Figure(NAME, "dispatch per file: TLS / plain TCP", per_file_ms / plain_ms, "x"),
         Figure(
             NAME,
-            f"latency per file, {latency_files:,} no-op files, 2 in flight (context)",
-            statistics.median(one_by_one) * 1000,
+            f"latency per file, {latency_files:,} no-op files, 2 in flight (TLS, context)",
+            latency_ms,
             "ms",
         ),
+        Figure(NAME, "latency per file, plain TCP (context)", latency_plain_ms, "ms"),
+        Figure(NAME, "latency per file: TLS / plain TCP", latency_ms / latency_plain_ms, "x"),
         Figure(NAME, "bare Dask submit+gather of the same tasks (context)", bare_ms, "ms"),
         Figure(NAME, "dispatch per file / bare Dask (context)", per_file_ms / bare_ms, "x"),
         Figure(

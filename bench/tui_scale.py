@@ -35,7 +35,7 @@ from vpo_tui.config import Config, ProcessingConfig
 from vpo_tui.engine.job import FileJob
 from vpo_tui.headless import ConsoleListener
 from vpo_tui.tui.app import VpoApp
-from vpo_tui.tui.screens.pick import BatchRequest
+from vpo_tui.tui.request import BatchRequest
 from vpo_tui.tui.screens.run import RunScreen
 
 ROOT = Path("/bench-library")

@@ -10,6 +10,7 @@ that happens to be called ``doctor``). Exit codes are the headless ones (see
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import shutil
@@ -17,7 +18,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from vpo_tui import __version__
 from vpo_tui.batch.exit_codes import (
@@ -37,7 +38,10 @@ from vpo_tui.headless import (
 from vpo_tui.phrasing import console_text, plural
 from vpo_tui.store.paths import path_bytes_b64, text_value
 
-SUBCOMMANDS = ("doctor", "policy", "history", "sample", "report", "retry", "watch")
+if TYPE_CHECKING:
+    from vpo_tui.config import Config
+
+SUBCOMMANDS = ("doctor", "policy", "history", "sample", "report", "retry", "cluster", "watch")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,6 +98,27 @@ def _executor_option(parser: argparse.ArgumentParser) -> None:
         help="threads (default), local-cluster[:N], tls://HOST:PORT or dask://HOST:PORT "
         "(needs vpo-tui[cluster])",
     )
+    parser.add_argument(
+        "--cluster-certs",
+        metavar="DIR",
+        help="the certificates `vpo-tui cluster certs DIR` made, for tls:// ([cluster] certs)",
+    )
+    parser.add_argument(
+        "--insecure-cluster",
+        action="store_true",
+        help="allow plain dask:// to another machine: anyone on the network could run code "
+        "on the workers ([cluster] allow_insecure)",
+    )
+
+
+def _with_cluster_options(config: Config, ns: argparse.Namespace) -> Config:
+    """``--cluster-certs`` / ``--insecure-cluster`` over the config's ``[cluster]``."""
+    cluster = config.cluster
+    if ns.cluster_certs:
+        cluster = dataclasses.replace(cluster, certs=Path(ns.cluster_certs).expanduser())
+    if ns.insecure_cluster:
+        cluster = dataclasses.replace(cluster, allow_insecure=True)
+    return dataclasses.replace(config, cluster=cluster)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -131,8 +156,31 @@ def batch_parser() -> _Parser:
     parser.add_argument("--no-recursive", action="store_true", help="do not descend into folders")
     parser.add_argument("--quiet", action="store_true", help="only errors and the summary")
     parser.add_argument("--version", action="version", version=f"vpo-tui {__version__}")
+    _probe_option(parser)
     _common(parser)
     return parser
+
+
+def _probe_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--probe",
+        choices=("auto", "pyav", "ffprobe"),
+        help="who reads the files: PyAV in-process (auto: where it can, else ffprobe) "
+        "or ffprobe (default: [probe] backend in config.toml, else auto)",
+    )
+
+
+def _with_probe(config: object, backend: str | None) -> object:
+    """The config with ``--probe`` over ``[probe] backend``."""
+    import dataclasses
+
+    from vpo_tui.config import Config, ProbeConfig
+    from vpo_tui.engine.probe import BACKENDS
+
+    chosen = next((b for b in BACKENDS if b == backend), None)
+    if chosen is None or not isinstance(config, Config):
+        return config
+    return dataclasses.replace(config, probe=ProbeConfig(backend=chosen))
 
 
 def _load_config(path: str | None) -> object:
@@ -178,7 +226,9 @@ def _batch(argv: list[str]) -> int:
     config, code = _config_or_exit(ns.config, json_errors=ns.json, dry_run=ns.dry_run)
     if config is None:
         return code
+    config = _with_probe(config, ns.probe)
     assert isinstance(config, Config)
+    config = _with_cluster_options(config, ns)
     policy = ns.policy or DEFAULT_POLICY
     db = Path(ns.db) if ns.db else None
     headless = ns.no_tui or ns.json
@@ -245,6 +295,10 @@ def _subcommand(name: str, argv: list[str]) -> int:
         from vpo_tui.retry_command import retry_main
 
         return report_main(argv) if name == "report" else retry_main(argv)
+    if name == "cluster":
+        from vpo_tui.cluster_command import cluster_main
+
+        return cluster_main(argv)
     return _sample(argv)
 
 
@@ -256,6 +310,7 @@ def _doctor(argv: list[str]) -> int:
     parser = _Parser(prog="vpo-tui doctor", description="Check the tools and settings.")
     _common(parser)
     _executor_option(parser)
+    _probe_option(parser)
     parser.add_argument(
         "folders",
         nargs="*",
@@ -267,10 +322,11 @@ def _doctor(argv: list[str]) -> int:
     config, code = _config_or_exit(ns.config)
     if config is None:
         return code
+    config = _with_probe(config, ns.probe)
     assert isinstance(config, Config)
     executor = ns.executor or config.processing.executor
     if executor is not None and executor != "threads":
-        return _doctor_cluster(executor)
+        return _doctor_cluster(executor, _with_cluster_options(config, ns))
     out = sys.stdout
     out.write(f"vpo-tui {__version__}, Python {sys.version.split()[0]}\n")
     source = config.source or f"{default_config_path()} (not present: defaults)"
@@ -286,6 +342,7 @@ def _doctor(argv: list[str]) -> int:
         else:
             missing.append(tool.name)
             out.write(f"  MISSING  {tool.name:<12} {console_text(str(tool.problem))}\n")
+    out.write(_probe_line(config.probe.backend) + "\n")
     _doctor_folders(ns.folders, config.safety.in_place)
     if not missing:
         return EXIT_OK
@@ -306,6 +363,20 @@ def _doctor(argv: list[str]) -> int:
         f"{'A tool is' if len(missing) == 1 else 'Some tools are'} missing; {'; '.join(hints)}\n"
     )
     return EXIT_MISSING_TOOL
+
+
+def _probe_line(backend: str) -> str:
+    """Who reads the files: PyAV's FFmpeg beside the system's, or why ffprobe does."""
+    from vpo_tui.engine.probe_pool import pool
+
+    if backend == "ffprobe":
+        return "  probe    ffprobe      ([probe] backend = ffprobe: PyAV is not used)"
+    version, problem = pool().status()
+    if version is not None:
+        return f"  ok       PyAV         {version} (in-process probe, backend = {backend})"
+    if backend == "pyav":
+        return f"  PROBLEM  PyAV         {console_text(str(problem))}: every probe will fail"
+    return f"  note     PyAV         {console_text(str(problem))}: probing with ffprobe"
 
 
 def _doctor_folders(folders: list[Path], in_place: str) -> None:
@@ -331,21 +402,24 @@ def _doctor_folders(folders: list[Path], in_place: str) -> None:
             )
 
 
-def _doctor_cluster(executor: str) -> int:
+def _doctor_cluster(executor: str, config: Config) -> int:
     """Connect, list the workers, check vpo-tui's version and the tools on each."""
-    from vpo_tui.batch.cluster.client import ClusterError, DaskBackend, version_problems
-    from vpo_tui.batch.cluster.spec import parse_executor
+    from vpo_tui.batch.cluster.client import DaskBackend, version_problems
+    from vpo_tui.batch.cluster.spec import ClusterError, parse_executor
 
     out = sys.stdout
     out.write(f"vpo-tui {__version__}, Python {sys.version.split()[0]}\n")
     try:
-        backend = DaskBackend.open(parse_executor(executor))
+        backend = DaskBackend.open(parse_executor(executor), config.cluster)
     except ClusterError as exc:
         sys.stderr.write(f"vpo-tui: {exc}\n")
         return EXIT_MISSING_TOOL
     try:
         workers = backend.workers()
         out.write(f"scheduler: {backend.address}, {plural(len(workers), 'worker')}\n")
+        out.write(f"connection: {backend.access_note}\n")
+        if backend.warning:
+            out.write(f"WARNING: {backend.warning}\n")
         problems = version_problems(workers, backend.address)
         for w in workers:
             out.write(f"  worker {w.address} on {w.host}, {plural(w.threads, 'thread')}\n")
@@ -533,7 +607,7 @@ def command_name() -> str:
 
 
 def _sample(argv: list[str]) -> int:
-    from vpo_tui.samples import make_demo_library
+    from vpo_tui.samples import SampleRefused, make_demo_library
 
     parser = _Parser(prog="vpo-tui sample", description="Write a small demo library.")
     parser.add_argument("dir", metavar="DIR")
@@ -541,6 +615,9 @@ def _sample(argv: list[str]) -> int:
     target = Path(ns.dir)
     try:
         made = make_demo_library(target)
+    except SampleRefused as exc:
+        sys.stderr.write(f"vpo-tui: {console_text(str(exc))}\n")
+        return EXIT_USAGE
     except FileNotFoundError as exc:
         sys.stderr.write(f"vpo-tui: cannot make samples: {exc} (is ffmpeg installed?)\n")
         return EXIT_MISSING_TOOL

@@ -6,6 +6,7 @@ A missing *default* file means defaults; a file the user named explicitly must e
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tempfile
@@ -16,7 +17,7 @@ from typing import Any
 
 import platformdirs
 
-from vpo_tui.engine.job import EngineSettings, ToolPaths
+from vpo_tui.engine.job import EngineSettings, ProbeBackend, ToolPaths
 from vpo_tui.hours import TimeWindow
 from vpo_tui.policy.model import OnError
 
@@ -60,6 +61,14 @@ class PathsConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    """How vpo-tui may talk to a Dask scheduler (``[cluster]``, issue 20)."""
+
+    certs: Path | None = None  # the folder `vpo-tui cluster certs DIR` made, for tls://
+    allow_insecure: bool = False  # plain dask:// to another machine: anyone there runs code
+
+
+@dataclass(frozen=True)
 class SafetyConfig:
     in_place: str = "auto"  # "auto" | "never": see engine/inplace.py
 
@@ -67,6 +76,11 @@ class SafetyConfig:
 @dataclass(frozen=True)
 class UiConfig:
     theme: str | None = None
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    backend: ProbeBackend = "auto"  # auto | pyav | ffprobe (see engine/probe.py)
 
 
 @dataclass(frozen=True)
@@ -97,6 +111,8 @@ class Config:
     tools: ToolsConfig = field(default_factory=ToolsConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     ui: UiConfig = field(default_factory=UiConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
     transcode: TranscodeConfig = field(default_factory=TranscodeConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
@@ -112,6 +128,7 @@ class Config:
             keep_backups=self.processing.keep_backups,
             space_margin=self.processing.space_margin,
             tool_timeout_s=self.processing.tool_timeout,
+            probe_backend=self.probe.backend,
             stall_s=(
                 self.processing.stall_minutes * 60
                 if self.processing.stall_minutes is not None
@@ -207,6 +224,17 @@ def _executor(key: str, value: Any) -> str:
         raise ConfigError(f"{key}: {exc}") from None
 
 
+def _probe_backend(key: str, value: Any) -> ProbeBackend:
+    from vpo_tui.engine.probe import BACKENDS
+
+    for backend in BACKENDS:
+        if value == backend:
+            return backend
+    close = difflib.get_close_matches(str(value), BACKENDS, n=1) if isinstance(value, str) else []
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise ConfigError(f"{key}: expected one of {list(BACKENDS)}, got {value!r}{hint}")
+
+
 def _window(key: str, value: Any) -> TimeWindow:
     try:
         return TimeWindow.parse(_str(key, value))
@@ -262,6 +290,8 @@ _SCHEMA: dict[str, dict[str, Converter]] = {
     "tools": {name: _str for name in ("ffprobe", "ffmpeg", "mkvmerge", "mkvpropedit")},
     "paths": {"database": _path},
     "ui": {"theme": _str},
+    "cluster": {"certs": _path, "allow_insecure": _bool},
+    "probe": {"backend": _probe_backend},
     "watch": {"settle": _number(0.0), "hours": _window},
     "transcode": {"max_size_ratio": _number(0.01)},
     "notify": {"command": _command, "urls": _strings},
@@ -314,6 +344,8 @@ def parse_config(document: Mapping[str, Any], source: Path | None = None) -> Con
         tools=ToolsConfig(**sections.get("tools", {})),
         paths=PathsConfig(**sections.get("paths", {})),
         ui=UiConfig(**sections.get("ui", {})),
+        cluster=ClusterConfig(**sections.get("cluster", {})),
+        probe=ProbeConfig(**sections.get("probe", {})),
         watch=WatchConfig(**sections.get("watch", {})),
         transcode=TranscodeConfig(**sections.get("transcode", {})),
         notify=NotifyConfig(**sections.get("notify", {})),

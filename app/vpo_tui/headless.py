@@ -172,7 +172,10 @@ class ConsoleListener:
             show = True
         if not show:
             return
-        head = f"[{self.done}/{self.total}] {status.value:<9} {console_text(str(result.path))}"
+        count = f"{self.done:>{len(str(self.total))}}/{self.total}"  # no shift at file 10
+        head = f"[{count}] {status.value:<9} {console_text(str(result.path))}"
+        if result.link_target is not None:
+            head += f" (via link to {console_text(str(result.link_target))})"
         if status is FileStatus.CANCELLED and had_started:
             # Only Kill cancels a running file (Stop lets it finish): say so.
             head += ": killed while running (the original is untouched)"
@@ -181,11 +184,13 @@ class ConsoleListener:
             head += f": {console_text(error)}"
         elif status in (FileStatus.OK, FileStatus.PLANNED):
             head += f" ({plural(len(result.changes), 'change')}, {result.duration_s:.1f} s)"
-            if result.output_path is not None and result.output_path != result.path:
+            if result.output_path not in (None, result.path, result.link_target):
                 head += f" -> {console_text(str(result.output_path))}"
         lines = [head]
         if status is FileStatus.PLANNED or (self._dry_run and result.changes):
             lines += [f"    - {console_text(change)}" for change in result.changes]
+            if result.how is not None and result.how not in result.changes:
+                lines.append(f"    written {console_text(result.how)}")
         if status is FileStatus.FAILED and result.stderr_tail:
             tail = result.stderr_tail.strip().splitlines()[-3:]
             lines += [f"    | {console_text(line)}" for line in tail]

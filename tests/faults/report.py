@@ -29,6 +29,7 @@ CATEGORIES = {
     "lying_tools": "lying / failing / hanging tools refused",
     "full_disk": "full-disk cases (real tmpfs)",
     "bad_inputs": "bad inputs reported per file, batch went on",
+    "probe_faults": "in-process probes that hung or crashed: that file read by ffprobe",
     "hostile_inputs": "hostile names and kinds of file (non-UTF-8, FIFO, socket, links)",
     "concurrent_runs": "concurrent vpo-tui processes on overlapping folders",
     "policy_examples": "random policies / plans checked (hypothesis)",

@@ -235,3 +235,117 @@ def test_sigterm_ends_vpo_tui_whatever_its_threads_are_blocked_on(
     tally.add("hostile_inputs")
     tally.add("signals")
     tally.files(outcome.total)
+
+
+# -- hard links --------------------------------------------------------------------------
+
+
+def test_two_names_of_one_file_are_processed_once(ws: Workspace, tally: Tally) -> None:
+    """Two workers, two names of one inode in the batch, a third name outside it."""
+    lib = ws.library
+    a = make_media(lib / "a.mkv", SPEC)
+    b = lib / "b.mkv"
+    os.link(a, b)
+    seed = ws.root / "seeding" / "a.mkv"  # a torrent client's name for it
+    seed.parent.mkdir()
+    os.link(a, seed)
+    c = make_media(lib / "c.mkv", SPEC)
+    before = snapshot(lib)
+    seed_bytes = seed.read_bytes()
+    policy = _policy(ws)
+    ws.write_config(processing={"workers": 2, "max_workers": 2})
+
+    dry = run_vpo(ws, str(policy), [lib], "--dry-run")
+    assert dry.statuses() == {a: "planned", c: "planned"}, dry.stderr
+    assert any(
+        "2 other names (hard links) keep the original" in x for x in dry.by_path()[a]["changes"]
+    )
+
+    result = run_vpo(ws, str(policy), [lib, b])
+
+    assert result.returncode == 0, result.stderr
+    assert "locked" not in result.stdout + result.stderr
+    assert result.statuses() == {a: "ok", c: "ok"}
+    assert result.document is not None
+    [problem] = result.document["problems"]
+    assert problem["path"] == str(b) and not problem["unreadable"]
+    assert f"another name (a hard link) of {a}" in problem["message"]
+    note = [x for x in result.by_path()[a]["changes"] if "other names" in x]
+    assert len(note) == 1 and note[0].startswith("2 other names (hard links) keep the original")
+    assert "more disk" in note[0]
+    # the other names still have the original; the processed name is a new file
+    assert b.read_bytes() == seed.read_bytes() == seed_bytes
+    assert os.stat(a).st_nlink == 1 and os.stat(b).st_nlink == 2
+    outcome = assert_nothing_lost(before, str(policy))
+    assert set(outcome.processed) == {a, c} and outcome.intact == (b,)
+    assert temp_files(lib) == []
+    tally.add("hostile_inputs")
+    tally.files(outcome.total)
+
+
+# -- symbolic links ----------------------------------------------------------------------
+
+
+def test_links_to_files_are_followed_and_said_and_a_container_change_refused(
+    ws: Workspace, tally: Tally
+) -> None:
+    lib = ws.library
+    outside = ws.root / "outside"
+    movie = make_media(outside / "movie.mkv", SPEC)
+    clip = make_media(outside / "clip.mp4", SPEC)
+    (lib / "alias.mkv").symlink_to(movie)  # absolute
+    (lib / "clip.mp4").symlink_to("../outside/clip.mp4")  # relative; a container change
+    own = make_media(lib / "own.mkv", SPEC)
+    (lib / "own again.mkv").symlink_to("own.mkv")  # the file itself is in the batch too
+    before = {**snapshot(outside), **snapshot(lib)}
+    policy = _policy(ws)
+
+    result = run_vpo(ws, str(policy), [lib])
+
+    assert result.returncode == 0, result.stderr
+    files = result.by_path()
+    assert result.statuses() == {lib / "alias.mkv": "ok", lib / "clip.mp4": "skipped", own: "ok"}
+    assert files[lib / "alias.mkv"]["link_target"] == str(movie)
+    assert files[lib / "clip.mp4"]["link_target"] == str(clip)
+    assert files[own]["link_target"] is None
+    assert "leave the link pointing at nothing" in files[lib / "clip.mp4"]["error"]
+    # the links are still links to the same files; the linked file was processed in place
+    assert os.readlink(lib / "alias.mkv") == str(movie)
+    assert os.readlink(lib / "clip.mp4") == "../outside/clip.mp4"
+    outcome = assert_nothing_lost(before, str(policy))
+    assert set(outcome.processed) == {movie, own} and outcome.intact == (clip,)
+    assert temp_files(lib) == [] and temp_files(outside) == []
+
+    again = _vpo(
+        ws, "--no-tui", "--policy", str(policy), "--db", str(ws.db),
+        "--config", str(ws.config), str(lib),
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert f"unchanged {lib}/alias.mkv (via link to {movie})" in again.stderr
+    assert f"skipped   {lib}/clip.mp4 (via link to {clip}): changing the container" in (
+        again.stderr
+    )
+    tally.add("hostile_inputs", 3)
+    tally.files(outcome.total)
+
+
+# -- the demo library ---------------------------------------------------------------------
+
+
+def test_the_demo_broken_download_is_found_by_the_truncation_check(
+    ws: Workspace, tally: Tally
+) -> None:
+    from vpo_tui.samples import BROKEN_DOWNLOAD, _broken_download, demo_names
+
+    assert BROKEN_DOWNLOAD in demo_names()
+    broken = _broken_download(ws.library / BROKEN_DOWNLOAD, "ffmpeg")
+    before = snapshot(ws.library)
+    result = run_vpo(ws, "normalize", [ws.library])
+    assert result.returncode == 1, result.stderr
+    [entry] = result.document["files"] if result.document else []
+    assert entry["status"] == "failed"
+    assert "truncated or damaged: the header says 6.0 s but the data ends at" in entry["error"]
+    assert "not a media file" not in entry["error"]
+    assert assert_nothing_lost(before, "normalize").intact == (broken,)
+    tally.add("bad_inputs")
+    tally.files(1)

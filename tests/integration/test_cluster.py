@@ -25,9 +25,9 @@ pytest.importorskip("distributed")
 from tests.commands import SLOW_HEVC
 from tests.conftest import AudioSpec, MakeMedia, SubtitleSpec, sha256
 from tests.fakes import RecordingListener
-from vpo_tui.batch.cluster.client import ClusterError, DaskBackend, DaskBatch
+from vpo_tui.batch.cluster.client import DaskBackend, DaskBatch
 from vpo_tui.batch.cluster.paths import PathMap
-from vpo_tui.batch.cluster.spec import ExecutorSpec, parse_executor
+from vpo_tui.batch.cluster.spec import ClusterError, ExecutorSpec, parse_executor
 from vpo_tui.batch.cluster.worker import worker_host
 from vpo_tui.batch.events import BatchEvent, BatchResult, FileProgress
 from vpo_tui.batch.exit_codes import exit_code_for
@@ -46,7 +46,8 @@ FFPROBE = shutil.which("ffprobe") or "ffprobe"
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[DaskBackend]:
-    backend = DaskBackend.open(ExecutorSpec("local-cluster", processes=2))
+    # plain TCP on loopback: the tests connect other clients by its dask:// address
+    backend = DaskBackend.open(ExecutorSpec("local-cluster", processes=2), local_tls=False)
     try:
         yield backend
     finally:

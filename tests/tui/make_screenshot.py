@@ -11,8 +11,15 @@ import asyncio
 import sys
 from pathlib import Path
 
-from tests.tui.helpers import FIXED_NOW, fake_services, touch_library, wait_for
-from tests.tui.test_snapshots import NAMES, SNAPSHOT_ROOT, ScriptedEngine
+from tests.tui.helpers import (
+    FIXED_NOW,
+    NAMES,
+    SNAPSHOT_ROOT,
+    ScriptedEngine,
+    fake_services,
+    touch_library,
+    wait_for,
+)
 from vpo_tui.tui.app import VpoApp
 from vpo_tui.tui.screens.preview import PreviewScreen
 from vpo_tui.tui.screens.run import RunScreen

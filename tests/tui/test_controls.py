@@ -8,52 +8,17 @@ import time
 from pathlib import Path
 
 from tests.fakes import FakeEngine
-from tests.tui.helpers import fake_load_policy, fake_services, touch_library, wait_for
-from vpo_tui.engine.control import FileControl
-from vpo_tui.engine.job import FileJob, FileResult, FileStatus
+from tests.tui.helpers import (
+    SIZE,
+    GateEngine,
+    fake_services,
+    start_run,
+    summary_shown,
+    touch_library,
+    wait_for,
+)
 from vpo_tui.tui.app import VpoApp
 from vpo_tui.tui.screens.dialogs import ConfirmKill, QuitWhileRunning
-from vpo_tui.tui.screens.pick import BatchRequest
-from vpo_tui.tui.screens.run import RunScreen
-from vpo_tui.tui.screens.summary import SummaryScreen
-
-SIZE = (120, 40)
-
-
-class GateEngine:
-    """Each file blocks until ``gate`` opens (or it is killed): deterministic stops."""
-
-    def __init__(self) -> None:
-        self.gate = threading.Event()
-        self.started: list[str] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, job: FileJob, control: FileControl | None) -> FileResult:
-        assert control is not None
-        with self._lock:
-            self.started.append(job.path.name)
-        while not self.gate.wait(0.01):
-            if control.cancelled:
-                return FileResult(job.path, FileStatus.CANCELLED, error="killed")
-        return FileResult(job.path, FileStatus.OK, changes=("fake change",))
-
-
-def request_for(root: Path, workers: int = 2) -> BatchRequest:
-    return BatchRequest(
-        paths=(root,),
-        policy=fake_load_policy("fake"),
-        workers=workers,
-        dry_run=False,
-        display_root=root,
-    )
-
-
-async def start_run(app: VpoApp, pilot, root: Path, names: list[str], workers: int = 2):  # type: ignore[no-untyped-def]
-    app.open_run(request_for(root, workers), [root / n for n in names])
-    await wait_for(pilot, lambda: isinstance(app.screen, RunScreen), what="run screen")
-    screen = app.screen
-    assert isinstance(screen, RunScreen)
-    return screen
 
 
 async def test_stop_lets_running_files_finish_and_cancels_the_rest(tmp_path: Path) -> None:
@@ -67,7 +32,7 @@ async def test_stop_lets_running_files_finish_and_cancels_the_rest(tmp_path: Pat
         await pilot.press("s")
         assert "STOPPING" in str(run.query_one("#aggregate").render())
         engine.gate.set()
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
+        await wait_for(pilot, lambda: summary_shown(app), what="summary")
         assert [r.status for r in run.model.rows] == ["ok", "ok", "cancelled", "cancelled"]
         assert engine.started == ["a.mkv", "b.mkv"]
         assert run.model.result is not None and run.model.result.stopped_early
@@ -112,7 +77,7 @@ async def test_pause_and_workers_reach_the_runner(tmp_path: Path) -> None:
         await pilot.press("minus", "minus")  # never below 1
         assert run.worker_count == 1
         engine.gate.set()
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
+        await wait_for(pilot, lambda: summary_shown(app), what="summary")
         assert run.model.counts() == {"ok": 6}
 
 

@@ -6,16 +6,16 @@ from pathlib import Path
 
 from tests.fakes import FakeEngine
 from tests.tui.helpers import (
+    SIZE,
     fake_load_policy,
     fake_services,
     leave_an_interrupted_run,
     touch_library,
     wait_for,
 )
-from tests.tui.test_controls import SIZE
 from vpo_tui.store.history import HistoryStore
 from vpo_tui.tui.app import VpoApp
-from vpo_tui.tui.screens.pick import BatchRequest
+from vpo_tui.tui.request import BatchRequest
 
 
 async def test_a_dry_run_preview_leaves_stale_files_and_history_alone(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MakeMedia
-from tests.tui.test_e2e_tmux import Terminal
+from tests.tui.terminal import Terminal
 from vpo_tui.samples import AudioSpec
 
 CHECKOUT = Path(__file__).parents[2]

@@ -17,15 +17,11 @@ import pytest
 
 from tests.conftest import MakeMedia, sha256
 from tests.faults.harness import tool_processes
-from tests.tui.test_e2e_tmux import (  # noqa: F401  (fixtures and marks are used by name)
-    VPO_TUI,
-    Terminal,
-    pytestmark,
-    terminal_env,
-    terminal_factory,
-)
+from tests.tui.terminal import TMUX_MARKS, VPO_TUI, Terminal
 from vpo_tui.engine.safety import is_temp_name
 from vpo_tui.store.history import HistoryStore
+
+pytestmark = TMUX_MARKS
 
 
 def _temps(folder: Path) -> list[Path]:
@@ -54,8 +50,8 @@ def test_a_killed_terminal_leaves_no_trace_but_a_killed_batch(
     how: str,
     tmp_path: Path,
     make_file: MakeMedia,
-    terminal_env: dict[str, str],  # noqa: F811
-    terminal_factory: list[Terminal],  # noqa: F811
+    terminal_env: dict[str, str],
+    terminal_factory: list[Terminal],
 ) -> None:
     lib = tmp_path / "library"
     lib.mkdir()
@@ -73,7 +69,14 @@ def test_a_killed_terminal_leaves_no_trace_but_a_killed_batch(
     term.keys("r")
     _wait(lambda: _temps(lib), "the transcode to start writing")
     marker = str(tmp_path)
-    (app_pid,) = [pid for pid, cmd in _app_and_tools(marker) if cmd.startswith(sys.executable)]
+
+    def apps() -> list[int]:
+        return [pid for pid, cmd in _app_and_tools(marker) if cmd.startswith(sys.executable)]
+
+    # A child the app forks to start a tool has the app's command line until its exec:
+    # under load it can be seen for a moment, so wait until the app is alone.
+    _wait(lambda: len(apps()) == 1, "one vpo-tui process (no fork caught before its exec)")
+    (app_pid,) = apps()
 
     if how == "terminal closed":
         term.close()  # the terminal goes away: the app gets SIGHUP

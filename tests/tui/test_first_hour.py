@@ -11,8 +11,16 @@ from typing import Any
 from textual.widgets import Button, Input, Static
 
 from tests.fakes import FakeEngine
-from tests.tui.helpers import fake_services, touch_library, wait_for
-from tests.tui.test_controls import GateEngine, start_run
+from tests.tui.helpers import (
+    SIZE,
+    GateEngine,
+    fake_services,
+    footer_keys,
+    start_run,
+    summary_shown,
+    touch_library,
+    wait_for,
+)
 from vpo_tui.engine.control import FileControl
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus, ProgressUpdate
 from vpo_tui.store.history import HistoryStore
@@ -22,22 +30,10 @@ from vpo_tui.tui.screens.history import HistoryScreen
 from vpo_tui.tui.screens.pick import PickScreen
 from vpo_tui.tui.screens.preview import PreviewScreen
 from vpo_tui.tui.screens.run import AggregateLine, RunScreen
-from vpo_tui.tui.screens.summary import SummaryScreen
-
-SIZE = (120, 40)
 
 
 def text_of(screen: Any, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
-
-
-def footer_keys(screen: Any) -> set[str]:
-    """The actions the footer offers now (check_action decides)."""
-    return {
-        active.binding.action
-        for active in screen.active_bindings.values()
-        if active.binding.show and active.enabled
-    }
 
 
 class ProgressGate(GateEngine):
@@ -91,7 +87,7 @@ async def test_buttons_are_offered_while_the_batch_runs_and_then_give_way(tmp_pa
         assert "STOPPING" in str(run.query_one("#aggregate", AggregateLine).render())
         assert run.table.has_focus  # buttons never take the keys away from the table
         engine.gate.set()
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
+        await wait_for(pilot, lambda: summary_shown(app), what="summary")
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is run, what="back on the run table")
         await pilot.pause()
@@ -102,7 +98,7 @@ async def test_buttons_are_offered_while_the_batch_runs_and_then_give_way(tmp_pa
         assert not {"stop", "kill", "pause", "more_workers"} & footer_keys(run)
         assert "summary" in footer_keys(run)
         await pilot.click("#run-summary")
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary again")
+        await wait_for(pilot, lambda: summary_shown(app), what="summary again")
 
 
 async def test_the_kill_question_closes_itself_when_the_batch_ends(tmp_path: Path) -> None:
@@ -116,7 +112,7 @@ async def test_the_kill_question_closes_itself_when_the_batch_ends(tmp_path: Pat
         await pilot.press("k")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmKill), what="kill question")
         engine.gate.set()  # both files finish while the question is open
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
+        await wait_for(pilot, lambda: summary_shown(app), what="summary")
         assert not any(isinstance(s, ConfirmKill) for s in app.screen_stack)
         assert run.model.counts() == {"ok": 2}  # nothing was killed
 
@@ -150,17 +146,17 @@ async def test_the_last_summary_stays_reachable_until_a_new_batch(tmp_path: Path
         assert isinstance(pick, PickScreen) and "last_summary" not in footer_keys(pick)
         assert "Last batch's summary" not in {c.title for c in app.get_system_commands(pick)}
         run = await start_run(app, pilot, root, names)
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
+        await wait_for(pilot, lambda: summary_shown(app), what="summary")
         await pilot.press("escape")  # summary → run table
         await wait_for(pilot, lambda: app.screen is run, what="run table")
         await pilot.press("enter")  # ... and back
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
+        await wait_for(pilot, lambda: summary_shown(app), what="summary")
         await pilot.press("escape", "escape")  # summary → run table → pick
         await wait_for(pilot, lambda: app.screen is pick, what="pick")
         await pilot.pause()
         assert "last_summary" in footer_keys(pick)
         await pilot.press("l")
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="from pick")
+        await wait_for(pilot, lambda: summary_shown(app), what="from pick")
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is pick, what="pick again")
         titles = [c.title for c in app.get_system_commands(pick)]
@@ -169,16 +165,16 @@ async def test_the_last_summary_stays_reachable_until_a_new_batch(tmp_path: Path
         next(
             c for c in app.get_system_commands(pick) if c.title == "Last batch's summary"
         ).callback()
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="palette")
+        await wait_for(pilot, lambda: summary_shown(app), what="palette")
         await pilot.press("r")  # retry from here: a new run over the pick screen
         await wait_for(
             pilot,
-            lambda: isinstance(app.screen, SummaryScreen) and app.screen.run_screen is not run,
+            lambda: summary_shown(app) and app.last_run is not run,
             what="the retry's summary",
         )
-        retry = app.screen.run_screen  # type: ignore[attr-defined]
+        retry = app.screen_stack[-2]  # the run under the retry's summary
+        assert isinstance(retry, RunScreen) and app.screen_stack[-3] is pick
         assert [r.name for r in retry.model.rows] == ["bad.mkv"]
-        assert isinstance(app.screen_stack[-2], RunScreen) and app.screen_stack[-3] is pick
         assert app.last_run is retry
 
 
@@ -197,7 +193,7 @@ async def test_stop_and_kill_summaries_say_which_it_was(tmp_path: Path) -> None:
                 await pilot.press("y")
             else:
                 engine.gate.set()
-            await wait_for(pilot, lambda app=app: isinstance(app.screen, SummaryScreen))
+            await wait_for(pilot, lambda app=app: summary_shown(app))
             summary = app.screen
             assert text_of(summary, "#title").startswith(f"Summary — 3 files, batch {word} after")
             assert text_of(summary, "#ending").startswith(why)
@@ -219,7 +215,7 @@ async def test_the_bar_and_eta_count_running_files_weighted_by_duration(tmp_path
         now[0] = 8.0  # 32 s of 60 s of media in 8 s: 28 s left at that pace, 7 s
         await wait_for(pilot, lambda: "ETA 0:07" in bar.text, what="an ETA before any file ends")
         engine.gate.set()
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
+        await wait_for(pilot, lambda: summary_shown(app), what="summary")
         assert bar.fraction == 1.0
 
 

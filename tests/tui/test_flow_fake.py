@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.fakes import FakeEngine
-from tests.tui.helpers import fake_services, touch_library, wait_for
+from tests.tui.helpers import fake_services, summary_shown, touch_library, wait_for
 from vpo_tui.engine.job import FileStatus
 from vpo_tui.tui.app import VpoApp
 from vpo_tui.tui.screens.preview import PreviewScreen
@@ -31,7 +31,7 @@ async def test_pick_preview_run_summary(tmp_path: Path) -> None:
         await pilot.press("down", "x")  # exclude b.mkv
         assert not preview.rows[1].included
         await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
+        await wait_for(pilot, lambda: summary_shown(app), what="summary")
         summary = app.screen
         assert isinstance(summary, SummaryScreen)
         assert summary.result.totals["ok"] == 2
@@ -43,5 +43,5 @@ async def test_pick_preview_run_summary(tmp_path: Path) -> None:
             "c.mp4",
             "c.mp4",
         ]
-        run = summary.run_screen
+        run = app.last_run
         assert [r.status for r in run.model.rows] == ["ok", "ok"]

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from tests.conftest import MakeMedia, sha256
-from tests.tui.helpers import wait_for
+from tests.tui.helpers import summary_shown, wait_for
 from vpo_tui.engine.probe import probe
 from vpo_tui.samples import AudioSpec, SubtitleSpec, make_garbage
 from vpo_tui.tui.app import VpoApp
@@ -59,16 +59,16 @@ async def test_mark_preview_run_summary_on_real_media(tmp_path: Path, make_file:
         assert any("commentary" in c.lower() for c in work.result.changes), work.result.changes
 
         await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), 60, "summary")
+        await wait_for(pilot, lambda: summary_shown(app), 60, "summary")
         summary = app.screen
         assert isinstance(summary, SummaryScreen)
-        statuses = {row.name: row.status for row in summary.run_screen.model.rows}
+        statuses = {row.name: row.status for row in app.last_run.model.rows}
         assert statuses == {"broken.mkv": "failed", "fine.mkv": "unchanged", "needs work.mkv": "ok"}
         await pilot.press("escape", "l")  # back to the table, open the error log
         await pilot.pause(0.2)
-        logged = summary.run_screen.query_one("#error-log", ErrorLog).plain
+        logged = app.last_run.query_one("#error-log", ErrorLog).plain
         assert "broken.mkv" in logged
-        failed_row = next(r for r in summary.run_screen.model.rows if r.name == "broken.mkv")
+        failed_row = next(r for r in app.last_run.model.rows if r.name == "broken.mkv")
         assert failed_row.result is not None and failed_row.result.error
         # The log names the file once, then the cause without the engine's "<path>: ".
         cause = failed_row.result.error.removeprefix(f"{failed_row.path}: ")
@@ -126,10 +126,10 @@ async def test_the_run_after_a_preview_reuses_its_probes(
         log.unlink()
         os.utime(touched)  # changed between the preview and the run: probed again
         await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), 60, "summary")
+        await wait_for(pilot, lambda: summary_shown(app), 60, "summary")
         summary = app.screen
         assert isinstance(summary, SummaryScreen)
-        statuses = {row.name: row.status for row in summary.run_screen.model.rows}
+        statuses = {row.name: row.status for row in app.last_run.model.rows}
         assert statuses == {"compliant.mkv": "unchanged", "remux.mkv": "ok", "touched.mkv": "ok"}
     assert calls("remux.mkv") == ["mkvmerge", "ffprobe"]
     assert calls("compliant.mkv") == []

@@ -17,7 +17,13 @@ from rich.text import Text
 from textual.widgets import DataTable, Static
 
 from tests.fakes import FakeEngine
-from tests.tui.helpers import fake_services, open_probed_preview, touch_library, wait_for
+from tests.tui.helpers import (
+    fake_services,
+    open_probed_preview,
+    summary_shown,
+    touch_library,
+    wait_for,
+)
 from vpo_tui.engine.control import FileControl
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus, StopReason
 from vpo_tui.store.history import HistoryStore
@@ -84,8 +90,8 @@ async def test_an_excluded_file_is_counted_as_excluded_only(tmp_path: Path) -> N
         await pilot.press("up", "x")  # a.mkv back in: will change again
         assert text_of(preview, "#preview-count").endswith("press r to run 3 files: 3 to change")
         await pilot.press("x", "r")  # only the two included files run
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
-        run = app.screen.run_screen  # type: ignore[attr-defined]
+        await wait_for(pilot, lambda: summary_shown(app), what="summary")
+        run = app.last_run
         assert isinstance(run, RunScreen)
         assert [r.name for r in run.model.rows] == ["c.mkv", "d.mkv"]
         assert run.model.aggregate_text(0.0).startswith("Finished: 2/2 files [0 active]")
@@ -119,7 +125,7 @@ async def test_summary_lists_skipped_files_and_discovery_problems(tmp_path: Path
     async with app.run_test(size=SIZE) as pilot:
         await open_probed_preview(app, pilot)
         await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
+        await wait_for(pilot, lambda: summary_shown(app), what="summary")
         summary = app.screen
         assert isinstance(summary, SummaryScreen)
         await pilot.pause()
@@ -135,7 +141,7 @@ async def test_summary_lists_skipped_files_and_discovery_problems(tmp_path: Path
         await pilot.press("r")
         await wait_for(
             pilot,
-            lambda: isinstance(app.screen, SummaryScreen) and app.screen is not summary,
+            lambda: summary_shown(app) and app.screen is not summary,
             what="the retry's summary",
         )
         again = app.screen

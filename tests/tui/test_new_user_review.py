@@ -11,16 +11,21 @@ from typing import Any
 from textual.pilot import Pilot
 
 from tests.fakes import FakeEngine
-from tests.tui.helpers import fake_services, open_probed_preview, touch_library, wait_for
-from tests.tui.test_first_hour import footer_keys
+from tests.tui.helpers import (
+    SIZE,
+    fake_services,
+    footer_keys,
+    open_probed_preview,
+    summary_shown,
+    touch_library,
+    wait_for,
+)
 from vpo_tui.engine.control import FileControl
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus, ProgressUpdate
 from vpo_tui.tui.app import VpoApp
 from vpo_tui.tui.screens.preview import PreviewScreen
 from vpo_tui.tui.screens.run import AggregateLine, RunScreen
 from vpo_tui.tui.screens.summary import SummaryScreen
-
-SIZE = (120, 40)
 
 
 async def _run_to_summary(app: VpoApp, pilot: Pilot[Any]) -> SummaryScreen:
@@ -30,7 +35,7 @@ async def _run_to_summary(app: VpoApp, pilot: Pilot[Any]) -> SummaryScreen:
     assert isinstance(preview, PreviewScreen)
     await wait_for(pilot, lambda: preview.probing_done, what="probed")
     await pilot.press("r")
-    await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
+    await wait_for(pilot, lambda: summary_shown(app), what="summary")
     summary = app.screen
     assert isinstance(summary, SummaryScreen)
     return summary
@@ -124,7 +129,7 @@ async def test_a_retry_weighs_its_files_by_their_probed_duration(tmp_path: Path)
         await wait_for(pilot, lambda: first.model.rows[0].fraction == 0.5, what="first at 50%")
         await pilot.press("s")
         engine.gate.set()
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
+        await wait_for(pilot, lambda: summary_shown(app), what="summary")
         engine.gate.clear()
         await pilot.press("r")
         await wait_for(
@@ -146,7 +151,7 @@ async def test_a_retry_weighs_its_files_by_their_probed_duration(tmp_path: Path)
         bar = str(retry.query_one("#aggregate", AggregateLine).render())
         assert "50%" in bar and "cancelled files left out" in bar, bar
         engine.gate.set()
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
+        await wait_for(pilot, lambda: summary_shown(app), what="summary")
 
 
 def _path_without(tmp_path: Path, tool: str) -> str:

@@ -11,11 +11,10 @@ from pathlib import Path
 from textual.widgets import OptionList
 
 from tests.fakes import FakeEngine
-from tests.tui.helpers import fake_services, touch_library, wait_for
+from tests.tui.helpers import fake_services, summary_shown, touch_library, wait_for
 from vpo_tui.tui.app import VpoApp
 from vpo_tui.tui.screens.pick import PickScreen
 from vpo_tui.tui.screens.preview import PreviewScreen
-from vpo_tui.tui.screens.summary import SummaryScreen
 from vpo_tui.tui.widgets.marking_tree import MarkingTree
 
 SIZE = (120, 40)
@@ -59,7 +58,7 @@ async def test_the_tree_has_the_focus_after_a_batch(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await _open_preview_with_the_button(app, pilot)
         await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
+        await wait_for(pilot, lambda: summary_shown(app), what="summary")
         await pilot.press("n")  # new batch
         pick = await _back_on_pick(app, pilot)
         assert app.focused is pick.query_one("#tree", MarkingTree)

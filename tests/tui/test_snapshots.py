@@ -6,67 +6,27 @@ the SVGs under ``__snapshots__`` before committing them.
 
 from __future__ import annotations
 
-import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
 
 from tests.fakes import FakeEngine
-from tests.tui.helpers import FIXED_NOW, fake_services, open_probed_preview, touch_library, wait_for
-from vpo_tui.engine.control import FileControl
-from vpo_tui.engine.job import FileJob, FileResult, FileStatus, ProgressUpdate
+from tests.tui.helpers import (
+    FIXED_NOW,
+    NAMES,
+    SIZE,
+    SNAPSHOT_ROOT,
+    ScriptedEngine,
+    fake_services,
+    open_probed_preview,
+    summary_shown,
+    touch_library,
+    wait_for,
+)
 from vpo_tui.tui.app import VpoApp
 from vpo_tui.tui.screens.preview import PreviewScreen
 from vpo_tui.tui.screens.run import RunScreen
-from vpo_tui.tui.screens.summary import SummaryScreen
-
-SIZE = (120, 40)
-# A fixed place for the library, because the selected-error detail shows the engine's
-# whole error, path included. The files are empty fakes that no engine writes, so
-# tests sharing it (xdist) cannot disturb each other.
-SNAPSHOT_ROOT = Path(tempfile.gettempdir()) / "vpo-tui-snapshots"
-NAMES = [
-    "Movies/Already Fine (2021).mkv",
-    "Movies/Broken download.mkv",
-    "Movies/The Long Walk (2019).mkv",
-    "Series/Show S01E01.mkv",
-    "Series/Show S01E02.mkv",
-    "Series/Show S01E03.mkv",
-]
-
-
-class ScriptedEngine:
-    """Outcome by file name; "Show" episodes stop mid-way so the run screen is mid-batch."""
-
-    def __init__(self) -> None:
-        self.gate = threading.Event()
-
-    def __call__(self, job: FileJob, control: FileControl | None) -> FileResult:
-        assert control is not None
-        name = job.path.name
-        if name.startswith("Broken"):
-            return FileResult(
-                job.path,
-                FileStatus.FAILED,
-                error=f"{job.path}: ffprobe cannot read this file (Invalid data found)",
-                stderr_tail="[matroska,webm @ 0x1] EBML header parsing failed\nInvalid data",
-            )
-        if name.startswith("Already"):
-            return FileResult(job.path, FileStatus.UNCHANGED)
-        changes = ('remove audio 3 (eng, "Director\'s Commentary")', "default audio: eng")
-        if job.dry_run:
-            return FileResult(job.path, FileStatus.PLANNED, changes=changes)
-        if name.startswith("Show"):
-            # E01 is an ffmpeg pass (fps known); E02 an mkvmerge pass (percent only).
-            fps = 240.0 if "E01" in name else None
-            duration = 1320.0 if "E01" in name else 2640.0  # weighs its share of the bar
-            control.progress(ProgressUpdate("run", 0.42, fps=fps, eta_s=12, duration_s=duration))
-            while not self.gate.wait(0.01):
-                if control.cancelled:
-                    return FileResult(job.path, FileStatus.CANCELLED, error="killed")
-        return FileResult(job.path, FileStatus.OK, changes=changes)
 
 
 def make_app(tmp_path: Path, process: Any, **kwargs: Any) -> tuple[VpoApp, Path]:
@@ -147,6 +107,6 @@ def test_summary_screen(snap_compare: Any, tmp_path: Path) -> None:
     async def finished(pilot: Pilot[Any]) -> None:
         await open_probed_preview(app, pilot)
         await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
+        await wait_for(pilot, lambda: summary_shown(app), what="summary")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=finished)

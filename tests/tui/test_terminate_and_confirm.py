@@ -6,11 +6,9 @@ import signal
 from pathlib import Path
 
 from tests.fakes import FakeEngine
-from tests.tui.helpers import fake_services, touch_library, wait_for
-from tests.tui.test_controls import SIZE, start_run
+from tests.tui.helpers import SIZE, fake_services, start_run, summary_shown, touch_library, wait_for
 from vpo_tui.tui.app import VpoApp
 from vpo_tui.tui.screens.dialogs import ConfirmKill
-from vpo_tui.tui.screens.summary import SummaryScreen
 
 
 async def test_enter_in_the_kill_dialog_keeps_the_files_running(tmp_path: Path) -> None:
@@ -46,7 +44,7 @@ async def test_stop_while_paused_lets_the_running_file_finish(tmp_path: Path) ->
         assert run.paused
         await pilot.press("s")
         assert not run.paused and "PAUSED" not in str(run.query_one("#aggregate").render())
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
+        await wait_for(pilot, lambda: summary_shown(app), what="summary")
         assert [r.status for r in run.model.rows] == ["ok", "cancelled", "cancelled"]
         await pilot.press("q")
         await wait_for(pilot, lambda: not app.is_running, timeout=5, what="exit")

@@ -20,6 +20,7 @@ from tests.tui.helpers import (
     fake_load_policy,
     fake_services,
     leave_an_interrupted_run,
+    summary_shown,
     touch_library,
     wait_for,
 )
@@ -29,8 +30,9 @@ from vpo_tui.engine.job import FileJob, FileResult, FileStatus
 from vpo_tui.engine.safety import fingerprint_of, write_journal
 from vpo_tui.store.history import HistoryStore
 from vpo_tui.tui.app import VpoApp
+from vpo_tui.tui.request import BatchRequest
 from vpo_tui.tui.screens.history import HistoryScreen
-from vpo_tui.tui.screens.pick import BatchRequest, PickScreen
+from vpo_tui.tui.screens.pick import PickScreen
 from vpo_tui.tui.screens.preview import PreviewScreen
 from vpo_tui.tui.screens.run import RunScreen
 from vpo_tui.tui.screens.summary import SummaryScreen
@@ -80,7 +82,7 @@ async def test_history_lists_a_batch_run_from_the_tui(tmp_path: Path) -> None:
     try:
         async with app.run_test(size=SIZE) as pilot:
             app.open_run(request_for(lib), [lib / "bad.mkv", lib / "good.mkv"])
-            await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
+            await wait_for(pilot, lambda: summary_shown(app), what="summary")
             await pilot.pause()
             summary = app.screen
             assert isinstance(summary, SummaryScreen)
@@ -125,8 +127,8 @@ async def test_recovery_runs_before_the_first_batch(tmp_path: Path) -> None:
     try:
         async with app.run_test(size=SIZE) as pilot:
             app.open_run(request_for(lib), [lib / "a.mkv"])
-            await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
-            run = app.screen.run_screen  # type: ignore[attr-defined]
+            await wait_for(pilot, lambda: summary_shown(app), what="summary")
+            run = app.last_run
             logged = run.query_one("#error-log", ErrorLog).plain
         assert not stale.exists()
         assert "stale temporary file" in logged and "was interrupted last time" in logged
@@ -245,7 +247,7 @@ async def test_causes_are_shown_without_the_path_except_in_the_detail(tmp_path: 
     full = f"{lib / 'bad.mkv'}: cannot decode frame 3"
     async with app.run_test(size=SIZE) as pilot:
         app.open_run(request_for(lib), [lib / "bad.mkv"])
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen), what="summary")
+        await wait_for(pilot, lambda: summary_shown(app), what="summary")
         summary = app.screen
         assert isinstance(summary, SummaryScreen)
         assert summary.failed == [("bad.mkv", "cannot decode frame 3")]

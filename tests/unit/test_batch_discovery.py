@@ -222,3 +222,32 @@ def test_a_folder_named_like_a_video_is_said_when_not_descending(tmp_path: Path)
         f"{tmp_path / 'folder.mkv'}: a folder named like a video file: not looked into "
         "(--no-recursive)"
     ]
+
+
+def test_hard_links_are_one_file_queued_once_under_the_first_name(tmp_path: Path) -> None:
+    a = touch(tmp_path / "lib" / "a.mkv")
+    os.link(a, tmp_path / "lib" / "b.mkv")
+    os.link(a, tmp_path / "outside.mkv")  # another name, not in the batch: not a problem
+    c = touch(tmp_path / "lib" / "c.mkv")
+    result = discover([tmp_path / "lib", tmp_path / "lib" / "b.mkv"])
+    assert result.files == (a, c)
+    assert [(str(p), p.unreadable) for p in result.problems] == [
+        (
+            f"{tmp_path / 'lib' / 'b.mkv'}: another name (a hard link) of {a}: the file is "
+            "processed once, under that name; this name keeps the original",
+            False,
+        )
+    ]
+
+
+def test_a_file_reached_only_through_a_link_is_queued_under_the_link(tmp_path: Path) -> None:
+    outside = touch(tmp_path / "outside" / "movie.mkv")
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "alias.mkv").symlink_to(outside)
+    direct = touch(lib / "direct.mkv")
+    (lib / "again.mkv").symlink_to("direct.mkv")
+    assert discover([lib]).files == (lib / "alias.mkv", direct)
+    # given as well: the name that is no link wins, whatever the order
+    assert discover([lib / "alias.mkv", outside]).files == (outside,)
+    assert discover([outside, lib]).files == (direct, outside)

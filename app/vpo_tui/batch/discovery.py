@@ -6,7 +6,8 @@ or a symlink loop becomes a ``DiscoveryProblem`` and the walk goes on.
 
 A FIFO, socket or device named like a video file (given, or found in a folder) is
 reported, never queued: opening a FIFO blocks until a writer appears. A folder named
-``*.mkv`` is a folder: it is walked like any other.
+``*.mkv`` is a folder: it is walked like any other. A file is queued once whatever
+its names: symbolic links to it and hard links are told apart by real path and inode.
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ class DiscoveryProblem:
 
 @dataclass(frozen=True)
 class Discovery:
-    files: tuple[Path, ...]  # real (resolved) paths, sorted, unique
+    # sorted, one name per file: its real path, or the symbolic link it was only
+    # reached through (the engine follows it)
+    files: tuple[Path, ...]
     problems: tuple[DiscoveryProblem, ...]
     # (extension, count) of video files left out because their extension is not
     # enabled; most frequent first. Not a problem: said once, as a note.
@@ -89,6 +92,21 @@ class Discovery:
         return len(self.files)
 
 
+@dataclass
+class _Found:
+    inode: int  # for hard links: names sharing one are checked with stat
+    link: str | None  # the symbolic link it was reached through, if only through one
+
+
+def _add(found: dict[str, _Found], real: str, inode: int, link: str | None) -> None:
+    """Record a file by its real path; a name that is no link wins over a link's."""
+    seen = found.get(real)
+    if seen is None:
+        found[real] = _Found(inode, link)
+    elif link is None:
+        seen.link = None
+
+
 def _is_vpo_temp(name: str) -> bool:
     return name.startswith(".") and TEMP_MARKER in name
 
@@ -101,7 +119,7 @@ def discover(
 ) -> Discovery:
     """Video files under ``paths`` (files are taken as given if their extension fits)."""
     exts = tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in extensions)
-    found: set[str] = set()
+    found: dict[str, _Found] = {}
     problems: list[DiscoveryProblem] = []
     visited_dirs: set[str] = set()
     others = OTHER_VIDEO_EXTENSIONS.difference(exts)  # the user may have enabled some
@@ -111,7 +129,7 @@ def discover(
         given_path = Path(given)
         raw = os.path.abspath(os.fspath(given_path))
         try:
-            mode = os.stat(raw).st_mode
+            st = os.stat(raw)
         except FileNotFoundError:
             gone = "broken symbolic link" if os.path.islink(raw) else "no such file or folder"
             problems.append(DiscoveryProblem(given_path, gone))
@@ -120,7 +138,7 @@ def discover(
             problems.append(DiscoveryProblem(given_path, _why(exc)))
             continue
         real = os.path.realpath(raw)
-        kind = not_regular(mode)
+        kind = not_regular(st.st_mode)
         if kind == "a folder":
             _walk(real, recursive, exts, others, found, ignored, problems, visited_dirs)
         elif kind is not None:
@@ -143,9 +161,13 @@ def discover(
             )
             problems.append(DiscoveryProblem(given_path, why, unreadable=False))
         else:
-            found.add(real)
+            _add(found, real, st.st_ino, raw if os.path.islink(raw) else None)
+    files = _one_name_per_file({real: f.inode for real, f in found.items()}, problems)
+    # a file reached only through a symbolic link is queued under the link's name:
+    # the engine follows it and the result says "via link"
+    names = sorted(found[real].link or real for real in files)
     return Discovery(
-        files=tuple(Path(p) for p in sorted(found)),
+        files=tuple(Path(p) for p in names),
         problems=tuple(problems),
         ignored=tuple(sorted(ignored.items(), key=lambda item: (-item[1], item[0]))),
     )
@@ -156,7 +178,7 @@ def _walk(
     recursive: bool,
     exts: tuple[str, ...],
     others: frozenset[str],
-    found: set[str],
+    found: dict[str, _Found],
     ignored: dict[str, int],
     problems: list[DiscoveryProblem],
     visited: set[str],
@@ -211,13 +233,62 @@ def _walk(
             elif is_file:
                 lower = name.lower()
                 if lower.endswith(exts):
-                    found.add(os.path.realpath(entry.path) if is_link else entry.path)
+                    if is_link:
+                        real = os.path.realpath(entry.path)
+                        _add(found, real, _inode(real), entry.path)
+                    else:  # the inode number is in the listing: no syscall
+                        _add(found, entry.path, entry.inode(), None)
                 else:
                     ext = os.path.splitext(lower)[1]
                     if ext in others:
                         ignored[ext] = ignored.get(ext, 0) + 1
             elif name.lower().endswith(exts):
                 problems.append(_not_a_file(entry.path))
+
+
+def _one_name_per_file(found: dict[str, int], problems: list[DiscoveryProblem]) -> list[str]:
+    """The sorted paths, with the first name of each file only: hard links are one file.
+
+    Two workers given two names of one inode would race for the same lock (the
+    second reported "locked by another process", which is false); processing it
+    once and saying so is what happens instead. Only names sharing an inode number
+    (from the listing, no syscall) are checked with ``stat``: same device, same inode.
+    """
+    by_inode: dict[int, int] = {}
+    for ino in found.values():
+        by_inode[ino] = by_inode.get(ino, 0) + 1
+    first: dict[tuple[int, int], str] = {}
+    kept: list[str] = []
+    for path in sorted(found):
+        if by_inode[found[path]] < 2 or not found[path]:
+            kept.append(path)
+            continue
+        try:
+            st = os.stat(path)
+        except OSError:
+            kept.append(path)  # the engine reports what became of it
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in first:
+            problems.append(
+                DiscoveryProblem(
+                    Path(path),
+                    f"another name (a hard link) of {first[key]}: the file is processed "
+                    "once, under that name; this name keeps the original",
+                    unreadable=False,
+                )
+            )
+            continue
+        first[key] = path
+        kept.append(path)
+    return kept
+
+
+def _inode(path: str) -> int:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return 0  # unknown: never taken for another name of a file
 
 
 def _not_a_file(path: str) -> DiscoveryProblem:

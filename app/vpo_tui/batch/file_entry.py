@@ -27,6 +27,9 @@ def file_entry(f: FileResult) -> dict[str, Any]:
             path_bytes_b64(f.output_path) if f.output_path is not None else None
         ),
         "stderr_tail": f.stderr_tail,
+        "how": f.how,
+        # the path is a symbolic link; this is the file it led to, the one processed
+        "link_target": str(f.link_target) if f.link_target is not None else None,
         "before": list(f.before),
         "after": list(f.after),
     }

@@ -13,9 +13,11 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus, KnownProbe
+from vpo_tui.engine.links import link_target
 
 if TYPE_CHECKING:
     from vpo_tui.store.history import HistoryStore
@@ -46,6 +48,7 @@ def cached_result(job: FileJob, store_call: StoreCall) -> FileResult | None:
         output_path=job.path,
         fingerprint=(st.st_size, st.st_mtime_ns),
         pass_kind="cached",
+        link_target=link_target(Path(job.path).absolute()),  # as the engine says it
     )
 
 

@@ -345,8 +345,8 @@ def _prepare(session: Session, say: Callable[[str], None], find_files: bool) -> 
 
 def _open_cluster(session: Session, executor: str, say: Callable[[str], None]) -> Refusal | None:
     """Connect to (or start) the Dask cluster and check its workers."""
-    from vpo_tui.batch.cluster.client import ClusterError, DaskBackend
-    from vpo_tui.batch.cluster.spec import parse_executor
+    from vpo_tui.batch.cluster.client import DaskBackend
+    from vpo_tui.batch.cluster.spec import ClusterError, parse_executor
     from vpo_tui.batch.workers import resolve_workers
 
     try:
@@ -355,7 +355,7 @@ def _open_cluster(session: Session, executor: str, say: Callable[[str], None]) -
         return Refusal(RefusalKind.USAGE, f"--executor: {exc}")
     say(f"connecting to {spec} ...")
     try:
-        session.cluster = DaskBackend.open(spec)
+        session.cluster = DaskBackend.open(spec, session.config.cluster)
         workers = session.cluster.check()
     except ClusterError as exc:
         return Refusal(RefusalKind.CLUSTER, str(exc))
@@ -365,6 +365,8 @@ def _open_cluster(session: Session, executor: str, say: Callable[[str], None]) -
         session.config.processing.workers,
         cluster_threads=session.cluster.total_threads(),
     )
+    if session.cluster.warning:  # plain TCP to another machine, allowed: said every time
+        session.warnings.append(session.cluster.warning)
     session.executor_name = str(spec)
     hosts = sorted({w.host for w in workers})
     session.executor_note = (

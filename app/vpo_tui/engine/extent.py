@@ -88,7 +88,15 @@ def last_packet_end(
     """``measure_end`` from each window in turn until one finds a packet."""
     for from_s in windows:
         timeout = probe_timeout(settings)
-        end = measure_end(path, ffprobe, streams, from_s=from_s, control=control, timeout_s=timeout)
+        end = measure_end(
+            path,
+            ffprobe,
+            streams,
+            from_s=from_s,
+            control=control,
+            timeout_s=timeout,
+            backend=settings.probe_backend,
+        )
         if end is not None:
             return end
     return None
@@ -215,6 +223,7 @@ def probe_output(
             from_s=PAST_ANY_END_S,
             control=control,
             timeout_s=probe_timeout(settings),
+            backend=settings.probe_backend,
         )
         if output_end is None:
             output_end = last_packet_end(

@@ -10,8 +10,12 @@ import os
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import Literal
 
 from vpo_tui.policy.model import Policy
+
+# Who reads a file (engine/probe.py): PyAV in a helper process where it can, or ffprobe.
+ProbeBackend = Literal["auto", "pyav", "ffprobe"]
 
 
 class FileFailure(Exception):
@@ -86,6 +90,8 @@ class EngineSettings:
     # "auto": a flags-only change is edited in place under a journal where that is
     # safe (see engine/inplace.py); "never": always on a copy (a clone where possible)
     in_place: str = "auto"
+    # who reads files: PyAV in a helper (ffprobe where it cannot), or ffprobe: engine/probe.py
+    probe_backend: ProbeBackend = "auto"
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,11 @@ class FileResult:
     pass_kind: str = "none"
     fingerprint: tuple[int, int] | None = None
     probe: KnownProbe | None = None
+    # how a flags-only change writes (or would, in a dry run), and why: "in place,
+    # journaled: ..." or "on a copy: the file has 2 hard links ..."
+    how: str | None = None
+    # ``path`` is a symbolic link and this is the file it leads to, the one processed
+    link_target: Path | None = None
     source_size: int | None = None
 
 

@@ -57,7 +57,9 @@ def probe_source(
         else:
             return Probed(media, ends, known)
     timeout = probe_timeout(job.settings)
-    media, ends, record = probe_with_ends(path, ffprobe, control, timeout_s=timeout)
+    media, ends, record = probe_with_ends(
+        path, ffprobe, control, timeout_s=timeout, backend=job.settings.probe_backend
+    )
     return Probed(media, ends, KnownProbe(now, json.dumps(record, separators=(",", ":"))))
 
 

@@ -1,4 +1,12 @@
-"""Probe a file with ffprobe into a frozen ``MediaInfo``.
+"""Probe a file into a frozen ``MediaInfo``: in-process with PyAV, or with ffprobe.
+
+Both backends produce ffprobe's JSON document (``probe_av`` writes it in a
+helper process), so one code path turns either into ``MediaInfo``, judges the
+damage, keeps the record and finds the last packets. ``backend`` chooses:
+``auto`` (the default) and ``pyav`` read in a helper and hand a file to ffprobe
+only when the helper cannot answer for it (a codec or track PyAV cannot name,
+a helper that crashed or overran); ``ffprobe`` always runs the tool. ``auto``
+also falls back quietly when PyAV is missing or broken; ``pyav`` then fails.
 
 Every way a file can be unprobeable (empty, vanished, unreadable, not media,
 truncated, ffprobe missing) becomes a ``ProbeError`` whose message names the
@@ -15,7 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from vpo_tui.engine import probe_pool
 from vpo_tui.engine.control import FileControl
+from vpo_tui.engine.job import ProbeBackend
 from vpo_tui.engine.run import ToolError, run_tool
 from vpo_tui.media import Chapter, MediaInfo, Track, TrackType
 
@@ -23,6 +33,10 @@ PROBE_TIMEOUT_S = 120.0
 
 # ffprobe complaints that mean the file is cut short (reported even with exit 0)
 _TRUNCATION_MARKERS = ("ended prematurely", "truncat", "moov atom not found", "invalid data found")
+
+
+BACKENDS: tuple[ProbeBackend, ...] = ("auto", "pyav", "ffprobe")
+READER_KEY = "read_by"  # in a document read in-process: who read it (for messages, records)
 
 
 class ProbeError(Exception):
@@ -249,9 +263,12 @@ def probe(
     control: FileControl | None = None,
     *,
     timeout_s: float = PROBE_TIMEOUT_S,
+    backend: ProbeBackend = "auto",
 ) -> MediaInfo:
     """Probe ``path``; raise ``ProbeError`` with a clear cause when it cannot be read."""
-    media, _ = _probe(Path(path).absolute(), ffprobe, control, timeout_s, packets_from=None)
+    media, _ = _probe(
+        Path(path).absolute(), ffprobe, control, timeout_s, packets_from=None, backend=backend
+    )
     return media
 
 
@@ -263,6 +280,7 @@ def probe_with_end(
     from_s: float = 0.0,
     control: FileControl | None = None,
     timeout_s: float = PROBE_TIMEOUT_S,
+    backend: ProbeBackend = "auto",
 ) -> tuple[MediaInfo, float | None]:
     """``probe`` and ``measure_end`` in one ffprobe run (one process less per output).
 
@@ -270,7 +288,9 @@ def probe_with_end(
     which is why verification can ask for both at once: it wants the end of
     whatever audio/video the output turned out to have.
     """
-    media, packets = _probe(Path(path).absolute(), ffprobe, control, timeout_s, packets_from=from_s)
+    media, packets = _probe(
+        Path(path).absolute(), ffprobe, control, timeout_s, packets_from=from_s, backend=backend
+    )
     return media, _last_end(packets, streams_of(media))
 
 
@@ -281,12 +301,19 @@ def _probe(
     timeout_s: float,
     *,
     packets_from: float | None,
+    backend: ProbeBackend,
 ) -> tuple[MediaInfo, list[_Packet]]:
-    data, stderr, size = _run_probe(path, ffprobe, control, timeout_s, packets_from)
+    data, stderr, size = _run_probe(path, ffprobe, control, timeout_s, packets_from, backend)
+    _refuse_damage(path, data, stderr)
+    return media_from_ffprobe(data, path, size), _packets(data)
+
+
+def _refuse_damage(path: Path, data: dict[str, Any], stderr: str) -> None:
+    """``ProbeError`` when the reader complained of damage, quoting its last complaint."""
     if _complains_of_damage(stderr):
         last = _without_path(stderr.strip().splitlines()[-1], path)
-        raise ProbeError(f"{path}: truncated or damaged file (ffprobe: {last})")
-    return media_from_ffprobe(data, path, size), _packets(data)
+        reader = data.get(READER_KEY, "ffprobe")
+        raise ProbeError(f"{path}: truncated or damaged file ({reader}: {last})")
 
 
 def _complains_of_damage(stderr: str) -> bool:
@@ -300,11 +327,19 @@ def _run_probe(
     control: FileControl | None,
     timeout_s: float,
     packets_from: float | None,
+    backend: ProbeBackend,
 ) -> tuple[dict[str, Any], str, int]:
-    """One ffprobe run: its JSON document, its stderr tail and the file's size."""
+    """One probe: ffprobe's JSON document, the error lines and the file's size.
+
+    ffprobe must exist whatever the backend: it is the fallback for every file.
+    """
     if not ffprobe or not Path(ffprobe).exists():
         raise ProbeError(f"{path}: ffprobe missing ({ffprobe or 'no path'})")
     st = _check_readable(path)
+    if backend != "ffprobe":
+        read = _read_in_process(path, packets_from, control, timeout_s, backend)
+        if read is not None:
+            return {**read.document, READER_KEY: "libavformat"}, read.log, st.st_size
     argv = [ffprobe, "-v", "error", "-print_format", "json", "-show_streams", "-show_format"]
     argv.append("-show_chapters")
     if packets_from is not None:
@@ -317,6 +352,34 @@ def _run_probe(
     if not isinstance(data, dict):
         raise ProbeError(f"{path}: ffprobe gave unreadable output")
     return data, stderr, st.st_size
+
+
+def _read_in_process(
+    path: Path,
+    packets_from: float | None,
+    control: FileControl | None,
+    timeout_s: float,
+    backend: ProbeBackend,
+) -> probe_pool.Answer | None:
+    """The document read by a PyAV helper; None when ffprobe must read this file instead."""
+    try:
+        return probe_pool.pool().read(path, packets_from, timeout_s=timeout_s, control=control)
+    except probe_pool.Refused as exc:
+        raise _refused(path, str(exc)) from None
+    except probe_pool.FallBack as exc:
+        if backend == "pyav" and "PyAV cannot be used" in str(exc):
+            raise ProbeError(f'{path}: [probe] backend = "pyav" but {exc}') from None
+        return None
+
+
+def _refused(path: Path, message: str) -> ProbeError:
+    """libavformat's refusal in ffprobe's verdicts: vanished, not media, or unreadable."""
+    cause = _without_path(message.strip().splitlines()[-1] if message.strip() else message, path)
+    if not path.exists():
+        return ProbeError(f"{path}: file vanished (no longer exists)")
+    if "Invalid data found" in message:
+        return ProbeError(f"{path}: not a media file (libavformat: {cause})")
+    return ProbeError(f"{path}: libavformat could not read it ({cause})")
 
 
 def media_from_ffprobe(data: dict[str, Any], path: Path, size: int) -> MediaInfo:
@@ -394,6 +457,7 @@ def measure_end(
     from_s: float = 0.0,
     control: FileControl | None = None,
     timeout_s: float = PROBE_TIMEOUT_S,
+    backend: ProbeBackend = "auto",
 ) -> float | None:
     """The end time of the last packet of ``streams`` actually in the file.
 
@@ -402,6 +466,11 @@ def measure_end(
     ``from_s`` seeks first so a long file is not read whole. Returns ``None``
     when no packet of those streams is found after ``from_s``.
     """
+    path = Path(path).absolute()
+    if backend != "ffprobe":
+        read = _read_in_process(path, from_s, control, timeout_s, backend)
+        if read is not None:
+            return _last_end(_packets(read.document), streams)
     argv = [ffprobe, "-v", "error", *_packet_args(from_s), "-of", "csv=p=0"]
     stdout, _ = _run_ffprobe([*argv, _tool_path_arg(path)], path, control, timeout_s)
     packets: list[_Packet] = []
@@ -440,6 +509,7 @@ def probe_with_ends(
     control: FileControl | None = None,
     *,
     timeout_s: float = PROBE_TIMEOUT_S,
+    backend: ProbeBackend = "auto",
 ) -> tuple[MediaInfo, dict[int, float] | None, dict[str, Any]]:
     """``probe``, plus where each stream's last packet ends, in one ffprobe run.
 
@@ -454,23 +524,22 @@ def probe_with_ends(
     path = Path(path).absolute()
     ends: dict[int, float] | None = None
     try:
-        data, stderr, size = _run_probe(path, ffprobe, control, timeout_s, PAST_ANY_END_S)
+        data, stderr, size = _run_probe(path, ffprobe, control, timeout_s, PAST_ANY_END_S, backend)
     except ProbeError:
         data, stderr, size = {}, "", 0
     if data and not _complains_of_damage(stderr):
         media = media_from_ffprobe(data, path, size)
         ends = _stream_ends(_packets(data)) or None
     else:
-        data, stderr, size = _run_probe(path, ffprobe, control, timeout_s, None)
-        if _complains_of_damage(stderr):
-            last = _without_path(stderr.strip().splitlines()[-1], path)
-            raise ProbeError(f"{path}: truncated or damaged file (ffprobe: {last})")
+        data, stderr, size = _run_probe(path, ffprobe, control, timeout_s, None, backend)
+        _refuse_damage(path, data, stderr)
         media = media_from_ffprobe(data, path, size)
     record: dict[str, Any] = {
         "version": RECORD_VERSION,
         "streams": data.get("streams"),
         "format": data.get("format"),
         "chapters": data.get("chapters"),
+        READER_KEY: data.get(READER_KEY, "ffprobe"),
         "ends": None if ends is None else {str(k): v for k, v in ends.items()},
     }
     return media, ends, record

@@ -13,11 +13,11 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
+from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -36,14 +36,17 @@ from vpo_tui.batch.workers import WorkerChoice, WorkerCountError
 from vpo_tui.config import Config
 from vpo_tui.engine.job import KnownProbe
 from vpo_tui.policy.model import Policy
+from vpo_tui.tui.host import RunnerSet
+from vpo_tui.tui.navigation import BackToPick, OpenHistory, ShowLastSummary
+from vpo_tui.tui.request import BatchRequest, common_root
 from vpo_tui.tui.screens.dialogs import QuitWhileRunning
 from vpo_tui.tui.screens.help import HelpScreen
 from vpo_tui.tui.screens.history import HistoryScreen
-from vpo_tui.tui.screens.pick import BatchRequest, PickScreen
+from vpo_tui.tui.screens.pick import PickScreen
 from vpo_tui.tui.screens.preview import PreviewScreen
 from vpo_tui.tui.screens.run import RunScreen
 from vpo_tui.tui.screens.summary import SummaryScreen
-from vpo_tui.tui.services import Runner, Services, open_services
+from vpo_tui.tui.services import Services, open_services
 from vpo_tui.tui.styles import stylesheet_paths
 
 QUIT_GRACE_S = 1.5  # after "kill now", exit even if a tool is slow to die (goal: gone in 2 s)
@@ -89,8 +92,7 @@ class VpoApp(App[int]):
         self.extra_policies: list[str] = []
         if self.start_policy not in self._builtin_names():
             self.extra_policies.append(self.start_policy)
-        self.active_runners: set[Runner] = set()
-        self.batch_threads_done: list[threading.Event] = []  # set when a runner.run() returns
+        self.runners = RunnerSet()  # every runner a screen started; none outlives the app
         self.exit_when_idle = False
         self.terminated_by: signal.Signals | None = None
         self.quit_cut_batch_short = False
@@ -201,22 +203,17 @@ class VpoApp(App[int]):
             if isinstance(screen, RunScreen) and screen.running:
                 screen.kill_now()
         self.kill_all()
-        if not self.active_runners:
+        if not self.runners.active:
             self.exit(self._exit_code())
         else:
             self.set_timer(QUIT_GRACE_S, lambda: self.exit(self._exit_code()))
 
     def kill_all(self) -> None:
-        for runner in list(self.active_runners):
-            runner.kill()
+        self.runners.kill_all()
 
     def wait_for_batches(self, timeout: float = QUIT_GRACE_S) -> bool:
         """After the app has exited: give killed runners time to record their end."""
-        deadline = time.monotonic() + timeout
-        for done in self.batch_threads_done:
-            if not done.wait(max(0.0, deadline - time.monotonic())):
-                return False
-        return True
+        return self.runners.wait(timeout)
 
     # -- quitting ---------------------------------------------------------------------
     async def action_quit(self) -> None:
@@ -240,7 +237,7 @@ class VpoApp(App[int]):
                     screen.kill_now()
                 self.kill_all()
                 self.set_timer(QUIT_GRACE_S, lambda: self.exit(self._exit_code()))
-            if self.exit_when_idle and not self.active_runners:
+            if self.exit_when_idle and not self.runners.active:
                 self.exit(self._exit_code())  # the batch ended while the question was open
 
         active = sum(s.model.active for s in running)
@@ -253,13 +250,9 @@ class VpoApp(App[int]):
         result = self.last_result
         return exit_code_for(result) if result is not None else EXIT_OK
 
-    def runner_started(self, runner: Runner) -> None:
-        self.active_runners.add(runner)
-
-    def runner_finished(self, runner: Runner | None) -> None:
-        if runner is not None:
-            self.active_runners.discard(runner)
-        if self.exit_when_idle and not self.active_runners:
+    @on(RunScreen.RunnerDone)
+    def _runner_done(self) -> None:
+        if self.exit_when_idle and not self.runners.active:
             self.exit(self._exit_code())
 
     # -- navigation -----------------------------------------------------------------------
@@ -288,13 +281,49 @@ class VpoApp(App[int]):
             self.notify(f"Cannot read recent folders: {exc}", severity="warning", markup=False)
             return []
 
-    def refuse_for_missing_tools(self, *, dry_run: bool) -> bool:
-        """Refuse a batch as headless does (exit 5 there): True, and the same message."""
-        problem = self.services.missing_tools(dry_run=dry_run)
-        if problem is None:
-            return False
-        self.notify(problem, title="Cannot run", severity="error", timeout=15, markup=False)
-        return True
+    # -- what the screens ask for (their messages) ------------------------------------
+    @on(PickScreen.PreviewRequested)
+    def _preview_requested(self, message: PickScreen.PreviewRequested) -> None:
+        self.open_preview(message.request)
+
+    @on(PreviewScreen.RunRequested)
+    def _run_requested(self, message: PreviewScreen.RunRequested) -> None:
+        self.open_run(message.request, message.paths, message.known, message.durations)
+
+    @on(SummaryScreen.RetryRequested)
+    def _retry_requested(self, message: SummaryScreen.RetryRequested) -> None:
+        self.retry(message.request, message.paths, message.durations)
+
+    @on(RunScreen.Finished)
+    def _run_finished(self, message: RunScreen.Finished) -> None:
+        """A finished run: its result decides the exit code; its summary opens if the
+        run is what the user is looking at (only the last run can still post this)."""
+        self.last_result = message.result
+        if self.last_run is not None and self.screen is self.last_run:
+            self.push_screen(SummaryScreen(message.request, message.result, message.durations))
+
+    @on(OpenHistory)
+    def open_history(self) -> None:
+        self.push_screen(HistoryScreen())
+
+    @on(ShowLastSummary)
+    def show_last_summary(self) -> None:
+        """The last batch's summary, from wherever the user is (until a new batch starts)."""
+        run = self.last_run
+        if run is None or run.model.result is None:
+            self.notify("No batch has finished yet in this session.")
+            return
+        if isinstance(self.screen, SummaryScreen):
+            return
+        if self.screen is not run and run in self.screen_stack:
+            while self.screen is not run:
+                self.pop_screen()
+        self.push_screen(SummaryScreen(run.request, run.model.result, run.durations()))
+
+    @on(BackToPick)
+    def back_to_pick(self) -> None:
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, PickScreen):
+            self.pop_screen()
 
     def open_preview(self, request: BatchRequest) -> None:
         self.push_screen(PreviewScreen(request))
@@ -329,35 +358,10 @@ class VpoApp(App[int]):
         else:  # the summary was opened again from the pick screen
             self.push_screen(screen)
 
-    def batch_done(self, run: RunScreen, result: BatchResult) -> None:
-        self.last_result = result
-        if self.screen is run:
-            self.push_screen(SummaryScreen(run, result))
-
     @property
     def last_summary_ready(self) -> bool:
         run = self.last_run
         return run is not None and run.model.result is not None
-
-    def show_last_summary(self) -> None:
-        """The last batch's summary, from wherever the user is (until a new batch starts)."""
-        run = self.last_run
-        if run is None or run.model.result is None:
-            self.notify("No batch has finished yet in this session.")
-            return
-        if isinstance(self.screen, SummaryScreen):
-            return
-        if self.screen is not run and run in self.screen_stack:
-            while self.screen is not run:
-                self.pop_screen()
-        self.push_screen(SummaryScreen(run, run.model.result))
-
-    def back_to_pick(self) -> None:
-        while len(self.screen_stack) > 2 and not isinstance(self.screen, PickScreen):
-            self.pop_screen()
-
-    def open_history(self) -> None:
-        self.push_screen(HistoryScreen())
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -379,8 +383,6 @@ def _browse_root(paths: Sequence[Path]) -> Path:
     """Start the tree where the given paths are (their common folder), else the cwd."""
     if not paths:
         return Path.cwd()
-    from vpo_tui.tui.screens.pick import common_root
-
     root = common_root(tuple(paths)) or Path.cwd()
     return root.parent if root in paths and root.parent != root else root
 
@@ -424,6 +426,8 @@ def run_tui(
             if owned and services.store is not None:
                 services.store.close()
             return EXIT_MISSING_TOOL  # as headless: the environment cannot run the batch
+        if services.cluster is not None and services.cluster.warning:  # every time
+            sys.stderr.write(f"vpo-tui: warning: {services.cluster.warning}\n")
     policy_name = (policy.source or policy.name) if isinstance(policy, Policy) else policy
     try:
         try:

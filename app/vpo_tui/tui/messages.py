@@ -17,6 +17,7 @@ tick, and a crash of the runner itself.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 
 from textual.message import Message
 from textual.message_pump import MessagePump
@@ -26,29 +27,26 @@ from vpo_tui.batch.events import BatchEvent, BatchFinished
 DRAIN_INTERVAL_S = 0.1  # how often a screen applies queued events (<= 10 Hz)
 
 
+@dataclass
 class BatchCrashed(Message):
     """The runner itself raised (not a per-file failure): show it, stop waiting."""
 
-    def __init__(self, pipe: EventPipe, error: BaseException) -> None:
-        super().__init__()
-        self.pipe = pipe
-        self.error = error
+    pipe: EventPipe
+    error: BaseException
 
 
+@dataclass
 class RecoveryNotes(Message):
     """What start-up recovery did (interrupted jobs marked, stale temp files removed)."""
 
-    def __init__(self, notes: list[str]) -> None:
-        super().__init__()
-        self.notes = notes
+    notes: list[str]
 
 
+@dataclass
 class BatchOver(Message):
     """The runner queued its ``BatchFinished``: drain now rather than at the next tick."""
 
-    def __init__(self, pipe: EventPipe) -> None:
-        super().__init__()
-        self.pipe = pipe
+    pipe: EventPipe
 
 
 class EventPipe:

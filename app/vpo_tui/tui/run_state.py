@@ -7,7 +7,7 @@ events costs one dictionary update each, however many files there are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from vpo_tui.batch.events import (
 )
 from vpo_tui.engine.job import FileResult, FileStatus
 from vpo_tui.phrasing import files_progress
+from vpo_tui.tui.text import cause_text, display_name, format_duration, namer
 
 QUEUED = "queued"
 RUNNING = "running"
@@ -39,60 +40,6 @@ STAGE_WORDS = {
 }
 # Stages after the tool pass: the file's work is written, only checks remain.
 AFTER_TOOL = frozenset({"verify", "commit"})
-
-
-def strip_path_prefix(error: str, *paths: Path | str | None) -> str:
-    """``error`` without a leading ``<path>: `` for any of ``paths``."""
-    for path in paths:
-        prefix = f"{path}: " if path is not None else ""
-        if prefix and error.startswith(prefix):
-            return error[len(prefix) :]
-    return error
-
-
-def cause_text(result: FileResult) -> str:
-    """The error without the leading ``<path>: `` the engine puts there.
-
-    Tables and the log already show which file it is; the full text (with the
-    path) stays in the selected-error detail and in the history database.
-    """
-    return strip_path_prefix(result.error or "", result.path, result.output_path)
-
-
-def format_duration(seconds: float | None) -> str:
-    """``1:05`` / ``1:02:03``; an empty string when unknown."""
-    if seconds is None or seconds < 0:
-        return ""
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def display_name(path: Path, root: Path | None) -> str:
-    """The path relative to the folder the user picked, so names stay short and stable."""
-    return _namer(root)(path)
-
-
-def _namer(root: Path | None) -> Callable[[Path], str]:
-    """``display_name`` for many paths under one root: string slicing, ten thousand at once.
-
-    ``Path.relative_to`` costs microseconds per call; the run screen names every
-    queued file before the batch starts, so the prefix test is done on strings.
-    """
-    if root is None:
-        return str
-    root_text = str(root)
-    prefix = root_text if root_text.endswith("/") else root_text + "/"
-    cut = len(prefix)
-
-    def name(path: Path) -> str:
-        text = str(path)
-        if text.startswith(prefix):
-            return text[cut:]
-        return "." if text == root_text else text
-
-    return name
 
 
 @dataclass(slots=True, eq=False)
@@ -200,7 +147,7 @@ class RunModel:
         the start, instead of the mean of the files that happened to start first.
         """
         model = cls(root=root)
-        name = _namer(root)
+        name = namer(root)
         model.rows = [FileRow(path=path, name=name(path)) for path in paths]
         model.by_path = {row.path: row for row in model.rows}
         model.total = len(model.rows)

@@ -131,7 +131,7 @@ class Services:
         from vpo_tui.batch.cluster.client import DaskBackend
         from vpo_tui.batch.cluster.spec import parse_executor
 
-        backend = DaskBackend.open(parse_executor(executor))
+        backend = DaskBackend.open(parse_executor(executor), self.config.cluster)
         try:
             backend.check()
             threads = backend.total_threads()

@@ -21,15 +21,27 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import pickle
+import socket
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vpo_tui.batch.backend import Abandoned
-from vpo_tui.batch.cluster.spec import LOCAL_CLUSTER, TLS, ExecutorSpec
+from vpo_tui.batch.cluster.logs import route_dask_logs
+from vpo_tui.batch.cluster.security import (
+    cert_files,
+    client_security,
+    describe_access,
+    insecure_refusal,
+    insecure_warning,
+    temporary_security,
+)
+from vpo_tui.batch.cluster.spec import LOCAL_CLUSTER, TLS, ClusterError, ExecutorSpec
 from vpo_tui.batch.cluster.worker import (
     ControlNames,
     EngineFn,
@@ -38,6 +50,7 @@ from vpo_tui.batch.cluster.worker import (
     sweep_on_worker,
     worker_facts,
 )
+from vpo_tui.config import ClusterConfig
 from vpo_tui.engine.control import FileControl
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus, ProgressUpdate, StopReason
 
@@ -66,10 +79,6 @@ _LOCAL_CLUSTER_CONFIG = {
 }
 
 
-class ClusterError(Exception):
-    """The cluster cannot run this batch (no scheduler, a worker with another version)."""
-
-
 # -- on the client ---------------------------------------------------------------------
 
 
@@ -90,24 +99,56 @@ class DaskBackend:
     """One connection to a Dask scheduler (and the LocalCluster it started, if any)."""
 
     def __init__(
-        self, client: Client, cluster: LocalCluster | None = None, *, spec: ExecutorSpec
+        self,
+        client: Client,
+        cluster: LocalCluster | None = None,
+        *,
+        spec: ExecutorSpec,
+        access: ClusterConfig | None = None,
+        log_path: Path | None = None,
+        plain: bool = False,
     ) -> None:
         self.client = client
         self.cluster = cluster
         self.spec = spec
+        self.access = access or ClusterConfig()
+        self.log_path = log_path  # where Dask's own messages went (None: nowhere)
+        self.plain = plain  # a local cluster started without TLS (tests, benchmarks)
+        # said every time a plain TCP cluster on another machine is used
+        self.warning = insecure_warning(spec) if self.access.allow_insecure else None
 
     @classmethod
-    def open(cls, spec: ExecutorSpec, *, timeout_s: float = 10.0) -> DaskBackend:
-        """Connect to ``dask://…`` or start a ``local-cluster``; ``ClusterError`` says why not."""
+    def open(
+        cls,
+        spec: ExecutorSpec,
+        access: ClusterConfig | None = None,
+        *,
+        timeout_s: float = 10.0,
+        local_tls: bool = True,
+    ) -> DaskBackend:
+        """Connect to ``tls://`` / ``dask://`` or start a ``local-cluster``.
+
+        ``ClusterError`` says why not, and plain TCP to another machine is refused
+        here (unless ``access.allow_insecure``), before anything is opened.
+        ``local_tls=False`` starts a local cluster on plain TCP: for tests and the
+        benchmark, whose other clients connect to it by its ``dask://`` address.
+        """
+        access = access or ClusterConfig()
+        refusal = insecure_refusal(spec, access)
+        if refusal is not None:
+            raise ClusterError(refusal)
+        files = cert_files(spec, access) if spec.kind == TLS else None
         try:
             import dask
             from distributed import Client, LocalCluster
         except ImportError as exc:
             raise ClusterError(
-                f"the {spec} executor needs Dask distributed: "
-                f"pip install 'vpo-tui[cluster]' ({exc})"
+                f"the {spec} executor needs Dask distributed, not installed here "
+                f"({exc}): {install_hint()}"
             ) from None
+        log_path = route_dask_logs()
         if spec.kind == LOCAL_CLUSTER:
+            security = temporary_security() if local_tls else None
             # a worker killed while holding a file's lock: its lease lapses in seconds
             with dask.config.set(_LOCAL_CLUSTER_CONFIG):
                 cluster = LocalCluster(
@@ -117,20 +158,33 @@ class DaskBackend:
                     dashboard_address=":0",  # no dashboard wanted; never "8787 in use"
                     silence_logs=40,  # logging.ERROR
                     scheduler_kwargs={"allowed_failures": 1},
+                    security=security,
+                    protocol="tls://" if local_tls else "tcp://",
                 )
-            client = Client(cluster, set_as_default=False)
+            client = Client(cluster, security=security, set_as_default=False)
             _shorter_hops(client, cluster.scheduler)
-            return cls(client, cluster, spec=spec)
-        if spec.kind == TLS:  # pragma: no cover - replaced by the TLS client below
-            raise ClusterError(f"{spec}: TLS clusters are not supported yet")
+            return cls(
+                client, cluster, spec=spec, access=access, log_path=log_path, plain=not local_tls
+            )
+        address = spec.address or ""
+        _reachable(address, timeout_s)
+        tls = client_security(files) if files is not None else None
         try:
-            client = Client(spec.address, timeout=timeout_s, set_as_default=False)
+            client = Client(address, security=tls, timeout=timeout_s, set_as_default=False)
         except (OSError, TimeoutError) as exc:
+            hint = ""
+            if files is not None:
+                hint = f"; is it started with the certificates in {files.folder}?"
             raise ClusterError(
-                f"cannot reach the Dask scheduler at {spec.address}: {exc}"
+                f"cannot connect to the Dask scheduler at {spec}: {_one_line(exc)}{hint}"
             ) from None
         _shorter_hops(client)
-        return cls(client, spec=spec)
+        return cls(client, spec=spec, access=access, log_path=log_path)
+
+    @property
+    def access_note(self) -> str:
+        """Whether the connection is encrypted and authenticated, in words."""
+        return describe_access(self.spec, self.access, plain=self.plain)
 
     @property
     def where(self) -> str:
@@ -191,6 +245,51 @@ class DaskBackend:
         if self.cluster is not None:
             with contextlib.suppress(Exception):
                 self.cluster.close(timeout=5)
+
+
+def _reachable(address: str, timeout_s: float) -> None:
+    """Fail at once when nothing listens there, instead of Dask's silent retries.
+
+    Dask retries a refused connection until its timeout and then says "Timed
+    out"; a plain TCP connect tells "refused" (no scheduler on that port) from
+    "no answer" (a wrong address, a firewall) at once.
+    """
+    host, _sep, port = address.split("://", 1)[-1].rpartition(":")
+    where = f"{host}:{port}"
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except ConnectionRefusedError:
+        raise ClusterError(
+            f"nothing is listening at {where} (connection refused): "
+            "is the Dask scheduler running there, on that port?"
+        ) from None
+    except socket.gaierror as exc:
+        raise ClusterError(f"cannot find the host {host!r} ({exc.strerror})") from None
+    except TimeoutError:
+        raise ClusterError(
+            f"no answer from {where} within {timeout_s:g} s (a wrong address, or a firewall?)"
+        ) from None
+    except OSError as exc:
+        raise ClusterError(f"cannot reach {where}: {exc.strerror or exc}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def install_hint() -> str:
+    """The command that installs the cluster extra where this vpo-tui runs from.
+
+    A checkout (``make install``, ``make demo``) runs from its own venv: the
+    ``pip`` on PATH is somebody else's.
+    """
+    root = Path(__file__).resolve().parents[4]
+    if (root / "pyproject.toml").is_file() and (root / "Makefile").is_file():
+        pip = f"{sys.executable} -m pip install -e '{root}[cluster]'"
+        return f"run `make cluster` in {root} (or: {pip})"
+    return f"{sys.executable} -m pip install 'vpo-tui[cluster]'"
 
 
 _HOP_S = 0.002  # what Dask's workers use towards the scheduler, and it towards clients
@@ -269,9 +368,11 @@ class DaskBatch:
     def abandoned(self) -> Abandoned | None:
         if not self.lost.is_set():
             return None
+        log = self.backend.log_path
         return Abandoned(
             StopReason.CLUSTER_LOST,
-            f"lost the Dask scheduler at {self.backend.where}: unfinished files are cancelled",
+            f"lost the Dask scheduler at {self.backend.where}: unfinished files are cancelled"
+            + (f" (Dask's messages: {log})" if log is not None else ""),
         )
 
     def close(self) -> None:

@@ -19,6 +19,10 @@ TLS = "tls"  # TLS with certificates checked both ways
 EXECUTOR_CHOICES = "threads, local-cluster[:N], tls://HOST:PORT or dask://HOST:PORT"
 
 
+class ClusterError(Exception):
+    """The cluster cannot run this batch (no scheduler, no certificates, another version)."""
+
+
 @dataclass(frozen=True)
 class ExecutorSpec:
     """``threads`` | ``local-cluster[:N]`` | ``tls://HOST:PORT`` | ``dask://HOST:PORT``, parsed."""

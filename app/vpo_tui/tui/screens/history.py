@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -13,10 +13,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from vpo_tui.store.history import BatchRecord, JobRecord
-from vpo_tui.tui.run_state import strip_path_prefix
-
-if TYPE_CHECKING:
-    from vpo_tui.tui.app import VpoApp
+from vpo_tui.tui.host import Host, host_of
+from vpo_tui.tui.text import strip_path_prefix
 
 SHOWN_BATCHES = 200
 # The counts shown for each batch, in the summary's order. "planned" (dry runs) has
@@ -43,14 +41,11 @@ class HistoryScreen(Screen[None]):
         self.jobs: list[JobRecord] = []  # the shown batch's files, in table order
 
     @property
-    def vpo(self) -> VpoApp:
-        from vpo_tui.tui.app import VpoApp
-
-        assert isinstance(self.app, VpoApp)
-        return self.app
+    def host(self) -> Host:
+        return host_of(self)
 
     def compose(self) -> ComposeResult:
-        services = self.vpo.services
+        services = self.host.services
         where = services.db_path or f"off: {services.store_problem or 'no history database'}"
         yield Static(Text(f"History — {where}"), id="title")
         batches: DataTable[str] = DataTable(id="batches", cursor_type="row")
@@ -68,7 +63,7 @@ class HistoryScreen(Screen[None]):
         table.add_columns(*BATCH_COLUMNS)
         files = self.query_one("#batch-files", DataTable)
         files.add_columns("file", "status", "cause / changes")
-        store = self.vpo.services.store
+        store = self.host.services.store
         if store is None:
             table.add_row("", "history is off", *[""] * (len(BATCH_COLUMNS) - 2))
             return
@@ -77,7 +72,7 @@ class HistoryScreen(Screen[None]):
         except Exception as exc:
             self.notify(f"Cannot read the history: {exc}", severity="error", markup=False)
             return
-        now = self.vpo.services.wall_clock()
+        now = self.host.services.wall_clock()
         for batch in batches:
             table.add_row(*batch_cells(batch, now), key=str(batch.id))
         table.focus()
@@ -94,7 +89,7 @@ class HistoryScreen(Screen[None]):
         files = self.query_one("#batch-files", DataTable)
         files.clear()
         files.border_title = f"Files of batch #{batch_id}"
-        store = self.vpo.services.store
+        store = self.host.services.store
         if store is None:
             return
         try:

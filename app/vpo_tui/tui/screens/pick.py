@@ -4,52 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, OptionList, Select, Static, Switch
 from textual.widgets.option_list import Option
 
-from vpo_tui.batch.discovery import DiscoveryProblem
 from vpo_tui.policy.model import Policy
-from vpo_tui.tui.run_state import display_name
+from vpo_tui.tui.host import Host, host_of, refuse_for_missing_tools
+from vpo_tui.tui.navigation import OpenHistory, ShowLastSummary
+from vpo_tui.tui.request import BatchRequest, common_root
+from vpo_tui.tui.text import display_name
 from vpo_tui.tui.widgets.marking_tree import MarkingTree
 from vpo_tui.tui.widgets.path_input import PathInput
-
-if TYPE_CHECKING:
-    from vpo_tui.tui.app import VpoApp
-
-
-@dataclass(frozen=True)
-class BatchRequest:
-    """What the user picked: the input of the preview and of the run."""
-
-    paths: tuple[Path, ...]
-    policy: Policy
-    workers: int
-    dry_run: bool
-    display_root: Path | None
-    # What the preview's discovery could not search (unreadable folders, symlink
-    # loops): carried to the run so that its summary still lists them.
-    discovery_problems: tuple[DiscoveryProblem, ...] = ()
-
-
-def common_root(paths: tuple[Path, ...]) -> Path | None:
-    """The deepest folder containing every path, used to show short file names."""
-    if not paths:
-        return None
-    folders = [p if p.is_dir() else p.parent for p in paths]
-    root = folders[0]
-    for folder in folders[1:]:
-        while root not in (folder, *folder.parents):
-            root = root.parent
-    return root
 
 
 class PickScreen(Screen[None]):
@@ -63,20 +37,23 @@ class PickScreen(Screen[None]):
         Binding("escape", "focus_tree", "Tree", show=False),
     ]
 
+    @dataclass
+    class PreviewRequested(Message):
+        """The user pressed n: preview ``request`` (the app opens the preview)."""
+
+        request: BatchRequest
+
     def __init__(self) -> None:
         super().__init__()
         self._policy: Policy | None = None
         self._focus_on_return: Widget | None = None
 
     @property
-    def vpo(self) -> VpoApp:
-        from vpo_tui.tui.app import VpoApp
-
-        assert isinstance(self.app, VpoApp)
-        return self.app
+    def host(self) -> Host:
+        return host_of(self)
 
     def compose(self) -> ComposeResult:
-        app = self.vpo
+        app = self.host
         yield Static("vpo-tui — pick folders and a policy", id="title")
         yield Static("", id="tools-warning")  # shown only when a tool is missing
         with Horizontal(id="pick-body"):
@@ -120,14 +97,14 @@ class PickScreen(Screen[None]):
 
     def _cap_text(self) -> Text:
         """The real cap and why; a lowered request (resolve_workers' warning) in yellow."""
-        app = self.vpo
+        app = self.host
         text = Text(app.worker_cap_text)
         if app.worker_choice.warning:
             text.append(f"\n{app.worker_choice.warning}", style="bold yellow")
         return text
 
     def on_mount(self) -> None:
-        for missing in self.vpo.missing_paths:  # as headless refuses them: said at once
+        for missing in self.host.missing_paths:  # as headless refuses them: said at once
             self.notify(
                 f"{missing}: no such file or folder (not marked)",
                 severity="error",
@@ -137,7 +114,7 @@ class PickScreen(Screen[None]):
         problem = self._refresh_tools_warning()
         if problem is not None:
             self.notify(problem, title="Missing tool", severity="error", timeout=15, markup=False)
-        self._workers = self.vpo.start_workers
+        self._workers = self.host.start_workers
         self._refresh_marked()  # recent folders are filled on every resume (below)
         policy = self.query_one("#policy", Select)
         if policy.value is not Select.NULL:
@@ -153,7 +130,7 @@ class PickScreen(Screen[None]):
         marked = self.query_one("#marked", OptionList)
         marked.clear_options()
         for path in sorted(self.marking_tree.marked):
-            label = display_name(path, self.vpo.display_root)
+            label = display_name(path, self.host.display_root)
             marked.add_option(Option(label, id=str(path)))
 
     def on_screen_suspend(self) -> None:
@@ -163,7 +140,7 @@ class PickScreen(Screen[None]):
 
     def _refresh_tools_warning(self) -> str | None:
         """A line under the title while a tool a real run needs is missing (or fixed)."""
-        problem = self.vpo.services.missing_tools(dry_run=False)
+        problem = self.host.services.missing_tools(dry_run=False)
         line = self.query_one("#tools-warning", Static)
         line.update(Text(f"⚠ {problem}", style="bold red") if problem else "")
         line.display = problem is not None
@@ -184,7 +161,7 @@ class PickScreen(Screen[None]):
     def _fill_recent(self) -> None:
         recent = self.query_one("#recent", OptionList)
         recent.clear_options()
-        for path in self.vpo.recent_folders():
+        for path in self.host.recent_folders():
             recent.add_option(Option(str(path), id=str(path)))
         if not recent.option_count:
             recent.add_option(Option("(none yet)", disabled=True))
@@ -233,7 +210,7 @@ class PickScreen(Screen[None]):
             return
         if self._load_policy(text):
             select = self.query_one("#policy", Select)
-            names = self.vpo.add_policy_choice(text)
+            names = self.host.add_policy_choice(text)
             select.set_options([(n, n) for n in names])
             select.value = text
             event.input.value = ""
@@ -241,7 +218,7 @@ class PickScreen(Screen[None]):
     def _load_policy(self, name: str) -> bool:
         description = self.query_one("#policy-description", Static)
         try:
-            policy = self.vpo.services.load_policy(name)
+            policy = self.host.services.load_policy(name)
         except Exception as exc:  # PolicyError and friends: shown, never a crash
             self._policy = None
             description.update(Text.assemble(("Invalid policy: ", "bold red"), str(exc)))
@@ -260,7 +237,7 @@ class PickScreen(Screen[None]):
         self._set_workers(self._workers + 1)
 
     def _set_workers(self, n: int) -> None:
-        cap = self.vpo.worker_cap
+        cap = self.host.worker_cap
         self._workers = max(1, min(cap, n))
         self.query_one("#workers-value", Static).update(str(self._workers))
 
@@ -273,7 +250,7 @@ class PickScreen(Screen[None]):
             self.notify("Choose a valid policy first.", severity="warning")
             return
         dry_run = self.query_one("#dry-run", Switch).value
-        if self.vpo.refuse_for_missing_tools(dry_run=dry_run):
+        if refuse_for_missing_tools(self, dry_run=dry_run):
             self._refresh_tools_warning()
             return
         paths = tuple(sorted(self.marking_tree.marked))
@@ -282,12 +259,12 @@ class PickScreen(Screen[None]):
             policy=self._policy,
             workers=self._workers,
             dry_run=dry_run,
-            display_root=self.vpo.display_root or common_root(paths),
+            display_root=self.host.display_root or common_root(paths),
         )
-        self.vpo.open_preview(request)
+        self.app.post_message(self.PreviewRequested(request))
 
     def action_history(self) -> None:
-        self.vpo.open_history()
+        self.app.post_message(OpenHistory())
 
     def action_focus_tree(self) -> None:
         self.marking_tree.focus()
@@ -302,9 +279,9 @@ class PickScreen(Screen[None]):
         select.expanded = True
 
     def action_last_summary(self) -> None:
-        self.vpo.show_last_summary()
+        self.app.post_message(ShowLastSummary())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "last_summary":
-            return self.vpo.last_summary_ready
+            return self.host.last_summary_ready
         return True

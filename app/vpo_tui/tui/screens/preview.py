@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.markup import escape
 from rich.text import Text
@@ -19,18 +19,16 @@ from textual.widgets import Footer, Static
 
 from vpo_tui.batch.discovery import DiscoveryProblem
 from vpo_tui.batch.events import BatchFinished, FileFinished, FileProgress
-from vpo_tui.engine.job import FileJob, FileResult, FileStatus
+from vpo_tui.engine.job import FileJob, FileResult, FileStatus, KnownProbe
 from vpo_tui.phrasing import plural
 from vpo_tui.policy.model import OnError
+from vpo_tui.tui.host import Host, host_of, refuse_for_missing_tools
 from vpo_tui.tui.messages import DRAIN_INTERVAL_S, BatchCrashed, EventPipe, RecoveryNotes
-from vpo_tui.tui.run_state import cause_text, display_name
-from vpo_tui.tui.screens.pick import BatchRequest
+from vpo_tui.tui.request import BatchRequest
 from vpo_tui.tui.services import Runner
+from vpo_tui.tui.text import cause_text, display_name
 from vpo_tui.tui.widgets.file_table import Column, FileTable
 from vpo_tui.tui.widgets.filter_input import FilterInput
-
-if TYPE_CHECKING:
-    from vpo_tui.tui.app import VpoApp
 
 SHOWN_PROBLEMS = 8  # discovery problems listed under the count (the rest are counted)
 
@@ -127,30 +125,6 @@ class Tally:
         return self.by_state.get("probing", 0) + self.excluded_by_state.get("probing", 0)
 
 
-class FilesFound(Message):
-    """Discovery is over: the files to probe, what could not be searched, and
-    how many video files were left out for an extension not enabled (``note`` says it)."""
-
-    def __init__(
-        self,
-        paths: list[Path],
-        problems: list[DiscoveryProblem],
-        ignored: int = 0,
-        note: str = "",
-    ) -> None:
-        super().__init__()
-        self.paths = paths
-        self.problems = problems
-        self.ignored = ignored
-        self.note = note
-
-
-class DiscoveryFailed(Message):
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
-
-
 class PreviewScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("x,space", "toggle_exclude", "Exclude/include"),
@@ -158,6 +132,33 @@ class PreviewScreen(Screen[None]):
         Binding("slash", "filter", "Filter"),
         Binding("escape", "back", "Back"),
     ]
+
+    @dataclass
+    class FilesFound(Message):
+        """Discovery is over: the files to probe, what could not be searched, and how
+        many video files were left out for an extension not enabled (``note`` says it)."""
+
+        paths: list[Path]
+        problems: list[DiscoveryProblem]
+        ignored: int = 0
+        note: str = ""
+
+    @dataclass
+    class DiscoveryFailed(Message):
+        error: str
+
+    @dataclass
+    class RunRequested(Message):
+        """The user pressed r: run ``paths`` (the app opens the run screen).
+
+        ``known`` holds the preview's probes, which the run reuses, ``durations``
+        the playing times already probed (each file's weight in the bar).
+        """
+
+        request: BatchRequest
+        paths: list[Path]
+        known: dict[Path, KnownProbe]
+        durations: dict[Path, float]
 
     def __init__(self, request: BatchRequest) -> None:
         super().__init__()
@@ -175,11 +176,8 @@ class PreviewScreen(Screen[None]):
         self.durations: dict[Path, float] = {}  # playing time of each probed file
 
     @property
-    def vpo(self) -> VpoApp:
-        from vpo_tui.tui.app import VpoApp
-
-        assert isinstance(self.app, VpoApp)
-        return self.app
+    def host(self) -> Host:
+        return host_of(self)
 
     def compose(self) -> ComposeResult:
         mode = "dry run" if self.request.dry_run else "will modify files"
@@ -237,7 +235,7 @@ class PreviewScreen(Screen[None]):
     # -- background work (thread): discovery, then a dry-run batch ---------------
     @work(thread=True, exit_on_error=False, group="preview")
     def _find_and_probe(self) -> None:
-        services = self.vpo.services
+        services = self.host.services
         try:
             # Recovery first, as headless does: finishing a half-done container
             # change removes the old file, which discovery would otherwise queue.
@@ -247,12 +245,12 @@ class PreviewScreen(Screen[None]):
                 self.post_message(RecoveryNotes(notes))
             found = services.discover(self.request.paths)
         except Exception as exc:  # discover reports problems itself; this is a bug guard
-            self.post_message(DiscoveryFailed(f"Cannot look for files: {exc}"))
-            self.post_message(FilesFound([], []))
+            self.post_message(self.DiscoveryFailed(f"Cannot look for files: {exc}"))
+            self.post_message(self.FilesFound([], []))
             return
         files = list(found.files)
         self.post_message(
-            FilesFound(files, list(found.problems), found.ignored_count, found.ignored_note())
+            self.FilesFound(files, list(found.problems), found.ignored_count, found.ignored_note())
         )
         if not files or self._pipe.closed:
             return
@@ -266,7 +264,7 @@ class PreviewScreen(Screen[None]):
             dry_run=True,
             backend=services.new_backend(),
             store=None,  # a preview is not a batch: nothing goes into the history
-            max_workers=self.vpo.worker_cap,
+            max_workers=self.host.worker_cap,
             policy_name=self.request.policy.name,
             roots=self.request.paths,
         )
@@ -279,7 +277,7 @@ class PreviewScreen(Screen[None]):
             self.post_message(BatchCrashed(self._pipe, exc))
 
     # -- UI thread ------------------------------------------------------------------
-    def on_files_found(self, message: FilesFound) -> None:
+    def on_preview_screen_files_found(self, message: PreviewScreen.FilesFound) -> None:
         new_rows = []
         for path in message.paths:
             if path in self._by_path:
@@ -321,7 +319,7 @@ class PreviewScreen(Screen[None]):
         widget.update(text)
         widget.display = True
 
-    def on_discovery_failed(self, message: DiscoveryFailed) -> None:
+    def on_preview_screen_discovery_failed(self, message: PreviewScreen.DiscoveryFailed) -> None:
         self._error = message.error
         self.notify(message.error, severity="error", timeout=10, markup=False)
         self._update_count()
@@ -472,7 +470,7 @@ class PreviewScreen(Screen[None]):
         if not chosen:
             self.notify("Nothing to run: every file is excluded.", severity="warning")
             return
-        if self.vpo.refuse_for_missing_tools(dry_run=self.request.dry_run):
+        if refuse_for_missing_tools(self, dry_run=self.request.dry_run):
             return
         self._shutdown()
         request = dataclasses.replace(self.request, discovery_problems=tuple(self.problems))
@@ -484,4 +482,4 @@ class PreviewScreen(Screen[None]):
             if row.included and row.result is not None and row.result.probe is not None
         }
         durations = {p: self.durations[p] for p in chosen if p in self.durations}
-        self.vpo.open_run(request, chosen, known, durations)
+        self.app.post_message(self.RunRequested(request, chosen, known, durations))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.markup import escape
 from rich.text import Text
@@ -13,6 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
@@ -20,9 +22,10 @@ from textual.widgets import Button, Footer, Static
 from textual.widgets.button import ButtonVariant
 from textual.worker import Worker, WorkerState
 
-from vpo_tui.batch.events import BatchFinished, FileFinished
+from vpo_tui.batch.events import BatchFinished, BatchResult, FileFinished
 from vpo_tui.engine.job import FileJob, FileStatus, KnownProbe
 from vpo_tui.phrasing import plural
+from vpo_tui.tui.host import Host, host_of
 from vpo_tui.tui.messages import (
     DRAIN_INTERVAL_S,
     BatchCrashed,
@@ -30,16 +33,15 @@ from vpo_tui.tui.messages import (
     EventPipe,
     RecoveryNotes,
 )
-from vpo_tui.tui.run_state import FileRow, RunModel, cause_text
+from vpo_tui.tui.navigation import BackToPick
+from vpo_tui.tui.request import BatchRequest
+from vpo_tui.tui.run_state import FileRow, RunModel
 from vpo_tui.tui.screens.dialogs import ConfirmKill
-from vpo_tui.tui.screens.pick import BatchRequest
 from vpo_tui.tui.services import Runner
+from vpo_tui.tui.text import cause_text
 from vpo_tui.tui.widgets.error_log import ErrorLog
 from vpo_tui.tui.widgets.file_table import Column, FileTable
 from vpo_tui.tui.widgets.filter_input import FilterInput
-
-if TYPE_CHECKING:
-    from vpo_tui.tui.app import VpoApp
 
 STATUS_STYLE = {
     "queued": "dim",
@@ -142,6 +144,29 @@ class RunScreen(Screen[None]):
     # Offered (footer, buttons) only while the batch runs: afterwards they do nothing.
     WHILE_RUNNING = frozenset({"stop", "kill", "more_workers", "fewer_workers"})
 
+    # The controls follow this state through its watchers (and the footer through
+    # ``bindings=True``): an action changes the state, never the widgets.
+    paused: reactive[bool] = reactive(False, init=False, bindings=True)
+    stopping: reactive[str] = reactive("", init=False)  # what the aggregate line says of it
+    worker_count: reactive[int] = reactive(0, init=False)
+    ended: reactive[bool] = reactive(False, init=False, bindings=True)  # finished or crashed
+
+    @dataclass
+    class Finished(Message):
+        """A finished run, to sum up: the app shows the summary if the run is on screen.
+
+        ``durations`` are the playing times probed so far: a retry's files keep
+        their weight in its bar.
+        """
+
+        request: BatchRequest
+        result: BatchResult
+        durations: dict[Path, float]
+
+    @dataclass
+    class RunnerDone(Message):
+        """The runner has returned (or crashed): an app waiting to quit may go now."""
+
     def __init__(
         self,
         request: BatchRequest,
@@ -157,11 +182,9 @@ class RunScreen(Screen[None]):
         self.known = dict(known or {})
         self.model = RunModel.for_paths(self.paths, request.display_root, durations)
         self.model.workers = request.workers
+        self.set_reactive(RunScreen.worker_count, request.workers)
         self.pipe = EventPipe(self)
         self.runner: Runner | None = None
-        self.paused = False
-        self.stopping = ""
-        self.worker_count = request.workers
         self.crashed: str | None = None
         self._dirty_rows: set[int] = set()  # id() of rows changed since the last paint
         self._new_errors: list[Text] = []
@@ -170,11 +193,8 @@ class RunScreen(Screen[None]):
         self._kill_dialog: ConfirmKill | None = None
 
     @property
-    def vpo(self) -> VpoApp:
-        from vpo_tui.tui.app import VpoApp
-
-        assert isinstance(self.app, VpoApp)
-        return self.app
+    def host(self) -> Host:
+        return host_of(self)
 
     @property
     def running(self) -> bool:
@@ -223,8 +243,12 @@ class RunScreen(Screen[None]):
     def table(self) -> FileTable[FileRow]:
         return self.query_one("#run-table", FileTable)
 
+    def durations(self) -> dict[Path, float]:
+        """The playing time of every file probed so far (by the preview or the run)."""
+        return {row.path: row.duration_s for row in self.model.rows if row.duration_s is not None}
+
     def on_mount(self) -> None:
-        services = self.vpo.services
+        services = self.host.services
         policy, settings, dry_run = self.request.policy, services.settings, self.request.dry_run
         jobs = [FileJob(p, policy, settings, dry_run, known=self.known.get(p)) for p in self.paths]
         self.runner = services.runner_factory(
@@ -235,16 +259,15 @@ class RunScreen(Screen[None]):
             dry_run=self.request.dry_run,
             backend=services.new_backend(),
             store=services.store,
-            max_workers=self.vpo.worker_cap,
+            max_workers=self.host.worker_cap,
             policy_name=self.request.policy.name,
             roots=self.request.paths,
         )
-        self.vpo.runner_started(self.runner)
-        self._refresh_controls()
+        done = threading.Event()
+        self.host.runners.add(self.runner, done)
+        self._show_controls()
         self._refresh_aggregate()
         self.set_interval(DRAIN_INTERVAL_S, self._tick)
-        done = threading.Event()
-        self.vpo.batch_threads_done.append(done)
         self._run_batch(self.runner, done)
 
     def on_unmount(self) -> None:
@@ -261,7 +284,7 @@ class RunScreen(Screen[None]):
         """
         try:
             if not self.request.dry_run:
-                notes = self.vpo.services.recover(self.request.paths)
+                notes = self.host.services.recover(self.request.paths)
                 if notes:
                     self.post_message(RecoveryNotes(notes))
             runner.run()
@@ -290,7 +313,7 @@ class RunScreen(Screen[None]):
         events = self.pipe.drain()
         finished = False
         if events:
-            now = self.vpo.services.clock()
+            now = self.host.services.clock()
             apply = self.model.apply
             dirty = self._dirty_rows
             for event in events:
@@ -334,43 +357,60 @@ class RunScreen(Screen[None]):
         self.crashed = f"The batch stopped unexpectedly: {message.error}"
         self.query_one("#error-log", ErrorLog).add_many([Text(self.crashed, style="bold red")])
         self.query_one("#error-panel").add_class("-has-errors")
-        self._refresh_aggregate()
-        self._refresh_controls()
-        self.vpo.runner_finished(self.runner)
+        self._runner_done()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.name == "batch" and event.state is WorkerState.ERROR:
             self.crashed = f"The batch stopped unexpectedly: {event.worker.error}"
-            self._refresh_aggregate()
-            self._refresh_controls()
-            self.vpo.runner_finished(self.runner)
+            self._runner_done()
+
+    def _runner_done(self) -> None:
+        """The runner has returned: the controls say so, and the app is told."""
+        self.ended = True
+        self._refresh_aggregate()
+        self.host.runners.discard(self.runner)
+        self.app.post_message(self.RunnerDone())
 
     def _finished(self) -> None:
         self.stopping = ""
         self.paused = False
-        self._refresh_aggregate()
-        self._refresh_controls()
+        self._runner_done()
         dialog = self._kill_dialog
         if dialog is not None and dialog.is_current:
             dialog.dismiss(False)  # nothing is left to kill; its answer shows the summary
-            self.vpo.runner_finished(self.runner)
             return
-        self.vpo.runner_finished(self.runner)
+        # Through the message queue: the timer that got here runs outside it, and
+        # what the batch thread posted before the end (recovery notes) comes first.
+        self._post_finished()
+
+    def _post_finished(self) -> None:
         result = self.model.result
         if result is not None:
-            # Through the message queue: the timer that got here runs outside it, and
-            # what the batch thread posted before the end (recovery notes) comes first.
-            self.call_later(self.vpo.batch_done, self, result)
+            self.app.post_message(self.Finished(self.request, result, self.durations()))
 
-    def _refresh_controls(self) -> None:
-        """Buttons and footer offer Stop / Kill / Pause only while they can do something."""
+    def watch_ended(self) -> None:
+        self._show_controls()
+
+    def watch_paused(self, paused: bool) -> None:
+        changed = self.model.set_paused(paused, self.host.services.clock())
+        self.table.refresh_rows_by_id({id(row) for row in changed})
+        self.query_one("#run-pause", Button).label = Text("Resume [p]" if paused else "Pause [p]")
+        self._refresh_detail()
+        self._refresh_aggregate()
+
+    def watch_stopping(self) -> None:
+        self._refresh_aggregate()
+
+    def watch_worker_count(self, workers: int) -> None:
+        self.model.workers = workers
+        self._refresh_aggregate()
+
+    def _show_controls(self) -> None:
+        """Buttons offer Stop / Kill / Pause only while they can do something."""
         running = self.running
-        pause = self.query_one("#run-pause", Button)
-        pause.label = Text("Resume [p]" if self.paused else "Pause [p]")
         for name in ("pause", "stop", "kill"):
             self.query_one(f"#run-{name}", Button).display = running
         self.query_one("#run-summary", Button).display = self.model.result is not None
-        self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.WHILE_RUNNING:
@@ -389,7 +429,7 @@ class RunScreen(Screen[None]):
         await self.run_action(action)
 
     def _refresh_aggregate(self) -> None:
-        now = self.vpo.services.clock()
+        now = self.host.services.clock()
         text = self.model.aggregate_text(now, paused=self.paused, stopping=self.stopping)
         if self.crashed:
             text = f"{text}  {self.crashed}"
@@ -436,13 +476,8 @@ class RunScreen(Screen[None]):
         if not self.running or self.runner is None:
             return
         self.runner.stop()  # resumes a paused batch: running files must run to finish
-        if self.paused:
-            self.paused = False
-            changed = self.model.set_paused(False, self.vpo.services.clock())
-            self.table.refresh_rows_by_id({id(row) for row in changed})
-            self._refresh_controls()
+        self.paused = False
         self.stopping = "STOPPING: running files finish, the rest are cancelled"
-        self._refresh_aggregate()
 
     def action_kill(self) -> None:
         if not self.running:
@@ -452,9 +487,7 @@ class RunScreen(Screen[None]):
             self._kill_dialog = None
             if yes:
                 self.kill_now()
-            result = self.model.result
-            if result is not None:  # the batch ended while the question was open
-                self.vpo.batch_done(self, result)
+            self._post_finished()  # if the batch ended while the question was open
 
         self._kill_dialog = ConfirmKill(self.model.active)
         self.app.push_screen(self._kill_dialog, answered)
@@ -463,7 +496,6 @@ class RunScreen(Screen[None]):
         if self.runner is not None and self.running:
             self.runner.kill()
             self.stopping = "KILLING: running files are stopped, originals untouched"
-            self._refresh_aggregate()
 
     def action_resume(self) -> None:
         self.action_pause()
@@ -476,14 +508,9 @@ class RunScreen(Screen[None]):
         else:
             self.runner.pause()
         self.paused = not self.paused
-        changed = self.model.set_paused(self.paused, self.vpo.services.clock())
-        self.table.refresh_rows_by_id({id(row) for row in changed})
-        self._refresh_detail()
-        self._refresh_aggregate()
-        self._refresh_controls()
 
     def _set_workers(self, n: int) -> None:
-        cap, why = self.vpo.worker_cap, self.vpo.worker_cap_text
+        cap, why = self.host.worker_cap, self.host.worker_cap_text
         wanted = max(1, min(cap, n))
         if n > cap:
             self.notify(f"No more workers: {why}", markup=False)
@@ -491,10 +518,8 @@ class RunScreen(Screen[None]):
             self.notify("One worker is the fewest (s stops the batch)", markup=False)
         if self.runner is None or not self.running or wanted == self.worker_count:
             return
-        self.worker_count = wanted
-        self.model.workers = wanted
         self.runner.set_workers(wanted)
-        self._refresh_aggregate()
+        self.worker_count = wanted
 
     def action_more_workers(self) -> None:
         self._set_workers(self.worker_count + 1)
@@ -509,11 +534,10 @@ class RunScreen(Screen[None]):
         self.query_one("#filter", FilterInput).open()
 
     def action_summary(self) -> None:
-        if self.model.result is not None:
-            self.vpo.batch_done(self, self.model.result)
+        self._post_finished()
 
     def action_back(self) -> None:
         if self.running:
             self.notify("The batch is running: s stops it, k kills it.")
             return
-        self.vpo.back_to_pick()
+        self.app.post_message(BackToPick())

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -18,11 +21,10 @@ from vpo_tui.batch.discovery import DiscoveryProblem
 from vpo_tui.batch.events import BatchResult
 from vpo_tui.engine.job import FileResult, FileStatus
 from vpo_tui.phrasing import plural
-from vpo_tui.tui.run_state import cause_text, display_name, format_duration
-
-if TYPE_CHECKING:
-    from vpo_tui.tui.app import VpoApp
-    from vpo_tui.tui.screens.run import RunScreen
+from vpo_tui.tui.host import Host, host_of, refuse_for_missing_tools
+from vpo_tui.tui.navigation import BackToPick, OpenHistory
+from vpo_tui.tui.request import BatchRequest
+from vpo_tui.tui.text import cause_text, display_name, format_duration
 
 TOTAL_ORDER = ("ok", "unchanged", "planned", "failed", "skipped", "cancelled")
 
@@ -53,17 +55,30 @@ class SummaryScreen(Screen[None]):
         Binding("escape", "back", "Back to the table"),
     ]
 
-    def __init__(self, run_screen: RunScreen, result: BatchResult) -> None:
+    @dataclass
+    class RetryRequested(Message):
+        """The user pressed r: run ``paths`` again (the app opens a new run screen)."""
+
+        request: BatchRequest
+        paths: list[Path]
+        durations: dict[Path, float]
+
+    def __init__(
+        self,
+        request: BatchRequest,
+        result: BatchResult,
+        durations: Mapping[Path, float] | None = None,
+    ) -> None:
+        """``durations``: the playing times the batch (or its preview) probed, so a
+        retried file keeps its weight in the bar."""
         super().__init__()
-        self.run_screen = run_screen
+        self.request = request
         self.result = result
+        self.durations = dict(durations or {})
 
     @property
-    def vpo(self) -> VpoApp:
-        from vpo_tui.tui.app import VpoApp
-
-        assert isinstance(self.app, VpoApp)
-        return self.app
+    def host(self) -> Host:
+        return host_of(self)
 
     @property
     def retryable(self) -> list[FileResult]:
@@ -79,7 +94,7 @@ class SummaryScreen(Screen[None]):
 
     def _causes(self, status: FileStatus) -> list[tuple[str, str]]:
         """(file, why) for every file that ended with ``status``, in queue order."""
-        root = self.run_screen.request.display_root
+        root = self.request.display_root
         return [
             (display_name(f.path, root), cause_text(f) or status.value)
             for f in self.result.files
@@ -134,14 +149,14 @@ class SummaryScreen(Screen[None]):
             if skipped:
                 table = _files_table("Skipped files", "reason", skipped, "magenta")
                 yield Static(table, id="skipped")
-            problems = self.run_screen.request.discovery_problems
+            problems = self.request.discovery_problems
             if problems:
                 yield Static(_problems_text(problems), id="discovery-problems")
             yield Static(Text(self._where()), id="where")
         yield Footer()
 
     def _where(self) -> str:
-        services = self.vpo.services
+        services = self.host.services
         db = services.db_path
         batch = f" as batch #{self.result.batch_id}" if self.result.batch_id is not None else ""
         if db is None:
@@ -157,20 +172,19 @@ class SummaryScreen(Screen[None]):
         if not failed:
             self.notify("No failed or cancelled files to run again.")
             return
-        if self.vpo.refuse_for_missing_tools(dry_run=self.result.dry_run):
+        if refuse_for_missing_tools(self, dry_run=self.result.dry_run):
             return
         # A retry searches no folder: the first batch's discovery problems are not its own.
-        request = dataclasses.replace(self.run_screen.request, discovery_problems=())
+        request = dataclasses.replace(self.request, discovery_problems=())
         # What the batch (or its preview) probed: each file keeps its weight in the bar.
-        known = {row.path: row.duration_s for row in self.run_screen.model.rows}
-        durations = {p: d for p in failed if (d := known.get(p)) is not None}
-        self.vpo.retry(request, failed, durations)
+        durations = {p: d for p in failed if (d := self.durations.get(p)) is not None}
+        self.app.post_message(self.RetryRequested(request, failed, durations))
 
     def action_new(self) -> None:
-        self.vpo.back_to_pick()
+        self.app.post_message(BackToPick())
 
     def action_history(self) -> None:
-        self.vpo.open_history()
+        self.app.post_message(OpenHistory())
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -1,0 +1,66 @@
+"""How the screens name files and causes: short names, errors without their path, times.
+
+Pure text, shared by every screen and the run model, so that each screen says a
+file's name and a failure's cause the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from vpo_tui.engine.job import FileResult
+
+
+def strip_path_prefix(error: str, *paths: Path | str | None) -> str:
+    """``error`` without a leading ``<path>: `` for any of ``paths``."""
+    for path in paths:
+        prefix = f"{path}: " if path is not None else ""
+        if prefix and error.startswith(prefix):
+            return error[len(prefix) :]
+    return error
+
+
+def cause_text(result: FileResult) -> str:
+    """The error without the leading ``<path>: `` the engine puts there.
+
+    Tables and the log already show which file it is; the full text (with the
+    path) stays in the selected-error detail and in the history database.
+    """
+    return strip_path_prefix(result.error or "", result.path, result.output_path)
+
+
+def format_duration(seconds: float | None) -> str:
+    """``1:05`` / ``1:02:03``; an empty string when unknown."""
+    if seconds is None or seconds < 0:
+        return ""
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def display_name(path: Path, root: Path | None) -> str:
+    """The path relative to the folder the user picked, so names stay short and stable."""
+    return namer(root)(path)
+
+
+def namer(root: Path | None) -> Callable[[Path], str]:
+    """``display_name`` for many paths under one root: string slicing, ten thousand at once.
+
+    ``Path.relative_to`` costs microseconds per call; the run screen names every
+    queued file before the batch starts, so the prefix test is done on strings.
+    """
+    if root is None:
+        return str
+    root_text = str(root)
+    prefix = root_text if root_text.endswith("/") else root_text + "/"
+    cut = len(prefix)
+
+    def name(path: Path) -> str:
+        text = str(path)
+        if text.startswith(prefix):
+            return text[cut:]
+        return "." if text == root_text else text
+
+    return name
