@@ -13,9 +13,9 @@ are replaced when one dies or overruns. The protocol is one JSON line each way:
 The first line the helper writes says whether PyAV works here at all:
 ``{"ready": "libavformat 62.12.102"}`` or ``{"broken": "why"}``.
 
-``VPO_TUI_PROBE_FAULT=hang:NAME`` or ``abort:NAME`` makes the helper hang or
-abort on a file whose name contains NAME: the fault suite's stand-in for a
-demuxer that never returns or crashes the process.
+``VPO_TUI_PROBE_FAULT=hang:NAME`` or ``abort:NAME`` (several joined by ``|``)
+makes the helper hang or abort on a file whose name contains NAME: the fault
+suite's stand-in for a demuxer that never returns or crashes the process.
 """
 
 from __future__ import annotations
@@ -45,14 +45,16 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _injected_fault(path: str) -> None:
-    kind, _, name = os.environ.get(FAULT_ENV, "").partition(":")
-    if not name or name not in os.path.basename(path):
-        return
-    if kind == "hang":
-        while True:
-            time.sleep(3600)
-    if kind == "abort":
-        os.abort()
+    """The fault suite's stand-ins (``hang:NAME|abort:OTHER``): never set in normal use."""
+    for entry in os.environ.get(FAULT_ENV, "").split("|"):
+        kind, _, name = entry.partition(":")
+        if not name or name not in os.path.basename(path):
+            continue
+        if kind == "hang":
+            while True:
+                time.sleep(3600)
+        if kind == "abort":
+            os.abort()
 
 
 def _answer(request: dict[str, Any]) -> dict[str, Any]:
