@@ -33,6 +33,7 @@ from vpo_tui.batch.exit_codes import (
     EXIT_INTERRUPTED,
     EXIT_OK,
 )
+from vpo_tui.batch.file_entry import file_entry
 from vpo_tui.batch.runner import BatchRunner
 from vpo_tui.batch.session import (
     DEFAULT_POLICY,
@@ -45,7 +46,6 @@ from vpo_tui.batch.session import (
 from vpo_tui.config import Config
 from vpo_tui.engine.job import FileResult, FileStatus, StopReason
 from vpo_tui.phrasing import console_text, files_progress, plural
-from vpo_tui.store.paths import path_bytes_b64
 
 
 @dataclass(frozen=True)
@@ -263,29 +263,7 @@ def result_document(
                 else None
             ),
         },
-        "files": [
-            {
-                "path": str(f.path),
-                # the name's exact bytes: "path" escapes bytes that are not UTF-8
-                # as lone surrogates (\udce9), which strict parsers replace or refuse
-                "path_bytes_b64": path_bytes_b64(f.path),
-                "status": f.status.value,
-                "changes": list(f.changes),
-                "error": f.error,
-                "duration_s": round(f.duration_s, 3),
-                "output_path": str(f.output_path) if f.output_path is not None else None,
-                "output_path_bytes_b64": (
-                    path_bytes_b64(f.output_path) if f.output_path is not None else None
-                ),
-                "stderr_tail": f.stderr_tail,
-                "how": f.how,
-                # the path is a symbolic link; this is the file it led to, the one processed
-                "link_target": str(f.link_target) if f.link_target is not None else None,
-                "before": list(f.before),
-                "after": list(f.after),
-            }
-            for f in files
-        ],
+        "files": [file_entry(f) for f in files],
         "batch_id": result.batch_id if result is not None else None,
         "problems": list(problems),
         "warnings": list(warnings),

@@ -327,3 +327,25 @@ def test_links_to_files_are_followed_and_said_and_a_container_change_refused(
     )
     tally.add("hostile_inputs", 3)
     tally.files(outcome.total)
+
+
+# -- the demo library ---------------------------------------------------------------------
+
+
+def test_the_demo_broken_download_is_found_by_the_truncation_check(
+    ws: Workspace, tally: Tally
+) -> None:
+    from vpo_tui.samples import BROKEN_DOWNLOAD, _broken_download, demo_names
+
+    assert BROKEN_DOWNLOAD in demo_names()
+    broken = _broken_download(ws.library / BROKEN_DOWNLOAD, "ffmpeg")
+    before = snapshot(ws.library)
+    result = run_vpo(ws, "normalize", [ws.library])
+    assert result.returncode == 1, result.stderr
+    [entry] = result.document["files"] if result.document else []
+    assert entry["status"] == "failed"
+    assert "truncated or damaged: the header says 6.0 s but the data ends at" in entry["error"]
+    assert "not a media file" not in entry["error"]
+    assert assert_nothing_lost(before, "normalize").intact == (broken,)
+    tally.add("bad_inputs")
+    tally.files(1)
