@@ -164,6 +164,8 @@ def test_a_fifo_given_or_found_is_reported_never_opened(ws: Workspace, tally: Ta
         "null.mkv": "a character device" + rest,
     }
     assert not any(p["unreadable"] for p in problems.values())
+    for p in problems.values():
+        assert base64.b64decode(p["path_bytes_b64"]) == os.fsencode(p["path"])
     assert took < 30, f"{took:.1f} s: something waited on the FIFO"
     assert temp_files(lib) == []
     outcome = assert_nothing_lost(before, str(policy))
