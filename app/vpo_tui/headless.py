@@ -47,6 +47,7 @@ from vpo_tui.batch.session import (
 from vpo_tui.config import Config
 from vpo_tui.engine.job import FileResult, FileStatus, StopReason
 from vpo_tui.phrasing import console_text, files_progress, plural
+from vpo_tui.store.paths import path_bytes_b64
 
 
 @dataclass(frozen=True)
@@ -372,6 +373,7 @@ class _Report:
             self.problems.append(
                 {
                     "path": str(problem.path),
+                    "path_bytes_b64": path_bytes_b64(problem.path),
                     "message": problem.message,
                     "unreadable": problem.unreadable,
                 }
