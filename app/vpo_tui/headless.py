@@ -34,6 +34,7 @@ from vpo_tui.batch.exit_codes import (
     EXIT_OK,
 )
 from vpo_tui.batch.file_entry import file_entry
+from vpo_tui.batch.pace import BatchPace
 from vpo_tui.batch.runner import BatchRunner
 from vpo_tui.batch.session import (
     DEFAULT_POLICY,
@@ -110,11 +111,13 @@ class ConsoleListener:
         self._running: set[int] = set()
         self.not_started = 0  # cancelled before they started (Stop, Kill, on_error = fail)
         self.started_at = time.monotonic()
+        self._pace = BatchPace()  # the ETA, computed as the app computes it
         self._line_shown = False
         self._last_draw = 0.0
 
     def on_event(self, event: BatchEvent) -> None:
         with self._lock:
+            self._pace.apply(event)
             if isinstance(event, BatchStarted):
                 self.total = event.total
                 self.started_at = time.monotonic()
@@ -224,9 +227,10 @@ class ConsoleListener:
         # as the app words it: cancelled files (after Stop) are not processed ones
         files = files_progress(self.worked, self.total, self.done - self.worked)
         line = f"Processing: {files} [{self.active} active] {_clock(elapsed)} elapsed"
-        if self.worked > 0 and self.done < self.total:
-            # cancelled files finish instantly: they must not speed up the pace
-            line += f", ETA {_clock(elapsed / self.worked * (self.total - self.done))}"
+        # running files count with their progress; cancelled files are no work
+        eta = self._pace.eta(elapsed) if self.done < self.total else None
+        if eta is not None:
+            line += f", ETA {_clock(eta)}"
         self._out.write("\r\x1b[K" + line)
         self._out.flush()
         self._line_shown = True
