@@ -41,7 +41,7 @@ from vpo_tui.store.paths import path_bytes_b64, text_value
 if TYPE_CHECKING:
     from vpo_tui.config import Config
 
-SUBCOMMANDS = ("doctor", "policy", "history", "sample", "report", "retry", "cluster")
+SUBCOMMANDS = ("doctor", "policy", "history", "sample", "report", "retry", "cluster", "watch")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -131,7 +131,8 @@ def batch_parser() -> _Parser:
         prog="vpo-tui",
         description="Apply a media policy to video files and folders, several at a time, safely.",
         epilog="Subcommands: vpo-tui doctor | policy {check FILE,list,show NAME} | "
-        "history [BATCH] | report [--since 24h] | retry --cause TEXT | sample DIR.  "
+        "history [BATCH] | report [--since 24h] | retry --cause TEXT | watch PATH... | "
+        "sample DIR | cluster certs DIR.  "
         "Exit codes: 0 ok, 1 failed files or unreadable "
         "paths, 2 usage, 3 invalid policy/config, 4 no video files, 5 missing tool, "
         "130 stopped.",
@@ -285,6 +286,10 @@ def _subcommand(name: str, argv: list[str]) -> int:
         return _policy(argv)
     if name == "history":
         return _history(argv)
+    if name == "watch":
+        from vpo_tui.watch.headless import watch_main
+
+        return watch_main(argv)
     if name in ("report", "retry"):
         from vpo_tui.report_command import report_main
         from vpo_tui.retry_command import retry_main
@@ -602,7 +607,7 @@ def command_name() -> str:
 
 
 def _sample(argv: list[str]) -> int:
-    from vpo_tui.samples import make_demo_library
+    from vpo_tui.samples import SampleRefused, make_demo_library
 
     parser = _Parser(prog="vpo-tui sample", description="Write a small demo library.")
     parser.add_argument("dir", metavar="DIR")
@@ -610,6 +615,9 @@ def _sample(argv: list[str]) -> int:
     target = Path(ns.dir)
     try:
         made = make_demo_library(target)
+    except SampleRefused as exc:
+        sys.stderr.write(f"vpo-tui: {console_text(str(exc))}\n")
+        return EXIT_USAGE
     except FileNotFoundError as exc:
         sys.stderr.write(f"vpo-tui: cannot make samples: {exc} (is ffmpeg installed?)\n")
         return EXIT_MISSING_TOOL

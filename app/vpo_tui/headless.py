@@ -33,6 +33,8 @@ from vpo_tui.batch.exit_codes import (
     EXIT_INTERRUPTED,
     EXIT_OK,
 )
+from vpo_tui.batch.file_entry import file_entry
+from vpo_tui.batch.pace import BatchPace
 from vpo_tui.batch.runner import BatchRunner
 from vpo_tui.batch.session import (
     DEFAULT_POLICY,
@@ -110,11 +112,13 @@ class ConsoleListener:
         self._running: set[int] = set()
         self.not_started = 0  # cancelled before they started (Stop, Kill, on_error = fail)
         self.started_at = time.monotonic()
+        self._pace = BatchPace()  # the ETA, computed as the app computes it
         self._line_shown = False
         self._last_draw = 0.0
 
     def on_event(self, event: BatchEvent) -> None:
         with self._lock:
+            self._pace.apply(event)
             if isinstance(event, BatchStarted):
                 self.total = event.total
                 self.started_at = time.monotonic()
@@ -189,6 +193,8 @@ class ConsoleListener:
         lines = [head]
         if status is FileStatus.PLANNED or (self._dry_run and result.changes):
             lines += [f"    - {console_text(change)}" for change in result.changes]
+            if result.how is not None and result.how not in result.changes:
+                lines.append(f"    written {console_text(result.how)}")
         if status is FileStatus.FAILED and result.stderr_tail:
             tail = result.stderr_tail.strip().splitlines()[-3:]
             lines += [f"    | {console_text(line)}" for line in tail]
@@ -222,9 +228,10 @@ class ConsoleListener:
         # as the app words it: cancelled files (after Stop) are not processed ones
         files = files_progress(self.worked, self.total, self.done - self.worked)
         line = f"Processing: {files} [{self.active} active] {_clock(elapsed)} elapsed"
-        if self.worked > 0 and self.done < self.total:
-            # cancelled files finish instantly: they must not speed up the pace
-            line += f", ETA {_clock(elapsed / self.worked * (self.total - self.done))}"
+        # running files count with their progress; cancelled files are no work
+        eta = self._pace.eta(elapsed) if self.done < self.total else None
+        if eta is not None:
+            line += f", ETA {_clock(eta)}"
         self._out.write("\r\x1b[K" + line)
         self._out.flush()
         self._line_shown = True
@@ -261,28 +268,7 @@ def result_document(
                 else None
             ),
         },
-        "files": [
-            {
-                "path": str(f.path),
-                # the name's exact bytes: "path" escapes bytes that are not UTF-8
-                # as lone surrogates (\udce9), which strict parsers replace or refuse
-                "path_bytes_b64": path_bytes_b64(f.path),
-                "status": f.status.value,
-                "changes": list(f.changes),
-                "error": f.error,
-                "duration_s": round(f.duration_s, 3),
-                "output_path": str(f.output_path) if f.output_path is not None else None,
-                "output_path_bytes_b64": (
-                    path_bytes_b64(f.output_path) if f.output_path is not None else None
-                ),
-                "stderr_tail": f.stderr_tail,
-                # the path is a symbolic link; this is the file it led to, the one processed
-                "link_target": str(f.link_target) if f.link_target is not None else None,
-                "before": list(f.before),
-                "after": list(f.after),
-            }
-            for f in files
-        ],
+        "files": [file_entry(f) for f in files],
         "batch_id": result.batch_id if result is not None else None,
         "problems": list(problems),
         "warnings": list(warnings),
@@ -387,6 +373,7 @@ class _Report:
             self.problems.append(
                 {
                     "path": str(problem.path),
+                    "path_bytes_b64": path_bytes_b64(problem.path),
                     "message": problem.message,
                     "unreadable": problem.unreadable,
                 }

@@ -17,6 +17,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vpo_tui.phrasing import plural
+
 
 @dataclass(frozen=True)
 class AudioSpec:
@@ -44,6 +46,7 @@ class SampleSpec:
     video: str | None = "libx264"  # ffmpeg encoder; None = no video track
     width: int = 160
     height: int = 90
+    rate: int = 10  # frames per second
     video_language: str | None = None
     audio: tuple[AudioSpec, ...] = (AudioSpec(),)
     subtitles: tuple[SubtitleSpec, ...] = ()
@@ -68,7 +71,12 @@ def make_media(path: Path, spec: SampleSpec, *, ffmpeg: str = "ffmpeg") -> Path:
         maps: list[str] = []
         n_inputs = 0
         if spec.video is not None:
-            args += ["-f", "lavfi", "-i", f"testsrc=size={spec.width}x{spec.height}:rate=10"]
+            args += [
+                "-f",
+                "lavfi",
+                "-i",
+                f"testsrc=size={spec.width}x{spec.height}:rate={spec.rate}",
+            ]
             maps += ["-map", f"{n_inputs}:v"]
             n_inputs += 1
         for i, _audio in enumerate(spec.audio):
@@ -257,13 +265,14 @@ _DEMO: tuple[_DemoFile, ...] = (
 
 
 def _long_clip(name: str, seconds: float) -> _DemoFile:
-    """A clip long enough to watch: ~10-20 s of HEVC encoding each, made in ~2-4 s."""
+    """A clip long enough to watch: ~10-20 s of HEVC encoding each on 2 cores (25 fps)."""
     return _DemoFile(
         f"Long/{name}",
         SampleSpec(
             duration=seconds,
-            width=854,
-            height=480,
+            width=1024,
+            height=576,
+            rate=25,
             audio=(AudioSpec("fre", default=True), AudioSpec("eng")),
             subtitles=(SubtitleSpec("eng"),),
         ),
@@ -278,9 +287,67 @@ _LONG: tuple[_DemoFile, ...] = (
 )
 
 
+def _broken_download(path: Path, ffmpeg: str) -> Path:
+    """The first half of a real episode: what a download that stopped leaves behind.
+
+    Its header still promises the whole duration, so it probes fine: the engine's
+    truncation check is what finds it (``truncated: …``), as it would a real one.
+    """
+    spec = SampleSpec(
+        duration=6.0,
+        audio=(AudioSpec("eng", default=True), AudioSpec("ger")),
+        subtitles=(SubtitleSpec("eng"),),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="vpo-sample-") as tmp:
+        whole = make_media(Path(tmp) / "whole.mkv", spec, ffmpeg=ffmpeg)
+        return make_truncated(whole, path, keep=0.5)
+
+
+class SampleRefused(Exception):
+    """The demo library would overwrite something: nothing was written."""
+
+
+BROKEN_DOWNLOAD = "Series/Show S01E03 (broken download).mkv"
+
+
+def demo_names() -> list[str]:
+    """Every file ``make_demo_library`` writes, relative to its folder."""
+    return [demo.name for demo in _DEMO + _LONG] + [BROKEN_DOWNLOAD]
+
+
 def make_demo_library(root: Path, *, ffmpeg: str = "ffmpeg") -> list[Path]:
-    """A small library that shows what vpo-tui does, including one broken file."""
+    """A small library that shows what vpo-tui does, including one broken file.
+
+    Only into a new or empty folder: a user who types a folder of theirs must not
+    lose a file that happens to have a demo file's name (or find demo files mixed in).
+    """
     root = Path(root).absolute()
-    made = [make_media(root / demo.name, demo.spec, ffmpeg=ffmpeg) for demo in _DEMO + _LONG]
-    made.append(make_garbage(root / "Series" / "Show S01E03 (broken download).mkv"))
+    _refuse_unless_empty(root)
+    made: list[Path] = []
+    for demo in _DEMO + _LONG:
+        made.append(make_media(_fresh(root / demo.name), demo.spec, ffmpeg=ffmpeg))
+    made.append(_broken_download(_fresh(root / BROKEN_DOWNLOAD), ffmpeg))
     return made
+
+
+def _refuse_unless_empty(root: Path) -> None:
+    if root.exists() and not root.is_dir():
+        raise SampleRefused(f"{root} exists and is not a folder")
+    if not root.is_dir():
+        return
+    entries = sorted(p.name for p in root.iterdir())
+    if entries:
+        shown = ", ".join(entries[:3]) + (", …" if len(entries) > 3 else "")
+        raise SampleRefused(
+            f"{root} is not empty ({plural(len(entries), 'entry', 'entries')}: {shown}); "
+            "the demo library "
+            "goes into a new or empty folder, so nothing of yours is overwritten"
+        )
+
+
+def _fresh(path: Path) -> Path:
+    """``path``, checked again just before writing (the folder may fill meanwhile)."""
+    if path.exists() or path.is_symlink():
+        raise SampleRefused(f"{path} already exists; nothing of yours is overwritten")
+    return path

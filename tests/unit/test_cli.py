@@ -300,3 +300,35 @@ def test_hints_name_the_command_as_it_can_be_run_from_here(
     assert command_name() == "vpo-tui"
     monkeypatch.setattr(sys, "argv", ["/x/vpo_tui/__main__.py"])  # python -m vpo_tui
     assert command_name() == f"{sys.executable} -m vpo_tui"
+
+
+def test_history_pads_the_policy_column(tmp_path: Path) -> None:
+    from vpo_tui.store.history import HistoryStore
+
+    with HistoryStore(tmp_path / "h.db") as store:
+        for name, dry in (("normalize", False), ("english-only", True), ("anime", False)):
+            store.begin_batch(policy_name=name, policy_digest="d", workers=1, dry_run=dry, total=12)
+    listed = vpo("history", "--db", "h.db", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert len(lines) == 3 and "english-only dry-run  12 files" in lines[1]
+    # the file counts start in one column whatever the policy's name
+    assert len({line.index("12 files") for line in lines}) == 1, lines
+
+
+def test_sample_refuses_a_folder_that_holds_anything(tmp_path: Path) -> None:
+    mine = tmp_path / "Videos"
+    (mine / "Movies").mkdir(parents=True)
+    precious = mine / "Movies" / "Already Fine (2021).mkv"  # a name the demo writes
+    precious.write_bytes(b"my own movie")
+    done = vpo("sample", str(mine), cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert f"vpo-tui: {mine} is not empty (1 entry: Movies)" in done.stderr
+    assert "nothing of yours is overwritten" in done.stderr
+    assert precious.read_bytes() == b"my own movie"
+    assert sorted(p.name for p in mine.rglob("*")) == ["Already Fine (2021).mkv", "Movies"]
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    done = vpo("sample", str(a_file), cwd=tmp_path)
+    assert done.returncode == 2 and "exists and is not a folder" in done.stderr
+    assert a_file.read_text() == "x"

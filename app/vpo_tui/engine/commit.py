@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
 
+from vpo_tui.engine.clone import CopyMethod, clone_or_copy
 from vpo_tui.engine.control import FileControl
 from vpo_tui.engine.job import EngineSettings, FileFailure, ProgressUpdate
 from vpo_tui.engine.locks import FileLocked
@@ -116,16 +117,18 @@ def owned_temp(original: Path, suffix: str) -> Iterator[Path]:
             os.unlink(temp)
 
 
-def copy_cancellable(source: Path, target: Path, control: FileControl) -> None:
-    """Copy bytes (for mkvpropedit's working copy), checking for cancel as we go."""
+def copy_cancellable(source: Path, target: Path, control: FileControl) -> CopyMethod:
+    """mkvpropedit's working copy: a clone where the filesystem can, else a copy.
+
+    A real copy checks for cancel as it goes; a clone is instant.
+    """
     total = max(source.stat().st_size, 1)
-    done = 0
-    with source.open("rb") as src, target.open("wb") as dst:
-        while chunk := src.read(_COPY_CHUNK):
-            dst.write(chunk)
-            done += len(chunk)
-            control.check()
-            control.progress(ProgressUpdate("run", min(done / total, 1.0) * 0.5))
+
+    def tick(done: int) -> None:
+        control.check()
+        control.progress(ProgressUpdate("run", min(done / total, 1.0) * 0.5))
+
+    return clone_or_copy(source, target, tick)
 
 
 def commit(

@@ -44,7 +44,7 @@ _JOURNAL_RE = re.compile(r"^\..*\.vpo-inplace-(\d+)(?:@([A-Za-z0-9.-]+?))?$", re
 _DIGEST = 32
 
 
-class JournalError(Exception):
+class JournalError(OSError):
     """The journal could not be written (the file was not touched)."""
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from vpo_tui.engine import edit_journal
+from vpo_tui.engine.locks import FileLocked
 from vpo_tui.engine.matroska_layout import Layout, LayoutError, read_layout
 
 IN_PLACE_MODES = ("auto", "never")
@@ -32,8 +33,11 @@ _T = TypeVar("_T")
 _WRITE_ACCESS = (os.O_WRONLY, os.O_RDWR)
 
 
-class InPlaceRefused(Exception):
-    """The file changed under us before the edit; nothing of ours is left in it."""
+class InPlaceRefused(FileLocked):
+    """The file changed under us before the edit; nothing of ours is left in it.
+
+    Reported like a file another program holds: skipped, left as it is.
+    """
 
 
 class EditStrayed(Exception):

@@ -165,6 +165,9 @@ class FileResult:
     pass_kind: str = "none"
     fingerprint: tuple[int, int] | None = None
     probe: KnownProbe | None = None
+    # how a flags-only change writes (or would, in a dry run), and why: "in place,
+    # journaled: ..." or "on a copy: the file has 2 hard links ..."
+    how: str | None = None
     # ``path`` is a symbolic link and this is the file it leads to, the one processed
     link_target: Path | None = None
     source_size: int | None = None

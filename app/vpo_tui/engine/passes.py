@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vpo_tui.engine import commands
+from vpo_tui.engine.clone import CopyMethod
 from vpo_tui.engine.commit import copy_cancellable, owned_temp
 from vpo_tui.engine.control import FileControl
 from vpo_tui.engine.job import EngineSettings, ProgressUpdate
@@ -73,23 +74,16 @@ def run_pass(
     ids: commands.MkvIds | None,
     settings: EngineSettings,
     control: FileControl,
-) -> None:
-    """Run the plan's pass from ``source`` into ``temp`` (the original is only read)."""
+) -> CopyMethod | None:
+    """Run the plan's pass from ``source`` into ``temp`` (the original is only read).
+
+    Returns how mkvpropedit's working copy was made (``None`` for other passes).
+    """
 
     def emit(update: ProgressUpdate) -> None:
         control.progress(update)
 
-    def run(argv: list[str], name: str, ok_codes: tuple[int, ...], feed: _Feed | None) -> None:
-        run_tool(
-            argv,
-            control=control,
-            timeout_s=settings.tool_timeout_s,
-            kill_grace_s=settings.kill_grace_s,
-            ok_codes=ok_codes,
-            on_stdout_line=feed,
-            name=name,
-        )
-
+    run = _runner(settings, control)
     if plan.pass_kind is PassKind.FFMPEG:
         with contextlib.ExitStack() as pictures:
             covers: dict[int, Path] = {}
@@ -109,7 +103,41 @@ def run_pass(
         run(argv, "mkvmerge", (0, 1), MkvmergeProgress(emit).feed)
     elif plan.pass_kind is PassKind.MKVPROPEDIT and ids is not None:
         argv = commands.mkvpropedit_argv(plan, tools["mkvpropedit"], temp, ids)
-        copy_cancellable(source, temp, control)
+        method = copy_cancellable(source, temp, control)
         run(argv, "mkvpropedit", (0, 1), None)
+        return method
     else:
         raise PlanError(f"{source}: the plan has changes but no tool pass ({plan.pass_kind.value})")
+    return None
+
+
+def run_mkvpropedit_in_place(
+    plan: Plan,
+    target: Path,
+    tools: dict[str, str],
+    ids: commands.MkvIds | None,
+    settings: EngineSettings,
+    control: FileControl,
+) -> None:
+    """``mkvpropedit`` on ``target`` itself: only under an in-place journal (``inplace.edit``)."""
+    if plan.pass_kind is not PassKind.MKVPROPEDIT or ids is None:
+        raise PlanError(f"{target}: only a mkvpropedit pass can be made in place")
+    argv = commands.mkvpropedit_argv(plan, tools["mkvpropedit"], target, ids)
+    _runner(settings, control)(argv, "mkvpropedit", (0, 1), None)
+
+
+def _runner(
+    settings: EngineSettings, control: FileControl
+) -> Callable[[list[str], str, tuple[int, ...], _Feed | None], None]:
+    def run(argv: list[str], name: str, ok_codes: tuple[int, ...], feed: _Feed | None) -> None:
+        run_tool(
+            argv,
+            control=control,
+            timeout_s=settings.tool_timeout_s,
+            kill_grace_s=settings.kill_grace_s,
+            ok_codes=ok_codes,
+            on_stdout_line=feed,
+            name=name,
+        )
+
+    return run

@@ -2,10 +2,14 @@
 
 This is the safe-write protocol of DESIGN.md. The original is never touched
 before the commit step: every tool writes into an owned temp file in the same
-folder (mkvpropedit, which edits in place, edits a *copy*), the temp output is
-verified against the plan, and only then replaces the original atomically. On
-any error, timeout or cancel the temp file is removed and the original is
-byte-identical. ``process_file`` never raises for a per-file problem.
+folder, the temp output is verified against the plan, and only then replaces the
+original atomically. On any error, timeout or cancel the temp file is removed and
+the original is byte-identical. ``process_file`` never raises for a per-file problem.
+
+The one exception is a flags-only change (``mkvpropedit``): where it is safe it is
+made on the original under an undo journal (``flags_edit``, ``inplace``), which
+puts the original back byte for byte on any error, cancel or crash; elsewhere
+mkvpropedit edits a copy (a clone where the filesystem can make one).
 
 Each step lives in its own room: the probe and its reuse (``known``), truncation
 detection (``extent``), the tool pass (``passes``), verification (``verify``)
@@ -21,7 +25,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from vpo_tui.engine import commands
+from vpo_tui.engine import commands, flags_edit
+from vpo_tui.engine.clone import CopyMethod
 from vpo_tui.engine.commit import (
     CommitError,
     WriteClaim,
@@ -33,6 +38,7 @@ from vpo_tui.engine.commit import (
 )
 from vpo_tui.engine.control import Cancelled, FileControl
 from vpo_tui.engine.extent import Extent, probe_output, source_extent
+from vpo_tui.engine.inplace import InPlaceChoice
 from vpo_tui.engine.job import (
     EngineSettings,
     FileFailure,
@@ -45,7 +51,7 @@ from vpo_tui.engine.job import (
 from vpo_tui.engine.known import Probed, kept_identify, probe_source, with_identify
 from vpo_tui.engine.links import container_change_refusal, link_target, other_names_note
 from vpo_tui.engine.locks import FileLock, FileLocked
-from vpo_tui.engine.passes import run_pass, settle_pass, tools_for
+from vpo_tui.engine.passes import run_mkvpropedit_in_place, run_pass, settle_pass, tools_for
 from vpo_tui.engine.probe import ProbeError
 from vpo_tui.engine.run import ToolError
 from vpo_tui.engine.safety import InsufficientSpaceError, check_free_space, required_space
@@ -79,6 +85,12 @@ def process_file(
         tools = require_tools(job.settings.tools, ("ffprobe",))
         lock = _open_lock(path)
         try:
+            # an in-place edit of a dead process left a journal: the original first
+            pending = flags_edit.pending_restore(path)
+            if pending is not None and job.dry_run:
+                return FileResult(path, FileStatus.PLANNED, (pending,), how=pending)
+            if pending is not None:
+                flags_edit.restore_interrupted(path)
             original = path.stat()
             _stage(control, "probe")
             probed = probe_source(job, path, original, tools["ffprobe"], control)
@@ -178,15 +190,19 @@ def _execute(
     if isinstance(cleared, FileResult):
         return cleared
     plan, tools, final = cleared.plan, cleared.tools, cleared.final
+    choice = cleared.choice
+    how = choice.reason if choice is not None else None
+    if choice is not None and choice.in_place:
+        done = _in_place(path, cleared, settings, control, original, claim)
+        if done is not None:
+            return done
+        how = "on a copy: mkvpropedit would have moved media data (the original was restored)"
     suffix = final.suffix or path.suffix
     with claimed(path, original, claim), owned_temp(path, suffix) as temp:
         _stage(control, "run")
-        run_pass(plan, path, temp, tools, cleared.ids, settings, control)
+        method = run_pass(plan, path, temp, tools, cleared.ids, settings, control)
         _stage(control, "verify")
-        output, timing = probe_output(
-            plan, temp, tools["ffprobe"], settings, control, cleared.source
-        )
-        verify(plan, output, timing, settings.duration_tolerance_s)
+        output = _checked(plan, temp, tools, settings, control, cleared.source)
         larger = larger_output(plan, original.st_size, temp.stat().st_size, settings.max_size_ratio)
         if larger is not None:  # the temp goes on the way out; the original stays
             return FileResult(
@@ -200,6 +216,61 @@ def _execute(
         _stage(control, "commit")
         commit(path, final, temp, original, settings)
     control.progress(ProgressUpdate("commit", 1.0))
+    if how is not None and method is CopyMethod.REFLINK:
+        how += " (a clone: instant, no extra space)"
+    return _done(path, plan, final, original, output, how)
+
+
+def _checked(
+    plan: Plan,
+    output_file: Path,
+    tools: dict[str, str],
+    settings: EngineSettings,
+    control: FileControl,
+    source: Extent | None,
+) -> MediaInfo:
+    """Probe the tool's output and verify it against the plan."""
+    output, timing = probe_output(plan, output_file, tools["ffprobe"], settings, control, source)
+    verify(plan, output, timing, settings.duration_tolerance_s)
+    return output
+
+
+def _in_place(
+    path: Path,
+    cleared: _Cleared,
+    settings: EngineSettings,
+    control: FileControl,
+    original: os.stat_result,
+    claim: WriteClaim | None,
+) -> FileResult | None:
+    """The journaled in-place edit; ``None`` when it had to be undone for the copy path."""
+    plan, tools = cleared.plan, cleared.tools
+    assert cleared.choice is not None
+
+    def run_edit() -> None:
+        _stage(control, "run")
+        run_mkvpropedit_in_place(plan, path, tools, cleared.ids, settings, control)
+        _stage(control, "verify")
+
+    def check() -> MediaInfo:
+        return _checked(plan, path, tools, settings, control, cleared.source)
+
+    with claimed(path, original, claim):
+        output = flags_edit.edit_in_place(path, original, cleared.choice, run_edit, check)
+    if output is None:
+        return None
+    control.progress(ProgressUpdate("commit", 1.0))
+    return _done(path, plan, path, original, output, cleared.choice.reason)
+
+
+def _done(
+    path: Path,
+    plan: Plan,
+    final: Path,
+    original: os.stat_result,
+    output: MediaInfo,
+    how: str | None,
+) -> FileResult:
     note = other_names_note(original, final.stat().st_size)
     return FileResult(
         path=path,
@@ -210,6 +281,7 @@ def _execute(
         after=tuple(summarize(t) for t in output.tracks),
         pass_kind=plan.pass_kind.value,
         fingerprint=fingerprint(final),
+        how=how,
     )
 
 
@@ -224,6 +296,7 @@ class _Cleared:
     source: Extent | None
     known: KnownProbe | None  # the source's probe, with mkvmerge's answer when it was asked
     estimate: int  # the output's size, as guessed for the free-space check
+    choice: InPlaceChoice | None = None  # how a mkvpropedit pass writes, and why
 
 
 def _precheck(
@@ -259,8 +332,13 @@ def _precheck(
     tools = require_tools(settings.tools, tools_for(plan.pass_kind))
     ends = probed.ends if probed is not None else None
     source = source_extent(plan, tools["ffprobe"], settings, control, ends)
+    choice = flags_edit.choose(
+        plan, path, final, original, settings.in_place, settings.keep_backups
+    )
     _stage(control, "space")
-    if plan.pass_kind is PassKind.MKVPROPEDIT:
+    if choice is not None and choice.layout is not None:
+        estimate = choice.layout.saved_bytes  # only the journal is written beside the file
+    elif plan.pass_kind is PassKind.MKVPROPEDIT:
         estimate = plan.source.size
     else:
         estimate = commands.estimate_output_bytes(plan)
@@ -268,7 +346,7 @@ def _precheck(
         path.parent, required_space(estimate, settings.space_margin, settings.min_free_bytes)
     )
     known = with_identify(probed.known, identified) if probed is not None else None
-    return _Cleared(plan, ids, tools, final, source, known, estimate)
+    return _Cleared(plan, ids, tools, final, source, known, estimate, choice)
 
 
 def _dry_run(
@@ -293,6 +371,7 @@ def _dry_run(
         before=tuple(summarize(t) for t in plan.source.tracks),
         pass_kind=plan.pass_kind.value,
         probe=cleared.known,
+        how=cleared.choice.reason if cleared.choice is not None else None,
     )
 
 

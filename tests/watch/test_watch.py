@@ -1,0 +1,322 @@
+"""``vpo-tui watch`` on real files with the real tools, run as a user would (a subprocess).
+
+Each test drops files into a watched folder the way downloaders and copiers do
+and checks, from the JSON lines and by probing: the right file processed exactly
+once, never while it was being written, held-back files reported, nothing lost.
+Tool runs are counted through logging wrappers (``logging_tools``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import AudioSpec, MakeMedia, sha256
+from tests.integration.test_headless_batch import env_for, logging_tools
+from vpo_tui.engine.probe import probe
+
+FFPROBE = shutil.which("ffprobe") or "ffprobe"
+TWO = (AudioSpec("eng", default=True), AudioSpec("ger"))
+SETTLE = "0.6"
+
+
+class Watch:
+    """A running ``vpo-tui watch --json`` and the lines it printed so far."""
+
+    def __init__(self, tmp_path: Path, lib: Path, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "vpo_tui",
+                "watch",
+                "--json",
+                "--settle",
+                SETTLE,
+                *args,
+                str(lib),
+            ],
+            cwd=tmp_path,
+            env=env_for(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        self.lines: list[dict[str, Any]] = []
+        self.notes: list[str] = []
+        self._threads = [
+            threading.Thread(target=self._read_out, daemon=True),
+            threading.Thread(target=self._read_err, daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    def _read_out(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(json.loads(line))
+
+    def _read_err(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.notes.append(line.rstrip("\n"))
+
+    def wait_for(self, check: Callable[[], bool], timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if check():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"timed out; lines={self.lines}, notes={self.notes}")
+
+    def watching(self) -> None:
+        self.wait_for(lambda: any("watching" in n and "first pass" in n for n in self.notes))
+
+    def finished(self, name: str) -> list[dict[str, Any]]:
+        return [
+            line
+            for line in self.lines
+            if line["event"] == "finished" and Path(line["path"]).name == name
+        ]
+
+    def held(self, name: str) -> list[str]:
+        return [
+            line["reason"]
+            for line in self.lines
+            if line["event"] == "held" and Path(line["path"]).name == name
+        ]
+
+    def terminate(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(15)
+        for t in self._threads:
+            t.join(5)
+        return code
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def lib(tmp_path: Path) -> Path:
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def source(tmp_path: Path, make_file: MakeMedia) -> Path:
+    """A real file the normalize policy changes (drops the German audio)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    return make_file("movie.mkv", folder=src, audio=TWO)
+
+
+def _audio(path: Path) -> list[str]:
+    return [t.language for t in probe(path, FFPROBE).tracks if t.type.value == "audio"]
+
+
+def _tool_runs(log: Path, name: str | None = None) -> list[str]:
+    if not log.exists():
+        return []
+    lines = log.read_text().splitlines()
+    return [line for line in lines if name is None or name in line]
+
+
+def _temps(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if ".vpo-tmp-" in p.name]
+
+
+@pytest.fixture
+def watch(tmp_path: Path, lib: Path) -> Any:
+    started: list[Watch] = []
+
+    def start(*args: str) -> Watch:
+        w = Watch(tmp_path, lib, *args)
+        started.append(w)
+        return w
+
+    yield start
+    for w in started:
+        w.close()
+
+
+def test_a_slow_copy_is_taken_once_after_the_writer_is_done(
+    lib: Path, source: Path, watch: Any, tmp_path: Path
+) -> None:
+    config, log = logging_tools(tmp_path)
+    w = watch("--config", str(config))
+    w.watching()
+    data = source.read_bytes()
+    target = lib / "slow.mkv"
+    chunk = len(data) // 12 + 1
+    written_at = 0.0
+    with open(target, "wb") as out:
+        for i in range(0, len(data), chunk):  # ~2.4 s of appending: 4x the settle time
+            out.write(data[i : i + chunk])
+            out.flush()
+            time.sleep(0.2)
+            assert w.finished("slow.mkv") == []  # never while it is being written
+        written_at = time.monotonic()
+    w.wait_for(lambda: len(w.finished("slow.mkv")) == 1)
+    assert time.monotonic() - written_at >= 0.5
+    [done] = w.finished("slow.mkv")
+    assert done["status"] == "ok" and _audio(target) == ["eng"]
+    time.sleep(2)  # its own commit is an event too: it must not run again
+    assert len(w.finished("slow.mkv")) == 1
+    assert len(_tool_runs(log, "mkvmerge")) == 1
+    assert w.terminate() == 130
+
+
+def test_dropped_whole_renamed_into_place_and_part_files(
+    lib: Path, source: Path, watch: Any, tmp_path: Path
+) -> None:
+    w = watch()
+    w.watching()
+    shutil.copy(source, lib / "dropped.mkv")
+    staging = tmp_path / "staging.mkv"
+    shutil.copy(source, staging)
+    os.rename(staging, lib / "renamed.mkv")  # a download client moving a finished file
+    part = lib / "torrent.mkv.part"
+    shutil.copy(source, part)
+    time.sleep(1.5)  # a .part file is never taken, however long it sits
+    assert w.finished("torrent.mkv.part") == []
+    os.rename(part, lib / "torrent.mkv")
+    for name in ("dropped.mkv", "renamed.mkv", "torrent.mkv"):
+        w.wait_for(lambda name=name: len(w.finished(name)) == 1)
+    time.sleep(1.5)
+    for name in ("dropped.mkv", "renamed.mkv", "torrent.mkv"):
+        assert [f["status"] for f in w.finished(name)] == ["ok"]
+        assert _audio(lib / name) == ["eng"]
+    assert not any(".part" in line["path"] for line in w.lines)
+    assert _temps(lib) == []
+    assert w.terminate() == 130
+
+
+def test_a_file_deleted_before_it_settles_is_reported_and_never_run(
+    lib: Path, source: Path, watch: Any, tmp_path: Path
+) -> None:
+    config, log = logging_tools(tmp_path)
+    w = watch("--config", str(config), "--settle", "3")
+    w.watching()
+    shutil.copy(source, lib / "gone.mkv")
+    time.sleep(1)
+    (lib / "gone.mkv").unlink()
+    w.wait_for(lambda: bool(w.held("gone.mkv")))
+    assert w.held("gone.mkv") == ["deleted or renamed before it settled"]
+    assert w.finished("gone.mkv") == []
+    assert _tool_runs(log) == []
+    assert w.terminate() == 130
+
+
+def test_a_compliant_file_costs_no_tool_run_however_many_events(
+    lib: Path, source: Path, watch: Any, tmp_path: Path
+) -> None:
+    """A simulated busy hour: readers, chmods, touches to the same time, renames away
+    and back, the watcher's own outputs. Only the first run starts tools."""
+    config, log = logging_tools(tmp_path)
+    w = watch("--config", str(config))
+    w.watching()
+    target = lib / "film.mkv"
+    shutil.copy(source, target)
+    w.wait_for(lambda: len(w.finished("film.mkv")) == 1)
+    time.sleep(1.5)  # the commit's own events settle and are dropped
+    runs_after_first = len(_tool_runs(log))
+    assert runs_after_first > 0
+    st = target.stat()
+    for i in range(40):
+        with open(target, "rb") as reader:  # a media server scanning it
+            reader.read(4096)
+        target.chmod(0o644 if i % 2 else 0o664)
+        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))  # touched, same times
+        if i % 10 == 0:
+            os.rename(target, lib / "film.tmp")  # renamed away and back
+            os.rename(lib / "film.tmp", target)
+        time.sleep(0.02)
+    time.sleep(2.5)
+    assert len(_tool_runs(log)) == runs_after_first  # no probe, no remux: nothing
+    assert len(w.finished("film.mkv")) == 1
+    assert w.terminate() == 130
+
+
+def test_a_file_rewritten_while_processed_is_left_then_taken_again(
+    lib: Path, source: Path, watch: Any, tmp_path: Path, make_file: MakeMedia
+) -> None:
+    config, log = logging_tools(tmp_path, delay=2.0)  # each write pass sleeps 2 s first
+    other = make_file("other.mkv", folder=tmp_path / "src", audio=(*TWO, AudioSpec("fre")))
+    w = watch("--config", str(config))
+    w.watching()
+    target = lib / "busy.mkv"
+    shutil.copy(source, target)
+    w.wait_for(lambda: len(_tool_runs(log, "mkvmerge")) == 1)
+    shutil.copy(other, target)  # the user replaces it while the remux runs
+    rewritten = sha256(target)
+    w.wait_for(lambda: len(w.finished("busy.mkv")) == 2, timeout=40)
+    first, second = w.finished("busy.mkv")
+    assert first["status"] in ("skipped", "failed") and "changed" in (first["error"] or "")
+    assert any("changed while it was processed" in r for r in w.held("busy.mkv"))
+    assert second["status"] == "ok"
+    assert _audio(target) == ["eng"]  # the new content, processed
+    assert sha256(target) != rewritten
+    assert w.terminate() == 130
+
+
+def test_sigterm_mid_file_kills_it_and_leaves_the_original(
+    lib: Path, source: Path, watch: Any, tmp_path: Path
+) -> None:
+    config, log = logging_tools(tmp_path, delay=30.0)
+    w = watch("--config", str(config))
+    w.watching()
+    target = lib / "long.mkv"
+    shutil.copy(source, target)
+    before = sha256(target)
+    w.wait_for(lambda: len(_tool_runs(log, "mkvmerge")) == 1)
+    time.sleep(0.3)
+    started = time.monotonic()
+    assert w.terminate() == 130
+    assert time.monotonic() - started < 8  # within seconds, though the tool would take 30
+    assert sha256(target) == before
+    assert _temps(lib) == []
+    assert [f["status"] for f in w.finished("long.mkv")] == ["cancelled"]
+
+
+def test_the_first_pass_runs_what_is_there_and_says_so(
+    lib: Path, source: Path, watch: Any, make_file: MakeMedia
+) -> None:
+    shutil.copy(source, lib / "old.mkv")
+    make_file("fine.mkv", folder=lib, audio=(AudioSpec("eng", default=True),))
+    w = watch()
+    w.wait_for(lambda: len(w.finished("old.mkv")) == 1)
+    w.watching()
+    assert w.finished("fine.mkv") == []  # compliant at start: counted in the note only
+    assert any("first pass done: 2 files" in n for n in w.notes)
+    assert _audio(lib / "old.mkv") == ["eng"]
+    assert w.terminate() == 130
+
+
+def test_a_bad_end_time_is_a_usage_error(lib: Path, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "vpo_tui", "watch", "--json", "--end-by", "25:00", str(lib)],
+        cwd=tmp_path,
+        env=env_for(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2 and "--end-by" in proc.stderr
