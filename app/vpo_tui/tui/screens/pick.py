@@ -140,7 +140,7 @@ class PickScreen(Screen[None]):
 
     def _refresh_tools_warning(self) -> str | None:
         """A line under the title while a tool a real run needs is missing (or fixed)."""
-        problem = self.host.services.missing_tools(dry_run=False)
+        problem = self.host.services.missing_tools(self.host.session, dry_run=False)
         line = self.query_one("#tools-warning", Static)
         line.update(Text(f"⚠ {problem}", style="bold red") if problem else "")
         line.display = problem is not None

@@ -23,7 +23,8 @@ from textual.widgets.button import ButtonVariant
 from textual.worker import Worker, WorkerState
 
 from vpo_tui.batch.events import BatchFinished, BatchResult, FileFinished
-from vpo_tui.engine.job import FileJob, FileStatus, KnownProbe
+from vpo_tui.batch.session import Session
+from vpo_tui.engine.job import FileStatus, KnownProbe
 from vpo_tui.phrasing import plural
 from vpo_tui.tui.host import Host, host_of
 from vpo_tui.tui.messages import (
@@ -37,7 +38,7 @@ from vpo_tui.tui.navigation import BackToPick
 from vpo_tui.tui.request import BatchRequest
 from vpo_tui.tui.run_state import FileRow, RunModel
 from vpo_tui.tui.screens.dialogs import ConfirmKill
-from vpo_tui.tui.services import Runner
+from vpo_tui.tui.services import Runner, for_batch, run_runner
 from vpo_tui.tui.text import cause_text
 from vpo_tui.tui.widgets.error_log import ErrorLog
 from vpo_tui.tui.widgets.file_table import Column, FileTable
@@ -257,27 +258,14 @@ class RunScreen(Screen[None]):
         return {row.path: row.duration_s for row in self.model.rows if row.duration_s is not None}
 
     def on_mount(self) -> None:
-        services = self.host.services
-        policy, settings, dry_run = self.request.policy, services.settings, self.request.dry_run
-        jobs = [FileJob(p, policy, settings, dry_run, known=self.known.get(p)) for p in self.paths]
-        self.runner = services.runner_factory(
-            jobs,
-            workers=self.request.workers,
-            listener=self.pipe,
-            on_error=services.config.processing.on_error or self.request.policy.on_error,
-            dry_run=self.request.dry_run,
-            backend=services.new_backend(),
-            store=services.store,
-            max_workers=self.host.worker_cap,
-            policy_name=self.request.policy.name,
-            roots=self.request.paths,
-        )
+        batch = for_batch(self.host.session, self.request)
+        self.runner = run_runner(batch, self.paths, self.request.workers, self.pipe, self.known)
         done = threading.Event()
         self.host.runners.add(self.runner, done)
         self._show_controls()
         self._refresh_aggregate()
         self.set_interval(DRAIN_INTERVAL_S, self._tick)
-        self._run_batch(self.runner, done)
+        self._run_batch(batch, self.runner, done)
 
     def on_unmount(self) -> None:
         self.pipe.close()
@@ -285,7 +273,7 @@ class RunScreen(Screen[None]):
             self.runner.kill()
 
     @work(thread=True, exit_on_error=False, group="batch", name="batch")
-    def _run_batch(self, runner: Runner, done: threading.Event) -> None:
+    def _run_batch(self, batch: Session, runner: Runner, done: threading.Event) -> None:
         """The batch thread: start-up recovery (as headless does), then the runner.
 
         The runner owns its own executor. ``done`` tells the app, even after it
@@ -293,7 +281,7 @@ class RunScreen(Screen[None]):
         """
         try:
             if not self.request.dry_run:
-                notes = self.host.services.recover(self.request.paths)
+                notes = batch.recover()
                 if notes:
                     self.post_message(RecoveryNotes(notes))
             runner.run()
