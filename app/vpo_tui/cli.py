@@ -141,7 +141,7 @@ def batch_parser() -> _Parser:
         description="Apply a media policy to video files and folders, several at a time, safely.",
         epilog="Subcommands: vpo-tui doctor | policy {check FILE,list,show NAME} | "
         "history [BATCH] | report [--since 24h] | retry --cause TEXT | watch PATH... | "
-        "sample DIR.  "
+        "sample DIR | cluster certs DIR.  "
         "Exit codes: 0 ok, 1 failed files or unreadable "
         "paths, 2 usage, 3 invalid policy/config, 4 no video files, 5 missing tool, "
         "130 stopped.",

@@ -164,12 +164,14 @@ def test_a_fifo_given_or_found_is_reported_never_opened(ws: Workspace, tally: Ta
         "null.mkv": "a character device" + rest,
     }
     assert not any(p["unreadable"] for p in problems.values())
+    for p in problems.values():
+        assert base64.b64decode(p["path_bytes_b64"]) == os.fsencode(p["path"])
     assert took < 30, f"{took:.1f} s: something waited on the FIFO"
     assert temp_files(lib) == []
     outcome = assert_nothing_lost(before, str(policy))
     assert len(outcome.processed) == 2
-    history = _history(ws, result.document["batch_id"])
-    assert len(history["files"]) == 2  # type: ignore[arg-type]
+    jobs = _history(ws, result.document["batch_id"])["files"]
+    assert isinstance(jobs, list) and len(jobs) == 2
     tally.add("hostile_inputs", 4)
     tally.files(outcome.total)
 
@@ -279,6 +281,9 @@ def test_two_names_of_one_file_are_processed_once(ws: Workspace, tally: Tally) -
     outcome = assert_nothing_lost(before, str(policy))
     assert set(outcome.processed) == {a, c} and outcome.intact == (b,)
     assert temp_files(lib) == []
+    assert result.document is not None
+    jobs = _history(ws, result.document["batch_id"])["files"]
+    assert isinstance(jobs, list) and sorted(j["path"] for j in jobs) == [str(a), str(c)]
     tally.add("hostile_inputs")
     tally.files(outcome.total)
 
@@ -315,6 +320,9 @@ def test_links_to_files_are_followed_and_said_and_a_container_change_refused(
     outcome = assert_nothing_lost(before, str(policy))
     assert set(outcome.processed) == {movie, own} and outcome.intact == (clip,)
     assert temp_files(lib) == [] and temp_files(outside) == []
+    assert result.document is not None
+    jobs = _history(ws, result.document["batch_id"])["files"]
+    assert isinstance(jobs, list) and len(jobs) == 3
 
     again = _vpo(
         ws, "--no-tui", "--policy", str(policy), "--db", str(ws.db),
