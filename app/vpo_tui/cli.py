@@ -81,6 +81,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _clock_time(text: str) -> int:
+    from vpo_tui.hours import parse_hhmm
+
+    try:
+        return parse_hhmm(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _executor_text(text: str) -> str:
     from vpo_tui.executors import parse_executor
 
@@ -155,6 +164,12 @@ def batch_parser() -> _Parser:
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.add_argument("--no-recursive", action="store_true", help="do not descend into folders")
     parser.add_argument("--quiet", action="store_true", help="only errors and the summary")
+    parser.add_argument(
+        "--end-by",
+        type=_clock_time,
+        metavar="HH:MM",
+        help="--no-tui: at this time (local) kill the running files and end (exit 130)",
+    )
     parser.add_argument("--version", action="version", version=f"vpo-tui {__version__}")
     _probe_option(parser)
     _common(parser)
@@ -272,6 +287,7 @@ def _batch(argv: list[str]) -> int:
             recursive=not ns.no_recursive,
             quiet=ns.quiet,
             executor=ns.executor,
+            end_by=ns.end_by,
         )
     )
 
