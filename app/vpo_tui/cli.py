@@ -91,7 +91,7 @@ def _clock_time(text: str) -> int:
 
 
 def _executor_text(text: str) -> str:
-    from vpo_tui.batch.cluster.spec import parse_executor
+    from vpo_tui.executors import parse_executor
 
     try:
         return str(parse_executor(text))
@@ -421,7 +421,7 @@ def _doctor_folders(folders: list[Path], in_place: str) -> None:
 def _doctor_cluster(executor: str, config: Config) -> int:
     """Connect, list the workers, check vpo-tui's version and the tools on each."""
     from vpo_tui.batch.cluster.client import DaskBackend, version_problems
-    from vpo_tui.batch.cluster.spec import ClusterError, parse_executor
+    from vpo_tui.executors import ClusterError, parse_executor
 
     out = sys.stdout
     out.write(f"vpo-tui {__version__}, Python {sys.version.split()[0]}\n")
