@@ -567,6 +567,9 @@ def _history(argv: list[str]) -> int:
                 # in an error message as \xNN text)
                 error = j.error.removeprefix(f"{j.path}: ").removeprefix(f"{text_value(j.path)}: ")
                 line += f": {console_text(error)}"
+            elif j.output_path is not None and j.output_path != j.path:
+                # a new container's name, or the file a symbolic link led to
+                line += f" -> {console_text(j.output_path)}"
             sys.stdout.write(line + "\n")
             for change in j.changes:
                 sys.stdout.write(f"      - {console_text(change)}\n")
