@@ -12,10 +12,11 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,3 +153,73 @@ def dask_processes(
     finally:
         for proc in reversed(started):
             _stop(proc)
+
+
+# -- intruders: clients a secure scheduler must refuse ------------------------------
+
+
+def intruders(
+    address: str, other: CertFiles, ours: CertFiles | None, markers: Path
+) -> dict[str, object]:
+    """How each intruder fares: the exception that refused it, or what its task returned."""
+    from distributed import Client
+    from distributed.security import Security
+
+    ca_file = str(ours.ca) if ours is not None else None
+
+    class NoClientCert(Security):  # checks the scheduler, presents nothing itself
+        def get_connection_args(self, role: str) -> dict[str, object]:
+            ctx = ssl.create_default_context(cafile=ca_file)
+            ctx.check_hostname = False
+            if ca_file is None:
+                ctx.verify_mode = ssl.CERT_NONE
+            return {"ssl_context": ctx, "require_encryption": True, "extra_conn_args": {}}
+
+    host_port = address.split("://", 1)[1]
+    attempts: dict[str, tuple[str, Security | None]] = {
+        "no certificate": (f"tls://{host_port}", NoClientCert(require_encryption=True)),
+        "another CA's certificate": (
+            f"tls://{host_port}",
+            Security(
+                tls_ca_file=ca_file or str(other.ca),
+                tls_client_cert=str(other.cert),
+                tls_client_key=str(other.key),
+                require_encryption=True,
+            ),
+        ),
+        "plain tcp": (f"tcp://{host_port}", None),
+    }
+    outcome: dict[str, object] = {}
+    for name, (url, security) in attempts.items():
+        try:
+            client = Client(url, security=security, timeout=3, set_as_default=False)
+        except Exception as exc:
+            outcome[name] = exc
+            continue
+        try:
+            task = marker_task(markers)
+            outcome[name] = client.submit(task, name, pure=False).result(timeout=10)
+        except Exception as exc:
+            outcome[name] = exc
+        finally:
+            client.close()
+    return outcome
+
+
+def marker_task(folder: Path) -> Callable[[str], str]:
+    """What an intruder submits: proof that its code ran on a worker (sent by value)."""
+
+    def write_marker(name: str) -> str:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name.replace(" ", "-")).write_text("ran")
+        return "ran"
+
+    return write_marker
+
+
+def assert_all_refused(outcome: dict[str, object], markers: Path) -> None:
+    assert set(outcome) == {"no certificate", "another CA's certificate", "plain tcp"}
+    for name, result in outcome.items():
+        assert isinstance(result, Exception), f"{name}: {result!r}"
+    time.sleep(0.5)  # nothing queued that runs later either
+    assert not markers.exists() or not list(markers.iterdir()), list(markers.iterdir())

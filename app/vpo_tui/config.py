@@ -19,6 +19,7 @@ import platformdirs
 
 from vpo_tui.engine.job import EngineSettings, ProbeBackend, ToolPaths
 from vpo_tui.hours import TimeWindow
+from vpo_tui.policy.load import did_you_mean
 from vpo_tui.policy.model import OnError
 
 try:
@@ -215,7 +216,7 @@ def _extensions(key: str, value: Any) -> tuple[str, ...]:
 
 
 def _executor(key: str, value: Any) -> str:
-    from vpo_tui.batch.cluster.spec import parse_executor
+    from vpo_tui.executors import parse_executor
 
     text = _str(key, value)
     try:
@@ -299,6 +300,9 @@ _SCHEMA: dict[str, dict[str, Converter]] = {
 }
 
 
+_ALL_KEYS = [f"{section}.{key}" for section, keys in _SCHEMA.items() for key in keys]
+
+
 def parse_config(document: Mapping[str, Any], source: Path | None = None) -> Config:
     """Validate a parsed TOML document; every error names ``[section] key``.
 
@@ -310,7 +314,9 @@ def parse_config(document: Mapping[str, Any], source: Path | None = None) -> Con
     for section, table in document.items():
         if section not in _SCHEMA:
             known = ", ".join(f"[{s}]" for s in _SCHEMA)
-            problems.append(f"{where}unknown section [{section}] (known: {known})")
+            close = did_you_mean(section, list(_SCHEMA))
+            hint = f"; did you mean [{close}]?" if close else ""
+            problems.append(f"{where}unknown section [{section}]{hint} (known: {known})")
             continue
         if not isinstance(table, dict):
             problems.append(f"{where}{section}: expected a [{section}] table")
@@ -320,7 +326,9 @@ def parse_config(document: Mapping[str, Any], source: Path | None = None) -> Con
             converter = _SCHEMA[section].get(key)
             if converter is None:
                 known = ", ".join(_SCHEMA[section])
-                problems.append(f"{where}[{section}] {key}: unknown key (known: {known})")
+                close = did_you_mean(f"{section}.{key}", _ALL_KEYS)
+                hint = "; did you mean [{}] {}?".format(*close.split(".", 1)) if close else ""
+                problems.append(f"{where}[{section}] {key}: unknown key{hint} (known: {known})")
                 continue
             try:
                 values[key] = converter(f"[{section}] {key}", value)

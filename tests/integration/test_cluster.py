@@ -27,7 +27,6 @@ from tests.conftest import AudioSpec, MakeMedia, SubtitleSpec, sha256
 from tests.fakes import RecordingListener
 from vpo_tui.batch.cluster.client import DaskBackend, DaskBatch
 from vpo_tui.batch.cluster.paths import PathMap
-from vpo_tui.batch.cluster.spec import ClusterError, ExecutorSpec, parse_executor
 from vpo_tui.batch.cluster.worker import worker_host
 from vpo_tui.batch.events import BatchEvent, BatchResult, FileProgress
 from vpo_tui.batch.exit_codes import exit_code_for
@@ -36,6 +35,7 @@ from vpo_tui.config import Config
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus
 from vpo_tui.engine.probe import probe
 from vpo_tui.engine.process import process_file
+from vpo_tui.executors import ClusterError, ExecutorSpec, parse_executor
 from vpo_tui.headless import HeadlessOptions, run_headless
 from vpo_tui.policy.load import load_policy
 from vpo_tui.samples import SampleSpec, make_media
@@ -630,32 +630,32 @@ def test_threads_never_import_distributed(tmp_path: Path) -> None:
 
 
 def test_the_app_runs_its_batches_on_the_cluster(cluster: DaskBackend, library: Path, tmp_path):
-    """The TUI's services: runner factory, worker count and a batch through them."""
-    from vpo_tui.tui.services import Services
+    """The app's session on a cluster: its worker count, and a batch run through it."""
+    from vpo_tui.batch.session import Session
+    from vpo_tui.tui.request import BatchRequest
+    from vpo_tui.tui.services import Services, for_batch, run_runner, start_session
 
-    services = Services(config=Config()).on_cluster(_dask_url(cluster))
+    services = Services(config=Config())
+    assert start_session(services, workers=5, executor=_dask_url(cluster)).workers.workers == 5
+    session = start_session(services, executor=_dask_url(cluster))
+    assert isinstance(session, Session)
     try:
-        assert services.choose_workers(None).workers == 2  # the cluster's threads
-        assert services.choose_workers(5).workers == 5  # files in flight, not capped by cores
+        assert session.workers.workers == 2  # the cluster's threads
         lib = tmp_path / "lib"
         shutil.copytree(library, lib)
-        runner = services.runner_factory(
-            [FileJob(lib / "c.mp4", load_policy("normalize"))],
+        picked = BatchRequest(
+            paths=(lib,),
+            policy=load_policy("normalize"),
             workers=2,
-            listener=RecordingListener(),
-            on_error=load_policy("normalize").on_error,
             dry_run=False,
-            backend=services.new_backend(),
-            store=None,
-            max_workers=2,
-            policy_name="normalize",
-            roots=[lib],
+            display_root=lib,
         )
+        runner = run_runner(for_batch(session, picked), [lib / "c.mp4"], 2, RecordingListener())
         assert isinstance(runner._backend, DaskBatch)  # type: ignore[attr-defined]
         (result,) = runner.run().files
         assert result.status is FileStatus.OK and result.output_path == lib / "c.mkv"
     finally:
-        services.cluster.close()
+        session.close()
 
 
 def test_a_bad_executor_is_a_usage_error(capsys) -> None:

@@ -10,27 +10,31 @@ import io
 import json
 import os
 import shutil
-import signal
 import socket
 import ssl
 import stat
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("distributed")
 
-from tests.conftest import AudioSpec, MakeMedia, sha256
-from tests.dask_processes import dask_processes, free_port
+from tests.conftest import AudioSpec, sha256
+from tests.dask_processes import (
+    assert_all_refused,
+    dask_processes,
+    free_port,
+    intruders,
+    marker_task,
+)
 from vpo_tui import cli
 from vpo_tui.batch.cluster.client import DaskBackend
 from vpo_tui.batch.cluster.security import CertFiles
-from vpo_tui.batch.cluster.spec import ExecutorSpec
 from vpo_tui.config import ClusterConfig, Config
+from vpo_tui.executors import ExecutorSpec
 from vpo_tui.headless import HeadlessOptions, run_headless
 from vpo_tui.samples import SampleSpec, make_media
 
@@ -153,89 +157,6 @@ def test_tls_without_certificates_is_refused_before_connecting(tmp_path: Path) -
     assert sha256(clip) == digest
 
 
-def _intruders(
-    address: str, other: CertFiles, ours: CertFiles | None, markers: Path
-) -> dict[str, object]:
-    """How each intruder fares: the exception that refused it, or what its task returned."""
-    from distributed import Client
-    from distributed.security import Security
-
-    ca_file = str(ours.ca) if ours is not None else None
-
-    class NoClientCert(Security):  # checks the scheduler, presents nothing itself
-        def get_connection_args(self, role: str) -> dict[str, object]:
-            ctx = ssl.create_default_context(cafile=ca_file)
-            ctx.check_hostname = False
-            if ca_file is None:
-                ctx.verify_mode = ssl.CERT_NONE
-            return {"ssl_context": ctx, "require_encryption": True, "extra_conn_args": {}}
-
-    host_port = address.split("://", 1)[1]
-    attempts: dict[str, tuple[str, Security | None]] = {
-        "no certificate": (f"tls://{host_port}", NoClientCert(require_encryption=True)),
-        "another CA's certificate": (
-            f"tls://{host_port}",
-            Security(
-                tls_ca_file=ca_file or str(other.ca),
-                tls_client_cert=str(other.cert),
-                tls_client_key=str(other.key),
-                require_encryption=True,
-            ),
-        ),
-        "plain tcp": (f"tcp://{host_port}", None),
-    }
-    outcome: dict[str, object] = {}
-    for name, (url, security) in attempts.items():
-        try:
-            client = Client(url, security=security, timeout=3, set_as_default=False)
-        except Exception as exc:
-            outcome[name] = exc
-            continue
-        try:
-            task = _marker_task(markers)
-            outcome[name] = client.submit(task, name, pure=False).result(timeout=10)
-        except Exception as exc:
-            outcome[name] = exc
-        finally:
-            client.close()
-    return outcome
-
-
-def _marker_task(folder: Path) -> Callable[[str], str]:
-    """What an intruder submits: proof that its code ran on a worker (sent by value)."""
-
-    def write_marker(name: str) -> str:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / name.replace(" ", "-")).write_text("ran")
-        return "ran"
-
-    return write_marker
-
-
-def _assert_all_refused(outcome: dict[str, object], markers: Path) -> None:
-    assert set(outcome) == {"no certificate", "another CA's certificate", "plain tcp"}
-    for name, result in outcome.items():
-        assert isinstance(result, Exception), f"{name}: {result!r}"
-    time.sleep(0.5)  # nothing queued that runs later either
-    assert not markers.exists() or not list(markers.iterdir()), list(markers.iterdir())
-
-
-def test_the_tls_scheduler_runs_nobody_elses_code(
-    certs: CertFiles, other_ca: CertFiles, tmp_path: Path
-) -> None:
-    markers = tmp_path / "markers"
-    with dask_processes(tmp_path / "dask", certs) as running:
-        _assert_all_refused(_intruders(running.address, other_ca, certs, markers), markers)
-        spec = ExecutorSpec("tls", address=running.address)
-        backend = DaskBackend.open(spec, ClusterConfig(certs=certs.folder))
-        try:  # the same task, from a client with the cluster's certificate, does run
-            task = _marker_task(markers)
-            assert backend.client.submit(task, "ours", pure=False).result(10) == "ran"
-        finally:
-            backend.close()
-    assert [p.name for p in markers.iterdir()] == ["ours"]
-
-
 def test_a_local_cluster_runs_nobody_elses_code(
     certs: CertFiles, other_ca: CertFiles, tmp_path: Path
 ) -> None:
@@ -245,9 +166,9 @@ def test_a_local_cluster_runs_nobody_elses_code(
     try:
         assert backend.address.startswith("tls://127.0.0.1:")
         assert "encrypted (TLS)" in backend.access_note
-        _assert_all_refused(_intruders(backend.address, other_ca, None, markers), markers)
-        _assert_all_refused(_intruders(backend.address, certs, certs, markers), markers)
-        task = _marker_task(markers)
+        assert_all_refused(intruders(backend.address, other_ca, None, markers), markers)
+        assert_all_refused(intruders(backend.address, certs, certs, markers), markers)
+        task = marker_task(markers)
         assert backend.client.submit(task, "ours", pure=False).result(10) == "ran"
     finally:
         backend.close()
@@ -338,45 +259,3 @@ def test_the_needs_dask_hint_names_a_command_that_works_here(tmp_path: Path) -> 
     assert f"{sys.executable} -m pip install -e '{root}[cluster]'" in done.stderr
     make = subprocess.run(["make", "-n", "cluster"], cwd=root, capture_output=True, text=True)
     assert make.returncode == 0 and "[cluster]" in make.stdout, make.stderr
-
-
-def test_a_lost_scheduler_is_one_line_and_dask_logs_to_its_file(
-    make_file: MakeMedia, tmp_path: Path
-) -> None:
-    """The scheduler killed mid-batch: vpo-tui's own line, no Dask traceback on stderr."""
-    lib = tmp_path / "lib"
-    for i in range(2):
-        make_file(f"clip {i}.mkv", folder=lib, duration=3.0, width=480, height=270)
-    policy = tmp_path / "slow.toml"
-    policy.write_text(
-        'name = "slow-hevc"\n[transcode.video]\ncodec = "hevc"\ncrf = 30\npreset = "veryslow"\n'
-    )
-    state = tmp_path / "state"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(Path(cli.__file__).parents[1]),
-        "XDG_STATE_HOME": str(state),
-    }
-    with dask_processes(tmp_path / "dask", None) as running:
-        argv = [sys.executable, "-m", "vpo_tui", "--no-tui", "--policy", str(policy)]
-        argv += ["--db", str(tmp_path / "h.db"), "--executor", f"dask://{running.hostport}"]
-        batch = subprocess.Popen(
-            [*argv, str(lib)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-        )
-        try:
-            deadline = time.monotonic() + 60  # until ffmpeg writes its temp file
-            while len(list(lib.iterdir())) == 2 and time.monotonic() < deadline:
-                time.sleep(0.1)
-            os.killpg(running.scheduler.pid, signal.SIGKILL)
-            _out, err = batch.communicate(timeout=60)
-        finally:
-            if batch.poll() is None:
-                batch.kill()
-                batch.wait()
-    assert batch.returncode == 1, err
-    assert "lost the Dask scheduler" in err
-    assert "Traceback" not in err and "distributed." not in err, err
-    assert len([line for line in err.splitlines() if "lost the Dask scheduler at" in line]) <= 3
-    log = state / "vpo-tui" / "log" / "cluster.log"
-    assert "distributed" in log.read_text()  # Dask's detail is kept, in its file
-    assert f"Dask's messages: {log}" in err

@@ -40,7 +40,7 @@ def test_installed_app_in_a_real_terminal(
     assert "Found 2 files" in screen
     assert "will change" in screen and "error" in screen
     term.keys("r")
-    screen = term.wait_for("Summary")
+    screen = term.wait_for("Summary —")  # the screen, not the run screen's Summary button
     assert "Failed files (1)" in screen and "broken.mkv" in screen
     term.keys("escape")
     screen = term.wait_for("Finished: 2/2 files")

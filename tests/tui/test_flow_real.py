@@ -93,12 +93,16 @@ async def test_the_run_after_a_preview_reuses_its_probes(
     import os
 
     from tests.commands import logging_tools
-    from vpo_tui.config import Config, ToolsConfig
+    from vpo_tui.config import Config, ProbeConfig, ToolsConfig
 
     (tmp_path / "tools").mkdir()  # after "library" in the tree, which is marked below
     cfg, log = logging_tools(tmp_path / "tools")
     tools = dict(line.split(" = ") for line in cfg.read_text().splitlines()[1:])
-    config = Config(tools=ToolsConfig(**{k: v.strip('"') for k, v in tools.items()}))
+    # Probes counted as ffprobe calls: [probe] backend = "ffprobe" (PyAV reads in-process).
+    config = Config(
+        tools=ToolsConfig(**{k: v.strip('"') for k, v in tools.items()}),
+        probe=ProbeConfig(backend="ffprobe"),
+    )
     lib = tmp_path / "library"
     lib.mkdir()
     two = (AudioSpec("eng", default=True), AudioSpec("ger"))

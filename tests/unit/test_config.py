@@ -153,3 +153,20 @@ def test_safety_in_place_key(tmp_path: Path) -> None:
     never = load_config(write(tmp_path, '[safety]\nin_place = "never"\n'))
     assert never.safety.in_place == "never"
     assert never.engine_settings().in_place == "never"
+
+
+def test_config_typos_get_did_you_mean_as_policy_typos_do(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        "[procesing]\nworkers = 1\n[processing]\nwokers = 2\n[paths]\nmax_workers = 3\n"
+        "[tools]\nzzz = 1\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(cfg)
+    said = str(caught.value)
+    assert "unknown section [procesing]; did you mean [processing]?" in said
+    assert "[processing] wokers: unknown key; did you mean [processing] workers?" in said
+    # the right key in the wrong table
+    assert "[paths] max_workers: unknown key; did you mean [processing] max_workers?" in said
+    assert "[tools] zzz: unknown key (known:" in said  # nothing close: no guess

@@ -4,6 +4,7 @@ and counts in proper English."""
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 from vpo_tui.batch.events import BatchResult, BatchStarted, BatchWarning, FileFinished
@@ -107,3 +108,41 @@ def test_ctrl_c_twice_says_which_file_was_killed_and_counts_the_never_started() 
         "[1/2] cancelled /lib/b.mkv: not started",
         "[2/2] cancelled /lib/a.mkv: killed while running (the original is untouched)",
     ]
+
+
+def test_columns_do_not_shift_from_file_10_on() -> None:
+    out = io.StringIO()
+    listener = ConsoleListener(out, tty=False, quiet=False, dry_run=False)
+    listener.on_event(BatchStarted(total=12, workers=1, dry_run=False, policy_name="p"))
+    for i in range(12):
+        listener.on_event(FileFinished(FileResult(Path(f"/lib/{i}.mkv"), FileStatus.OK), i))
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("[ 1/12] ok        /lib/0.mkv")
+    assert lines[11].startswith("[12/12] ok        /lib/11.mkv")
+    assert len({line.index("/lib/") for line in lines}) == 1
+
+
+def test_headless_eta_counts_running_files_as_the_app_does() -> None:
+    """Half of a 10 s file done after 10 s, another file of unknown length to go:
+    5 s of 20 s of work in 10 s → 30 s left. Before, there was no ETA until a file ended."""
+    from vpo_tui.batch.events import FileProgress, FileStarted
+    from vpo_tui.engine.job import ProgressUpdate
+    from vpo_tui.tui.run_state import RunModel
+
+    paths = [Path("/lib/a.mkv"), Path("/lib/b.mkv")]
+    events = [
+        BatchStarted(total=2, workers=1, dry_run=False, policy_name="p"),
+        FileStarted(paths[0], 0),
+        FileProgress(paths[0], ProgressUpdate("run", 0.5, duration_s=10.0)),
+    ]
+    out = io.StringIO()
+    listener = ConsoleListener(out, tty=True, quiet=False, dry_run=False)
+    model = RunModel.for_paths(paths, Path("/lib"))
+    for event in events:
+        listener.on_event(event)
+        model.apply(event, now=100.0)
+    listener.started_at = time.monotonic() - 10.0  # ten seconds into the batch
+    listener._last_draw = 0.0  # past the redraw throttle
+    listener.tick()
+    assert out.getvalue().endswith("[1 active] 0:10 elapsed, ETA 0:30")
+    assert model.eta(now=110.0) == 30.0  # the app says the same

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from vpo_tui.batch.recovery import PendingRecovery, pending_recovery
+from vpo_tui.batch.session import Session
 from vpo_tui.store.history import HistoryStore
-from vpo_tui.tui.services import Services
+from vpo_tui.tui.services import Services, start_session
 
 
 def dead_pid() -> int:
@@ -64,15 +65,16 @@ def test_the_apps_dry_run_recovers_nothing_and_the_real_run_does(
     leftovers: tuple[HistoryStore, Path, Path],
 ) -> None:
     store, lib, stale = leftovers
-    services = Services(store=store)
-    notes = services.recover([lib], dry_run=True)
+    session = start_session(Services(store=store))  # the app's session, on its store
+    assert isinstance(session, Session)
+    notes = session.recover([lib], dry_run=True)
     assert len(notes) == 1 and "will be cleaned up by the next real run" in notes[0]
     assert stale.exists()
     assert store.list_batches()[0].status == "running"
-    notes = services.recover([lib])  # a real run after the dry run still recovers
+    notes = session.recover([lib], dry_run=False)  # a real run after the dry run still recovers
     assert not stale.exists() and store.list_batches()[0].status == "interrupted"
     assert any("stale temporary file" in note for note in notes)
-    assert services.recover([lib], dry_run=True) == []  # nothing left to announce
+    assert session.recover([lib], dry_run=True) == []  # nothing left to announce
 
 
 def test_an_interrupted_in_place_edit_is_counted_then_restored(tmp_path: Path) -> None:

@@ -112,6 +112,8 @@ class Plumbing:
     discover: Callable[..., Discovery] = discover
     cores: int | None = None  # None: this machine's
     store: HistoryStore | None = None  # an open store to use (the app keeps one); None: open one
+    # False: run without history rather than open a store (the app's could not open)
+    open_store: bool = True
     kill_grace_s: float | None = None  # a cap on the config's (the app quits within 2 s)
 
 
@@ -321,7 +323,7 @@ def _prepare(session: Session, say: Callable[[str], None], find_files: bool) -> 
 
     if plumbing.store is not None:
         session.store = plumbing.store
-    else:
+    elif plumbing.open_store:
         try:
             session.store = HistoryStore(request.db or config.paths.database)
             session._owns_store = True
@@ -346,8 +348,8 @@ def _prepare(session: Session, say: Callable[[str], None], find_files: bool) -> 
 def _open_cluster(session: Session, executor: str, say: Callable[[str], None]) -> Refusal | None:
     """Connect to (or start) the Dask cluster and check its workers."""
     from vpo_tui.batch.cluster.client import DaskBackend
-    from vpo_tui.batch.cluster.spec import ClusterError, parse_executor
     from vpo_tui.batch.workers import resolve_workers
+    from vpo_tui.executors import ClusterError, parse_executor
 
     try:
         spec = parse_executor(executor)

@@ -217,9 +217,10 @@ def _execute(
         _stage(control, "commit")
         commit(path, final, temp, original, settings)
     control.progress(ProgressUpdate("commit", 1.0))
-    if how is not None and method is CopyMethod.REFLINK:
+    cloned = method is CopyMethod.REFLINK
+    if how is not None and cloned:
         how += " (a clone: instant, no extra space)"
-    return _done(path, plan, final, original, output, how)
+    return _done(path, plan, final, original, output, how, cloned=cloned)
 
 
 def _checked(
@@ -271,8 +272,10 @@ def _done(
     original: os.stat_result,
     output: MediaInfo,
     how: str | None,
+    *,
+    cloned: bool = False,
 ) -> FileResult:
-    note = other_names_note(original, final.stat().st_size)
+    note = other_names_note(original, final.stat().st_size, cloned=cloned)
     return FileResult(
         path=path,
         status=FileStatus.OK,

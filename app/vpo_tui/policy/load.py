@@ -202,6 +202,20 @@ def policy_digest(policy: Policy) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def did_you_mean(full: str, known: Sequence[str]) -> str | None:
+    """The known dotted key a mistyped ``full`` most likely meant, if one is close.
+
+    A near spelling first (``audio.kep`` → ``audio.keep``), else the same key in
+    another table (``audio.format`` → ``container.format``). Shared by the policy
+    and config.toml, so both answer a typo the same way.
+    """
+    close = difflib.get_close_matches(full, known, n=1, cutoff=0.75)
+    if close:
+        return close[0]
+    leaf = full.rsplit(".", 1)[-1]
+    return next((k for k in known if k.rsplit(".", 1)[-1] == leaf), None)
+
+
 def _type_name(value: object) -> str:
     names = {
         bool: "a boolean",
@@ -303,11 +317,8 @@ class _Reader:
         return known
 
     def _unknown(self, full: str) -> str:
-        close = difflib.get_close_matches(full, _ALL_KEYS, n=1, cutoff=0.75)
-        if not close:
-            leaf = full.rsplit(".", 1)[-1]
-            close = [k for k in _ALL_KEYS if k.rsplit(".", 1)[-1] == leaf][:1]
-        hint = f"; did you mean {close[0]}?" if close else ""
+        close = did_you_mean(full, _ALL_KEYS)
+        hint = f"; did you mean {close}?" if close else ""
         return f"unknown key {full}{hint}"
 
     # ---- scalars

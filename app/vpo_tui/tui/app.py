@@ -26,15 +26,14 @@ from textual.theme import Theme
 from vpo_tui.batch.events import BatchResult
 from vpo_tui.batch.exit_codes import (
     EXIT_INTERRUPTED,
-    EXIT_MISSING_TOOL,
     EXIT_OK,
-    EXIT_USAGE,
     exit_code_for,
 )
-from vpo_tui.batch.session import DEFAULT_POLICY
-from vpo_tui.batch.workers import WorkerChoice, WorkerCountError
+from vpo_tui.batch.session import DEFAULT_POLICY, Refusal, Session
+from vpo_tui.batch.workers import WorkerChoice
 from vpo_tui.config import Config
 from vpo_tui.engine.job import KnownProbe
+from vpo_tui.phrasing import console_text
 from vpo_tui.policy.model import Policy
 from vpo_tui.tui.host import RunnerSet
 from vpo_tui.tui.navigation import BackToPick, OpenHistory, ShowLastSummary
@@ -44,14 +43,23 @@ from vpo_tui.tui.screens.help import HelpScreen
 from vpo_tui.tui.screens.history import HistoryScreen
 from vpo_tui.tui.screens.pick import PickScreen
 from vpo_tui.tui.screens.preview import PreviewScreen
+from vpo_tui.tui.screens.report import ReportScreen
 from vpo_tui.tui.screens.run import RunScreen
 from vpo_tui.tui.screens.summary import SummaryScreen
-from vpo_tui.tui.services import Services, open_services
+from vpo_tui.tui.services import Services, open_services, start_session
 from vpo_tui.tui.styles import stylesheet_paths
 
 QUIT_GRACE_S = 1.5  # after "kill now", exit even if a tool is slow to die (goal: gone in 2 s)
 # SIGTERM, or the terminal closing (SIGHUP): nobody is left to answer a dialog
 TERMINATING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class StartRefused(Exception):
+    """The app's session was refused before its first screen (``refusal`` says why)."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.console)
+        self.refusal = refusal
 
 
 class VpoApp(App[int]):
@@ -73,10 +81,14 @@ class VpoApp(App[int]):
         dry_run: bool = False,
         browse_root: Path | None = None,
         display_root: Path | None = None,
+        executor: str | None = None,
+        session: Session | None = None,
     ) -> None:
         """``policy`` defaults to the CLI's default policy; ``workers`` is ``--workers``.
 
-        Raises ``WorkerCountError`` for a worker count below 1 (a usage error).
+        ``session`` is the batch session ``run_tui`` opened; without one the app opens
+        its own from ``services`` (``StartRefused`` if it is refused: a worker count
+        below 1, an unusable cluster).
         """
         super().__init__()
         self.services = services or Services()
@@ -85,7 +97,19 @@ class VpoApp(App[int]):
         self.missing_paths = [p for p in given if not os.path.lexists(p)]
         self.start_paths = [p for p in given if p not in self.missing_paths]
         self.start_policy = policy or DEFAULT_POLICY
-        self.worker_choice: WorkerChoice = self.services.choose_workers(workers)
+        if session is None:
+            opened = start_session(
+                self.services,
+                policy=self.start_policy,
+                workers=workers,
+                executor=executor,
+                dry_run=dry_run,
+            )
+            if isinstance(opened, Refusal):
+                raise StartRefused(opened)
+            session = opened
+        self.session = session
+        self.worker_choice: WorkerChoice = session.workers
         self.start_dry_run = dry_run
         self.browse_root = (browse_root or _browse_root(self.start_paths)).absolute()
         self.display_root = display_root
@@ -98,6 +122,7 @@ class VpoApp(App[int]):
         self.quit_cut_batch_short = False
         self._signal_handlers: list[signal.Signals] = []
         self.last_result: BatchResult | None = None
+        self.last_unreadable = 0  # paths the last batch's discovery could not read (exit 1)
         # The last batch's run screen, kept (even once closed) so that its summary
         # stays reachable from the pick screen and the palette until a new batch starts.
         self.last_run: RunScreen | None = None
@@ -113,7 +138,7 @@ class VpoApp(App[int]):
 
     @property
     def worker_cap_text(self) -> str:
-        return self.services.cap_reason(self.worker_choice.cap)
+        return self.services.cap_reason(self.session)
 
     # -- start-up / shutdown -----------------------------------------------------
     def on_mount(self) -> None:
@@ -130,8 +155,8 @@ class VpoApp(App[int]):
                 )
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self.push_screen(PickScreen())
-        if self.worker_choice.warning:
-            self.notify(self.worker_choice.warning, severity="warning", timeout=10, markup=False)
+        for warning in self.session.warnings:  # a lowered worker count, plain TCP to a cluster
+            self.notify(warning, severity="warning", timeout=10, markup=False)
         if self.services.store_problem:
             self.notify(self.services.store_problem, severity="warning", timeout=10, markup=False)
 
@@ -248,7 +273,7 @@ class VpoApp(App[int]):
         if self.terminated_by is not None or self.quit_cut_batch_short:
             return EXIT_INTERRUPTED
         result = self.last_result
-        return exit_code_for(result) if result is not None else EXIT_OK
+        return exit_code_for(result, self.last_unreadable) if result is not None else EXIT_OK
 
     @on(RunScreen.RunnerDone)
     def _runner_done(self) -> None:
@@ -299,12 +324,32 @@ class VpoApp(App[int]):
         """A finished run: its result decides the exit code; its summary opens if the
         run is what the user is looking at (only the last run can still post this)."""
         self.last_result = message.result
+        # A folder the preview could not read is work not done: exit 1, as headless says.
+        self.last_unreadable = sum(1 for p in message.request.discovery_problems if p.unreadable)
         if self.last_run is not None and self.screen is self.last_run:
             self.push_screen(SummaryScreen(message.request, message.result, message.durations))
 
     @on(OpenHistory)
     def open_history(self) -> None:
         self.push_screen(HistoryScreen())
+
+    def open_report(self) -> None:
+        self.push_screen(ReportScreen())
+
+    @on(ReportScreen.RetryGroup)
+    def _retry_group(self, message: ReportScreen.RetryGroup) -> None:
+        """A failure group from the report, run again under the policy it failed under."""
+        from vpo_tui.policy.load import PolicyError, load_policy
+
+        try:
+            policy = load_policy(message.policy)
+        except PolicyError as exc:
+            self.notify(str(exc), title="Cannot run", severity="error", markup=False)
+            return
+        request = BatchRequest(
+            message.paths, policy, self.start_workers, False, common_root(message.paths)
+        )
+        self.open_run(request, message.paths)
 
     @on(ShowLastSummary)
     def show_last_summary(self) -> None:
@@ -373,6 +418,9 @@ class VpoApp(App[int]):
                 yield command
         yield SystemCommand("Help: keys", "Every key of every screen", self.action_help)
         yield SystemCommand("History", "Past batches and their files", self.open_history)
+        yield SystemCommand(
+            "Report", "Files, space and time per day; failures by cause", self.open_report
+        )
         if self.last_summary_ready:
             yield SystemCommand(
                 "Last batch's summary", "Totals, failures, retry", self.show_last_summary
@@ -413,42 +461,45 @@ def run_tui(
     services: Services | None = None,
     executor: str | None = None,
 ) -> int:
-    """Open the app; returns the exit code (0, or 1 when the last batch had failures)."""
+    """Open the app; returns the exit code (0, or 1 when the last batch had failures).
+
+    A session refused at start-up (a worker count below 1, an unusable Dask cluster)
+    is said as headless says it and ends with the same exit code.
+    """
     owned = services is None
     if services is None:
         services = open_services(config or Config(), Path(db) if db else None, recursive=recursive)
-    executor = executor or services.config.processing.executor
-    if executor is not None and executor != "threads":
-        try:
-            services = services.on_cluster(executor)
-        except Exception as exc:  # ClusterError, or a bad spec from a test
-            sys.stderr.write(f"vpo-tui: {exc}\n")
-            if owned and services.store is not None:
-                services.store.close()
-            return EXIT_MISSING_TOOL  # as headless: the environment cannot run the batch
-        if services.cluster is not None and services.cluster.warning:  # every time
-            sys.stderr.write(f"vpo-tui: warning: {services.cluster.warning}\n")
     policy_name = (policy.source or policy.name) if isinstance(policy, Policy) else policy
+    policy_name = policy_name or DEFAULT_POLICY
+
+    def say(text: str) -> None:  # before the screen is drawn: "connecting to ..."
+        sys.stderr.write(f"note: {console_text(text)}\n")
+        sys.stderr.flush()
+
+    opened = start_session(
+        services, policy=policy_name, workers=workers, executor=executor, dry_run=dry_run, say=say
+    )
     try:
-        try:
+        if isinstance(opened, Refusal):
+            sys.stderr.write(f"vpo-tui: {opened.console}\n")
+            return opened.exit_code
+        with opened as session:
+            if session.cluster is not None and session.cluster.warning:  # every time
+                sys.stderr.write(f"vpo-tui: warning: {session.cluster.warning}\n")
             app = VpoApp(
                 services=services,
+                session=session,
                 paths=[Path(p) for p in paths],
-                policy=policy_name or DEFAULT_POLICY,
+                policy=policy_name,
                 workers=workers,
                 dry_run=dry_run,
             )
-        except WorkerCountError as exc:
-            sys.stderr.write(f"vpo-tui: {exc}\n")
-            return EXIT_USAGE
-        try:
-            code = app.run()
-        finally:
-            app.kill_all()
-            app.wait_for_batches()
-        return code if isinstance(code, int) else (app.return_code or 0)
+            try:
+                code = app.run()
+            finally:
+                app.kill_all()
+                app.wait_for_batches()
+            return code if isinstance(code, int) else (app.return_code or 0)
     finally:
         if owned and services.store is not None:
             services.store.close()
-        if services.cluster is not None:
-            services.cluster.close()

@@ -16,6 +16,7 @@ from typing import Protocol, cast
 from textual.dom import DOMNode
 from textual.widget import Widget
 
+from vpo_tui.batch.session import Session
 from vpo_tui.batch.workers import WorkerChoice
 from vpo_tui.tui.services import Runner, Services
 
@@ -53,6 +54,7 @@ class Host(Protocol):
     """The app as its screens see it (``VpoApp`` satisfies it)."""
 
     services: Services
+    session: Session  # the app's batch session; each batch narrows it (``for_batch``)
     runners: RunnerSet
     browse_root: Path
     display_root: Path | None
@@ -82,7 +84,8 @@ def host_of(node: DOMNode) -> Host:
 
 def refuse_for_missing_tools(node: Widget, *, dry_run: bool) -> bool:
     """Refuse a batch as headless does (exit 5 there): True, and the same message."""
-    problem = host_of(node).services.missing_tools(dry_run=dry_run)
+    host = host_of(node)
+    problem = host.services.missing_tools(host.session, dry_run=dry_run)
     if problem is None:
         return False
     node.notify(problem, title="Cannot run", severity="error", timeout=15, markup=False)

@@ -21,6 +21,7 @@ from vpo_tui.batch.events import (
     FileProgress,
     FileStarted,
 )
+from vpo_tui.batch.pace import batch_work, remaining_s
 from vpo_tui.engine.job import FileResult, FileStatus
 from vpo_tui.phrasing import files_progress
 from vpo_tui.tui.text import cause_text, display_name, format_duration, namer
@@ -79,9 +80,10 @@ class FileRow:
             return ""
         if self.paused:
             return "paused"
-        if self.fps is not None:
+        # ffmpeg's first report says 0 fps before a frame is out: not a figure to show
+        if self.fps:
             return f"{self.fps:.0f} fps"
-        if self.speed is not None:
+        if self.speed:
             return f"{self.speed:.1f}x"
         return STAGE_WORDS.get(self.stage, self.stage)
 
@@ -310,13 +312,14 @@ class RunModel:
         when none is); running files count with their fraction, so two transcodes
         at 80 % move the bar before either finishes. Cancelled files are not work.
         """
-        mean = self._known_weight / self._known_count if self._known_count else 1.0
-        files = max(0, self.total - self.cancelled)
-        total = self._known_weight + max(0, files - self._known_count) * mean
-        done = self._done_known_weight + self._done_unknown * mean
-        for row in self._running.values():
-            done += (row.duration_s or mean) * row.fraction
-        return done, total
+        return batch_work(  # the computation headless shares
+            max(0, self.total - self.cancelled),
+            self._known_weight,
+            self._known_count,
+            self._done_known_weight,
+            self._done_unknown,
+            ((row.duration_s, row.fraction) for row in self._running.values()),
+        )
 
     def progress(self) -> float:
         """The aggregate bar, 0..1: finished files plus the running files' share."""
@@ -334,10 +337,7 @@ class RunModel:
         if self.result is not None or self.started_at is None:
             return None
         done, total = self._work()
-        elapsed = self.elapsed(now)
-        if done <= 0 or elapsed <= 0:
-            return None
-        return max(0.0, total - done) * elapsed / done
+        return remaining_s(done, total, self.elapsed(now))
 
     def counts(self) -> dict[str, int]:
         tally: dict[str, int] = {}

@@ -140,7 +140,7 @@ class PickScreen(Screen[None]):
 
     def _refresh_tools_warning(self) -> str | None:
         """A line under the title while a tool a real run needs is missing (or fixed)."""
-        problem = self.host.services.missing_tools(dry_run=False)
+        problem = self.host.services.missing_tools(self.host.session, dry_run=False)
         line = self.query_one("#tools-warning", Static)
         line.update(Text(f"⚠ {problem}", style="bold red") if problem else "")
         line.display = problem is not None
@@ -184,6 +184,8 @@ class PickScreen(Screen[None]):
     def _path_typed(self, event: Input.Submitted) -> None:
         if self._mark_typed(event.value):
             event.input.value = ""
+            # Done typing: keys are commands again (l, h, n), not more letters in the box.
+            self.marking_tree.focus()
 
     def _mark_typed(self, text: str) -> bool:
         path = Path(text.strip()).expanduser()

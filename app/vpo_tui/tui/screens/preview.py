@@ -19,13 +19,12 @@ from textual.widgets import Footer, Static
 
 from vpo_tui.batch.discovery import DiscoveryProblem
 from vpo_tui.batch.events import BatchFinished, FileFinished, FileProgress
-from vpo_tui.engine.job import FileJob, FileResult, FileStatus, KnownProbe
+from vpo_tui.engine.job import FileResult, FileStatus, KnownProbe
 from vpo_tui.phrasing import plural
-from vpo_tui.policy.model import OnError
 from vpo_tui.tui.host import Host, host_of, refuse_for_missing_tools
 from vpo_tui.tui.messages import DRAIN_INTERVAL_S, BatchCrashed, EventPipe, RecoveryNotes
 from vpo_tui.tui.request import BatchRequest
-from vpo_tui.tui.services import Runner
+from vpo_tui.tui.services import Runner, for_batch, preview_runner
 from vpo_tui.tui.text import cause_text, display_name
 from vpo_tui.tui.widgets.file_table import Column, FileTable
 from vpo_tui.tui.widgets.filter_input import FilterInput
@@ -235,15 +234,15 @@ class PreviewScreen(Screen[None]):
     # -- background work (thread): discovery, then a dry-run batch ---------------
     @work(thread=True, exit_on_error=False, group="preview")
     def _find_and_probe(self) -> None:
-        services = self.host.services
+        batch = for_batch(self.host.session, self.request)
         try:
             # Recovery first, as headless does: finishing a half-done container
             # change removes the old file, which discovery would otherwise queue.
             # A dry run changes nothing, recovery included: it only says what is pending.
-            notes = services.recover(self.request.paths, dry_run=self.request.dry_run)
+            notes = batch.recover()
             if notes:
                 self.post_message(RecoveryNotes(notes))
-            found = services.discover(self.request.paths)
+            found = batch.discover()
         except Exception as exc:  # discover reports problems itself; this is a bug guard
             self.post_message(self.DiscoveryFailed(f"Cannot look for files: {exc}"))
             self.post_message(self.FilesFound([], []))
@@ -254,20 +253,7 @@ class PreviewScreen(Screen[None]):
         )
         if not files or self._pipe.closed:
             return
-        policy, settings = self.request.policy, services.settings
-        jobs = [FileJob(p, policy, settings, True) for p in files]
-        runner = services.runner_factory(
-            jobs,
-            workers=self.request.workers,
-            listener=self._pipe,
-            on_error=OnError.SKIP,
-            dry_run=True,
-            backend=services.new_backend(),
-            store=None,  # a preview is not a batch: nothing goes into the history
-            max_workers=self.host.worker_cap,
-            policy_name=self.request.policy.name,
-            roots=self.request.paths,
-        )
+        runner = preview_runner(batch, files, self.request.workers, self._pipe)
         self._runner = runner
         if self._pipe.closed:
             return

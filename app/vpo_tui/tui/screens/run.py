@@ -23,7 +23,8 @@ from textual.widgets.button import ButtonVariant
 from textual.worker import Worker, WorkerState
 
 from vpo_tui.batch.events import BatchFinished, BatchResult, FileFinished
-from vpo_tui.engine.job import FileJob, FileStatus, KnownProbe
+from vpo_tui.batch.session import Session
+from vpo_tui.engine.job import FileStatus, KnownProbe
 from vpo_tui.phrasing import plural
 from vpo_tui.tui.host import Host, host_of
 from vpo_tui.tui.messages import (
@@ -37,7 +38,7 @@ from vpo_tui.tui.navigation import BackToPick
 from vpo_tui.tui.request import BatchRequest
 from vpo_tui.tui.run_state import FileRow, RunModel
 from vpo_tui.tui.screens.dialogs import ConfirmKill
-from vpo_tui.tui.services import Runner
+from vpo_tui.tui.services import Runner, for_batch, run_runner
 from vpo_tui.tui.text import cause_text
 from vpo_tui.tui.widgets.error_log import ErrorLog
 from vpo_tui.tui.widgets.file_table import Column, FileTable
@@ -90,6 +91,13 @@ class AggregateLine(Widget):
         return line
 
 
+class ControlButton(Button):
+    """Pause / Stop / Kill / Summary: reached with tab, but a click leaves the focus
+    where it was (on the table), so the arrow keys go on moving its cursor."""
+
+    FOCUS_ON_CLICK = False
+
+
 def run_cells(row: FileRow) -> Sequence[str | Text]:
     return (
         f"{row.name}  @{row.worker}" if row.worker else row.name,  # where a cluster runs it
@@ -139,7 +147,10 @@ class RunScreen(Screen[None]):
         Binding("slash", "filter", "Filter"),
         # Ahead of the table's own enter, but only once the batch has ended (check_action).
         Binding("enter", "summary", "Summary", priority=True),
+        # esc goes back once the batch has ended; while it runs the footer does not
+        # offer it (leaving would kill the batch) and esc only says how to end it.
         Binding("escape", "back", "Back"),
+        Binding("escape", "back_while_running", "Back", show=False),
     ]
     # Offered (footer, buttons) only while the batch runs: afterwards they do nothing.
     WHILE_RUNNING = frozenset({"stop", "kill", "more_workers", "fewer_workers"})
@@ -204,7 +215,8 @@ class RunScreen(Screen[None]):
         mode = "  [yellow]DRY RUN: nothing is written[/]" if self.request.dry_run else ""
         yield Static(f"Run — policy [b]{escape(self.request.policy.name)}[/b]{mode}", id="title")
         yield AggregateLine(id="aggregate")
-        # Buttons for the mouse; they never take the focus, so keys keep going to the table.
+        # Buttons for the mouse, and reached with tab / shift+tab like any button; the
+        # table has the focus first, so keys go to it until the user tabs away.
         with Horizontal(id="run-controls"):
             controls: tuple[tuple[str, str, ButtonVariant], ...] = (
                 ("Pause [p]", "pause", "default"),
@@ -213,9 +225,7 @@ class RunScreen(Screen[None]):
                 ("Summary [enter]", "summary", "primary"),
             )
             for label, name, variant in controls:
-                button = Button(Text(label), id=f"run-{name}", variant=variant, compact=True)
-                button.can_focus = False
-                yield button
+                yield ControlButton(Text(label), id=f"run-{name}", variant=variant, compact=True)
         table: FileTable[FileRow] = FileTable(
             [
                 Column("File", None, 3),
@@ -248,27 +258,14 @@ class RunScreen(Screen[None]):
         return {row.path: row.duration_s for row in self.model.rows if row.duration_s is not None}
 
     def on_mount(self) -> None:
-        services = self.host.services
-        policy, settings, dry_run = self.request.policy, services.settings, self.request.dry_run
-        jobs = [FileJob(p, policy, settings, dry_run, known=self.known.get(p)) for p in self.paths]
-        self.runner = services.runner_factory(
-            jobs,
-            workers=self.request.workers,
-            listener=self.pipe,
-            on_error=services.config.processing.on_error or self.request.policy.on_error,
-            dry_run=self.request.dry_run,
-            backend=services.new_backend(),
-            store=services.store,
-            max_workers=self.host.worker_cap,
-            policy_name=self.request.policy.name,
-            roots=self.request.paths,
-        )
+        batch = for_batch(self.host.session, self.request)
+        self.runner = run_runner(batch, self.paths, self.request.workers, self.pipe, self.known)
         done = threading.Event()
         self.host.runners.add(self.runner, done)
         self._show_controls()
         self._refresh_aggregate()
         self.set_interval(DRAIN_INTERVAL_S, self._tick)
-        self._run_batch(self.runner, done)
+        self._run_batch(batch, self.runner, done)
 
     def on_unmount(self) -> None:
         self.pipe.close()
@@ -276,7 +273,7 @@ class RunScreen(Screen[None]):
             self.runner.kill()
 
     @work(thread=True, exit_on_error=False, group="batch", name="batch")
-    def _run_batch(self, runner: Runner, done: threading.Event) -> None:
+    def _run_batch(self, batch: Session, runner: Runner, done: threading.Event) -> None:
         """The batch thread: start-up recovery (as headless does), then the runner.
 
         The runner owns its own executor. ``done`` tells the app, even after it
@@ -284,7 +281,7 @@ class RunScreen(Screen[None]):
         """
         try:
             if not self.request.dry_run:
-                notes = self.host.services.recover(self.request.paths)
+                notes = batch.recover()
                 if notes:
                     self.post_message(RecoveryNotes(notes))
             runner.run()
@@ -409,7 +406,10 @@ class RunScreen(Screen[None]):
         """Buttons offer Stop / Kill / Pause only while they can do something."""
         running = self.running
         for name in ("pause", "stop", "kill"):
-            self.query_one(f"#run-{name}", Button).display = running
+            button = self.query_one(f"#run-{name}", Button)
+            if not running and button.has_focus:  # it is about to vanish: keys go on working
+                self.table.focus()
+            button.display = running
         self.query_one("#run-summary", Button).display = self.model.result is not None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -419,6 +419,10 @@ class RunScreen(Screen[None]):
             return self.running and self.paused == (action == "resume")
         if action == "summary":
             return self.model.result is not None
+        if action == "back":
+            return not self.running
+        if action == "back_while_running":
+            return self.running
         return True
 
     @on(Button.Pressed, "#run-controls Button")
@@ -538,6 +542,9 @@ class RunScreen(Screen[None]):
 
     def action_back(self) -> None:
         if self.running:
-            self.notify("The batch is running: s stops it, k kills it.")
+            self.action_back_while_running()
             return
         self.app.post_message(BackToPick())
+
+    def action_back_while_running(self) -> None:
+        self.notify("The batch is running: s stops it, k kills it; then esc goes back.")
