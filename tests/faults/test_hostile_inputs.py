@@ -331,6 +331,8 @@ def test_links_to_files_are_followed_and_said_and_a_container_change_refused(
     assert result.document is not None
     jobs = _history(ws, result.document["batch_id"])["files"]
     assert isinstance(jobs, list) and len(jobs) == 3
+    shown = _vpo(ws, "history", "--db", str(ws.db), str(result.document["batch_id"]))
+    assert f"ok          {lib}/alias.mkv -> {movie}" in shown.stdout, shown.stdout
 
     again = _vpo(
         ws, "--no-tui", "--policy", str(policy), "--db", str(ws.db),

@@ -86,6 +86,7 @@ def process_file(
         lock = _open_lock(path)
         try:
             # an in-place edit of a dead process left a journal: the original first
+            flags_edit.refuse_if_edited_elsewhere(path)
             pending = flags_edit.pending_restore(path)
             if pending is not None and job.dry_run:
                 return FileResult(path, FileStatus.PLANNED, (pending,), how=pending)
