@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn, TextIO
@@ -46,6 +47,7 @@ from vpo_tui.batch.session import (
 )
 from vpo_tui.config import Config
 from vpo_tui.engine.job import FileResult, FileStatus, StopReason
+from vpo_tui.hours import next_time
 from vpo_tui.phrasing import console_text, files_progress, plural
 from vpo_tui.store.paths import path_bytes_b64
 
@@ -62,6 +64,7 @@ class HeadlessOptions:
     recursive: bool = True
     quiet: bool = False
     executor: str | None = None  # --executor; None: [processing] executor, else threads
+    end_by: int | None = None  # --end-by: minutes after midnight; the batch ends then
 
     def request(self) -> BatchRequest:
         return BatchRequest(
@@ -329,9 +332,14 @@ def run_headless(
             plan=out if options.dry_run and not options.json else None,
         )
         try:
+            end_at = None
+            if options.end_by is not None:
+                end_at = next_time(options.end_by, datetime.now())
             # a kill gives the tools their TERM → KILL grace, and a second for clean-up
             stuck_after = max(STUCK_AFTER_KILL_S, session.settings.kill_grace_s + 1.0)
-            result = _run(session.runner(listener), listener, err, install_signals, stuck_after)
+            result = _run(
+                session.runner(listener), listener, err, install_signals, stuck_after, end_at
+            )
         except _Stuck:
             _leave_stuck(report, out, err, stuck_after)
     code = session.exit_code(result)
@@ -439,6 +447,7 @@ def _run(
     err: TextIO,
     install_signals: bool,
     stuck_after_s: float = STUCK_AFTER_KILL_S,
+    end_at: datetime | None = None,
 ) -> BatchResult:
     """Run the batch on a thread; the main thread waits and handles Ctrl-C / SIGTERM / SIGHUP.
 
@@ -492,6 +501,14 @@ def _run(
         while thread.is_alive():
             thread.join(0.2)
             listener.tick()
+            if end_at is not None and not killed_at and datetime.now() >= end_at:
+                # --end-by: the machine is free at the time the user gave
+                listener.message(
+                    f"End time {end_at:%H:%M} reached: killing the running files "
+                    "(originals are left untouched; running the command again does them)"
+                )
+                killed_at.append(time.monotonic())
+                runner.kill()
             if killed_at and time.monotonic() - killed_at[0] > stuck_after_s:
                 raise _Stuck
     finally:

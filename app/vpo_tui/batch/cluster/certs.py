@@ -16,7 +16,7 @@ import socket
 from pathlib import Path
 
 from vpo_tui.batch.cluster.security import CertFiles
-from vpo_tui.batch.cluster.spec import ClusterError
+from vpo_tui.executors import ClusterError
 
 VALID_DAYS = 3650  # ten years: a home cluster should not stop working on a date
 
