@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -219,7 +218,9 @@ def test_names_are_cut_in_the_middle_and_stay_distinct() -> None:
     names = [f"Series/A long show name S01E0{i}.mkv" for i in (1, 2, 3)]
     cut = [cut_middle(name, 20) for name in names]
     assert len(set(cut)) == 3
-    assert all(len(c) == 20 and c.endswith(f"E0{i}.mkv") for i, c in zip((1, 2, 3), cut))
+    assert all(
+        len(c) == 20 and c.endswith(f"E0{i}.mkv") for i, c in zip((1, 2, 3), cut, strict=True)
+    )
     assert cut[0].startswith("Series") and "…" in cut[0]
     assert cut_middle("short.mkv", 20) == "short.mkv"
     assert cut_middle("日本語のとても長い名前のファイル.mkv", 15).endswith(".mkv")
