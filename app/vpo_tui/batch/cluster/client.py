@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vpo_tui.batch.backend import Abandoned
+from vpo_tui.batch.cluster.certs import temporary_security
 from vpo_tui.batch.cluster.logs import LOG_ENV, route_dask_logs
 from vpo_tui.batch.cluster.security import (
     cert_files,
@@ -39,7 +40,6 @@ from vpo_tui.batch.cluster.security import (
     describe_access,
     insecure_refusal,
     insecure_warning,
-    temporary_security,
 )
 from vpo_tui.batch.cluster.spec import LOCAL_CLUSTER, TLS, ClusterError, ExecutorSpec
 from vpo_tui.batch.cluster.worker import (
