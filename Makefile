@@ -63,7 +63,7 @@ sample: $(BIN)/vpo-tui
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench
-	cd app && ../$(BIN)/lint-imports --config ../pyproject.toml
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(VENV)/.test-deps
 	$(BIN)/mypy

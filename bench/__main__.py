@@ -1,12 +1,12 @@
 """``python -m bench [NAME ...]``: run the batch benchmarks and print one table.
 
 Names: runner_scale, noop_rerun, batch_overhead, batch_speedup, remux_minimal,
-dry_run_probe, cluster, flags_only (default: all, cheapest first; the 100 MB variant of
-remux_minimal is ``python -m bench.remux_minimal --big``). ``--markdown`` prints the
-table for bench/RESULTS.md, with the machine description and the command line. The TUI
-scale benchmark is its own script (``bench/tui_scale.py``) and is not run from here.
-Exit status 1 when
-any figure misses its goal, so a script can notice.
+dry_run_probe, cluster, flags_only, watch_idle, probe_isolation (default: all, cheapest
+first; the 100 MB variant of remux_minimal is ``python -m bench.remux_minimal --big``).
+``--markdown`` prints the table for bench/RESULTS.md, with the machine description and
+the command line. The TUI scale benchmark is its own script (``bench/tui_scale.py``)
+and is not run from here. Exit status 1 when any figure misses its goal, so a script
+can notice.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ BENCHMARKS: dict[str, str] = {
     "flags_only": "5 x 800 MB default-audio changes vs ffprobe + mkvpropedit in place",
     "dry_run_probe": "cold --dry-run over 1,000 files vs xargs ffprobe; tool runs after a dry run",
     "cluster": "40 remuxes local-cluster:2 vs threads; dispatch per file through Dask",
+    "probe_isolation": "300 probes: PyAV threads vs PyAV helpers vs ffprobe; memory",
+    "watch_idle": "vpo-tui watch on 50,000 files in 5,000 folders: start-up, memory, idle CPU",
 }
 
 

@@ -129,7 +129,7 @@ def _bare_dask_ms(backend: object, files: int) -> float:
 
 def run(repeat: int = 3, noop_files: int = NOOP_FILES, workers: int = 16) -> list[Figure]:
     from vpo_tui.batch.cluster.client import DaskBackend
-    from vpo_tui.batch.cluster.spec import ExecutorSpec
+    from vpo_tui.executors import ExecutorSpec
 
     threads: list[tuple[float, float]] = []
     cluster: list[tuple[float, float]] = []

@@ -81,8 +81,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _clock_time(text: str) -> int:
+    from vpo_tui.hours import parse_hhmm
+
+    try:
+        return parse_hhmm(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _executor_text(text: str) -> str:
-    from vpo_tui.batch.cluster.spec import parse_executor
+    from vpo_tui.executors import parse_executor
 
     try:
         return str(parse_executor(text))
@@ -155,6 +164,12 @@ def batch_parser() -> _Parser:
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.add_argument("--no-recursive", action="store_true", help="do not descend into folders")
     parser.add_argument("--quiet", action="store_true", help="only errors and the summary")
+    parser.add_argument(
+        "--end-by",
+        type=_clock_time,
+        metavar="HH:MM",
+        help="--no-tui: at this time (local) kill the running files and end (exit 130)",
+    )
     parser.add_argument("--version", action="version", version=f"vpo-tui {__version__}")
     _probe_option(parser)
     _common(parser)
@@ -272,6 +287,7 @@ def _batch(argv: list[str]) -> int:
             recursive=not ns.no_recursive,
             quiet=ns.quiet,
             executor=ns.executor,
+            end_by=ns.end_by,
         )
     )
 
@@ -289,7 +305,7 @@ def _subcommand(name: str, argv: list[str]) -> int:
     if name == "watch":
         from vpo_tui.watch.headless import watch_main
 
-        return watch_main(argv)
+        return watch_main(argv, app=_watch_app)
     if name in ("report", "retry"):
         from vpo_tui.report_command import report_main
         from vpo_tui.retry_command import retry_main
@@ -300,6 +316,13 @@ def _subcommand(name: str, argv: list[str]) -> int:
 
         return cluster_main(argv)
     return _sample(argv)
+
+
+def _watch_app(title: str) -> Any:
+    """The watch screen's app (``vpo-tui watch`` on a terminal without ``--no-tui``)."""
+    from vpo_tui.tui.watch_app import WatchApp
+
+    return WatchApp(title)
 
 
 def _doctor(argv: list[str]) -> int:
@@ -405,7 +428,7 @@ def _doctor_folders(folders: list[Path], in_place: str) -> None:
 def _doctor_cluster(executor: str, config: Config) -> int:
     """Connect, list the workers, check vpo-tui's version and the tools on each."""
     from vpo_tui.batch.cluster.client import DaskBackend, version_problems
-    from vpo_tui.batch.cluster.spec import ClusterError, parse_executor
+    from vpo_tui.executors import ClusterError, parse_executor
 
     out = sys.stdout
     out.write(f"vpo-tui {__version__}, Python {sys.version.split()[0]}\n")
@@ -551,6 +574,9 @@ def _history(argv: list[str]) -> int:
                 # in an error message as \xNN text)
                 error = j.error.removeprefix(f"{j.path}: ").removeprefix(f"{text_value(j.path)}: ")
                 line += f": {console_text(error)}"
+            elif j.output_path is not None and j.output_path != j.path:
+                # a new container's name, or the file a symbolic link led to
+                line += f" -> {console_text(j.output_path)}"
             sys.stdout.write(line + "\n")
             for change in j.changes:
                 sys.stdout.write(f"      - {console_text(change)}\n")

@@ -13,7 +13,7 @@ from vpo_tui.batch.exit_codes import EXIT_OK, EXIT_USAGE
 
 def cluster_main(argv: Sequence[str]) -> int:
     from vpo_tui.batch.cluster.certs import instructions, make_certs
-    from vpo_tui.batch.cluster.spec import ClusterError
+    from vpo_tui.executors import ClusterError
 
     parser = argparse.ArgumentParser(
         prog="vpo-tui cluster",

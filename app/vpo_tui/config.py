@@ -216,7 +216,7 @@ def _extensions(key: str, value: Any) -> tuple[str, ...]:
 
 
 def _executor(key: str, value: Any) -> str:
-    from vpo_tui.batch.cluster.spec import parse_executor
+    from vpo_tui.executors import parse_executor
 
     text = _str(key, value)
     try:

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn, TextIO
@@ -46,7 +47,9 @@ from vpo_tui.batch.session import (
 )
 from vpo_tui.config import Config
 from vpo_tui.engine.job import FileResult, FileStatus, StopReason
+from vpo_tui.hours import next_time
 from vpo_tui.phrasing import console_text, files_progress, plural
+from vpo_tui.store.paths import path_bytes_b64
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class HeadlessOptions:
     recursive: bool = True
     quiet: bool = False
     executor: str | None = None  # --executor; None: [processing] executor, else threads
+    end_by: int | None = None  # --end-by: minutes after midnight; the batch ends then
 
     def request(self) -> BatchRequest:
         return BatchRequest(
@@ -328,9 +332,16 @@ def run_headless(
             plan=out if options.dry_run and not options.json else None,
         )
         try:
-            result = _run(session.runner(listener), listener, err, install_signals)
+            end_at = None
+            if options.end_by is not None:
+                end_at = next_time(options.end_by, datetime.now())
+            # a kill gives the tools their TERM → KILL grace, and a second for clean-up
+            stuck_after = max(STUCK_AFTER_KILL_S, session.settings.kill_grace_s + 1.0)
+            result = _run(
+                session.runner(listener), listener, err, install_signals, stuck_after, end_at
+            )
         except _Stuck:
-            _leave_stuck(report, out, err)
+            _leave_stuck(report, out, err, stuck_after)
     code = session.exit_code(result)
     err.write(_summary(result, session.unreadable) + "\n")
     return report.finish(out, code, result)
@@ -372,6 +383,7 @@ class _Report:
             self.problems.append(
                 {
                     "path": str(problem.path),
+                    "path_bytes_b64": path_bytes_b64(problem.path),
                     "message": problem.message,
                     "unreadable": problem.unreadable,
                 }
@@ -403,14 +415,14 @@ class _Report:
         return code
 
 
-STUCK_AFTER_KILL_S = 4.0  # past the tools' TERM → KILL grace (3 s) and their clean-up
+STUCK_AFTER_KILL_S = 4.0  # at least: past the default TERM → KILL grace (3 s) and clean-up
 
 
 class _Stuck(Exception):
     """A worker thread still runs long after the kill: blocked in the kernel, not in a tool."""
 
 
-def _leave_stuck(report: _Report, out: TextIO, err: TextIO) -> NoReturn:
+def _leave_stuck(report: _Report, out: TextIO, err: TextIO, after_s: float) -> NoReturn:
     """End the process now: a blocked thread would keep it alive for ever at exit.
 
     Nothing is lost by not waiting: an original is only ever replaced by a complete,
@@ -418,7 +430,7 @@ def _leave_stuck(report: _Report, out: TextIO, err: TextIO) -> NoReturn:
     jobs interrupted, exactly as after a ``kill -9`` (which the fault suite proves).
     """
     text = (
-        f"a worker did not end {STUCK_AFTER_KILL_S:g} s after the kill (blocked in the "
+        f"a worker did not end {after_s:g} s after the kill (blocked in the "
         "system); leaving without it: originals are untouched, the next start-up "
         "cleans up what it left"
     )
@@ -430,9 +442,17 @@ def _leave_stuck(report: _Report, out: TextIO, err: TextIO) -> NoReturn:
 
 
 def _run(
-    runner: BatchRunner, listener: ConsoleListener, err: TextIO, install_signals: bool
+    runner: BatchRunner,
+    listener: ConsoleListener,
+    err: TextIO,
+    install_signals: bool,
+    stuck_after_s: float = STUCK_AFTER_KILL_S,
+    end_at: datetime | None = None,
 ) -> BatchResult:
-    """Run the batch on a thread; the main thread waits and handles Ctrl-C / SIGTERM / SIGHUP."""
+    """Run the batch on a thread; the main thread waits and handles Ctrl-C / SIGTERM / SIGHUP.
+
+    Raises ``_Stuck`` when the batch thread outlives a kill by ``stuck_after_s``.
+    """
     outcome: list[BatchResult] = []
     failure: list[BaseException] = []
 
@@ -481,7 +501,15 @@ def _run(
         while thread.is_alive():
             thread.join(0.2)
             listener.tick()
-            if killed_at and time.monotonic() - killed_at[0] > STUCK_AFTER_KILL_S:
+            if end_at is not None and not killed_at and datetime.now() >= end_at:
+                # --end-by: the machine is free at the time the user gave
+                listener.message(
+                    f"End time {end_at:%H:%M} reached: killing the running files "
+                    "(originals are left untouched; running the command again does them)"
+                )
+                killed_at.append(time.monotonic())
+                runner.kill()
+            if killed_at and time.monotonic() - killed_at[0] > stuck_after_s:
                 raise _Stuck
     finally:
         for signum, handler in previous.items():

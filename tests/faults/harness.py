@@ -201,9 +201,10 @@ class Workspace:
         *,
         tools: Mapping[str, str | Path] | None = None,
         processing: Mapping[str, object] | None = None,
+        probe: Mapping[str, object] | None = None,
     ) -> Path:
         lines: list[str] = []
-        for section, table in (("tools", tools), ("processing", processing)):
+        for section, table in (("tools", tools), ("processing", processing), ("probe", probe)):
             if table:
                 lines.append(f"[{section}]")
                 lines += [f"{key} = {_toml(value)}" for key, value in table.items()]

@@ -97,7 +97,8 @@ def test_a_file_converted_by_another_process_is_not_a_failure(
     policy = ws.root / "remux.toml"
     policy.write_text(REMUX_TOML, encoding="utf-8")
     held = replace(ws, config=ws.root / "held.toml")
-    held.write_config(tools={"ffprobe": FAULT_TOOLS / "held_ffprobe"})
+    # the hold is in ffprobe: that process probes with it, not in-process (issue 18)
+    held.write_config(tools={"ffprobe": FAULT_TOOLS / "held_ffprobe"}, probe={"backend": "ffprobe"})
     late = spawn_vpo(held, str(policy), [folder], "--workers", "1")
     wait_for(lambda: (folder / ".vpo-fault-held").exists(), 30, "the held process to probe")
     first = run_vpo(ws, str(policy), [folder])

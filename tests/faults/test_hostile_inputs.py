@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.faults.conftest import Tally
 from tests.faults.harness import (
     Workspace,
@@ -164,12 +166,14 @@ def test_a_fifo_given_or_found_is_reported_never_opened(ws: Workspace, tally: Ta
         "null.mkv": "a character device" + rest,
     }
     assert not any(p["unreadable"] for p in problems.values())
+    for p in problems.values():
+        assert base64.b64decode(p["path_bytes_b64"]) == os.fsencode(p["path"])
     assert took < 30, f"{took:.1f} s: something waited on the FIFO"
     assert temp_files(lib) == []
     outcome = assert_nothing_lost(before, str(policy))
     assert len(outcome.processed) == 2
-    history = _history(ws, result.document["batch_id"])
-    assert len(history["files"]) == 2  # type: ignore[arg-type]
+    jobs = _history(ws, result.document["batch_id"])["files"]
+    assert isinstance(jobs, list) and len(jobs) == 2
     tally.add("hostile_inputs", 4)
     tally.files(outcome.total)
 
@@ -202,11 +206,15 @@ def test_sigterm_ends_a_run_with_a_fifo_within_seconds(ws: Workspace, tally: Tal
     tally.files(outcome.total)
 
 
+@pytest.mark.parametrize(
+    "signals", [(signal.SIGTERM,), (signal.SIGINT, signal.SIGINT)], ids=["sigterm", "ctrl-c-twice"]
+)
 def test_sigterm_ends_vpo_tui_whatever_its_threads_are_blocked_on(
-    ws: Workspace, tally: Tally
+    ws: Workspace, tally: Tally, signals: tuple[signal.Signals, ...]
 ) -> None:
     """Another program holds the history database locked (SQLite waits 15 s for it):
-    SIGTERM still ends vpo-tui within seconds, with exit 130 and one JSON document."""
+    SIGTERM, or Ctrl-C twice, still ends vpo-tui within seconds, with exit 130 and one
+    JSON document."""
     make_media(ws.library / "good.mkv", SPEC)
     before = snapshot(ws.library)
     policy = _policy(ws)
@@ -217,7 +225,9 @@ def test_sigterm_ends_vpo_tui_whatever_its_threads_are_blocked_on(
         proc = spawn_vpo(ws, str(policy), [ws.library])
         time.sleep(2.0)  # started, and waiting on the database
         assert proc.poll() is None, proc.communicate()
-        os.kill(proc.pid, signal.SIGTERM)
+        for sig in signals:
+            os.kill(proc.pid, sig)
+            time.sleep(0.2)
         sent = time.monotonic()
         result = finish(proc, timeout_s=30)
         took = time.monotonic() - sent
@@ -279,6 +289,9 @@ def test_two_names_of_one_file_are_processed_once(ws: Workspace, tally: Tally) -
     outcome = assert_nothing_lost(before, str(policy))
     assert set(outcome.processed) == {a, c} and outcome.intact == (b,)
     assert temp_files(lib) == []
+    assert result.document is not None
+    jobs = _history(ws, result.document["batch_id"])["files"]
+    assert isinstance(jobs, list) and sorted(j["path"] for j in jobs) == [str(a), str(c)]
     tally.add("hostile_inputs")
     tally.files(outcome.total)
 
@@ -315,6 +328,11 @@ def test_links_to_files_are_followed_and_said_and_a_container_change_refused(
     outcome = assert_nothing_lost(before, str(policy))
     assert set(outcome.processed) == {movie, own} and outcome.intact == (clip,)
     assert temp_files(lib) == [] and temp_files(outside) == []
+    assert result.document is not None
+    jobs = _history(ws, result.document["batch_id"])["files"]
+    assert isinstance(jobs, list) and len(jobs) == 3
+    shown = _vpo(ws, "history", "--db", str(ws.db), str(result.document["batch_id"]))
+    assert f"ok          {lib}/alias.mkv -> {movie}" in shown.stdout, shown.stdout
 
     again = _vpo(
         ws, "--no-tui", "--policy", str(policy), "--db", str(ws.db),

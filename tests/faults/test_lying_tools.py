@@ -132,6 +132,8 @@ def test_a_hanging_ffprobe_times_out_like_any_tool(ws: Workspace, tally: Tally) 
     ws.write_config(
         tools={"ffprobe": ENGINE_FAKE_TOOLS / "hang"},
         processing={"tool_timeout": 1.5, "workers": 1},
+        # ffprobe's own timeout; a hanging in-process probe: test_probe_helpers.py
+        probe={"backend": "ffprobe"},
     )
     proc = spawn_vpo(ws, str(policy), [ws.library])
     try:

@@ -27,7 +27,6 @@ from tests.conftest import AudioSpec, MakeMedia, SubtitleSpec, sha256
 from tests.fakes import RecordingListener
 from vpo_tui.batch.cluster.client import DaskBackend, DaskBatch
 from vpo_tui.batch.cluster.paths import PathMap
-from vpo_tui.batch.cluster.spec import ClusterError, ExecutorSpec, parse_executor
 from vpo_tui.batch.cluster.worker import worker_host
 from vpo_tui.batch.events import BatchEvent, BatchResult, FileProgress
 from vpo_tui.batch.exit_codes import exit_code_for
@@ -36,6 +35,7 @@ from vpo_tui.config import Config
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus
 from vpo_tui.engine.probe import probe
 from vpo_tui.engine.process import process_file
+from vpo_tui.executors import ClusterError, ExecutorSpec, parse_executor
 from vpo_tui.headless import HeadlessOptions, run_headless
 from vpo_tui.policy.load import load_policy
 from vpo_tui.samples import SampleSpec, make_media

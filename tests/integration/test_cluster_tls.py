@@ -33,8 +33,8 @@ from tests.dask_processes import (
 from vpo_tui import cli
 from vpo_tui.batch.cluster.client import DaskBackend
 from vpo_tui.batch.cluster.security import CertFiles
-from vpo_tui.batch.cluster.spec import ExecutorSpec
 from vpo_tui.config import ClusterConfig, Config
+from vpo_tui.executors import ExecutorSpec
 from vpo_tui.headless import HeadlessOptions, run_headless
 from vpo_tui.samples import SampleSpec, make_media
 

@@ -237,3 +237,18 @@ def test_in_place_needs_only_the_journals_space(
     assert copy.status is FileStatus.FAILED and "not enough free space" in (copy.error or "")
     result = _run(path, min_free_bytes=0)
     assert result.status is FileStatus.OK, result
+
+
+def test_a_file_another_host_is_editing_in_place_is_left_alone(make_file: MakeMedia) -> None:
+    """A journal of a process elsewhere (another host on shared storage): hands off."""
+    path = _movie(make_file)
+    journal = edit_journal.write_journal(path, read_layout(path), path.stat())
+    elsewhere = journal.with_name(journal.name.rsplit("@", 1)[0] + "@another-host")
+    journal.rename(elsewhere)
+    digest = sha256(path)
+    other = _movie(make_file, "other.mkv")  # a neighbour is not held up by it
+    result = _run(path)
+    assert result.status is FileStatus.SKIPPED, result
+    assert "being edited in place by another vpo-tui" in (result.error or "")
+    assert sha256(path) == digest and elsewhere.exists()
+    assert _run(other).status is FileStatus.OK

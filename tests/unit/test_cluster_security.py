@@ -15,8 +15,8 @@ from vpo_tui.batch.cluster.security import (
     insecure_refusal,
     insecure_warning,
 )
-from vpo_tui.batch.cluster.spec import ClusterError, parse_executor
 from vpo_tui.config import ClusterConfig, Config, parse_config
+from vpo_tui.executors import ClusterError, parse_executor
 
 
 def test_plain_tcp_to_another_machine_needs_the_opt_in() -> None:

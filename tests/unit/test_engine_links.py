@@ -20,3 +20,13 @@ def test_other_names_are_counted_and_the_extra_disk_said(tmp_path: Path) -> None
     assert other_names_note(path.stat(), 5 * 1024 * 1024) == (
         "2 other names (hard links) keep the original; the change uses 5.0 MiB more disk"
     )
+
+
+def test_a_cloned_change_shares_the_data(tmp_path: Path) -> None:
+    path = tmp_path / "a.mkv"
+    path.write_bytes(b"x")
+    os.link(path, tmp_path / "b.mkv")
+    assert other_names_note(path.stat(), 5 * 1024 * 1024, cloned=True) == (
+        "1 other name (a hard link) keeps the original; the change is a clone sharing its "
+        "data (little more disk)"
+    )

@@ -88,3 +88,22 @@ def test_a_regular_file_locks_and_a_second_lock_is_refused(tmp_path: Path) -> No
         FileLock(path).acquire()
     assert not_regular(path.stat().st_mode) is None
     assert not_regular(stat.S_IFIFO) == "a FIFO (named pipe)"
+
+
+def test_a_fifo_swapped_in_after_the_check_is_caught_by_the_belt(
+    fifo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stat() saw a regular file, then a FIFO took the name: O_NONBLOCK returns at once
+    and fstat() refuses what was opened."""
+    regular = tmp_path / "regular.mkv"
+    regular.write_bytes(b"x")
+    real_stat = os.stat
+
+    def stat_as_before_the_swap(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        if Path(str(path)) == fifo:
+            return real_stat(regular)
+        return real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("vpo_tui.engine.locks.os.stat", stat_as_before_the_swap)
+    exc = _acquire_in_a_thread(fifo)
+    assert isinstance(exc, NotRegularFile) and "a FIFO (named pipe)" in str(exc)

@@ -320,3 +320,21 @@ def test_a_bad_end_time_is_a_usage_error(lib: Path, tmp_path: Path) -> None:
         timeout=30,
     )
     assert proc.returncode == 2 and "--end-by" in proc.stderr
+
+
+def test_a_restart_over_a_compliant_library_starts_no_tool(
+    lib: Path, source: Path, watch: Any, tmp_path: Path
+) -> None:
+    config, log = logging_tools(tmp_path)
+    for name in ("one.mkv", "two.mkv"):
+        shutil.copy(source, lib / name)
+    first = watch("--config", str(config))
+    first.wait_for(lambda: len(first.finished("one.mkv")) + len(first.finished("two.mkv")) == 2)
+    assert first.terminate() == 130
+    runs = len(_tool_runs(log))
+    again = watch("--config", str(config))
+    again.wait_for(lambda: any("2 known to comply, nothing to run" in n for n in again.notes))
+    time.sleep(1.0)
+    assert len(_tool_runs(log)) == runs  # the history answered for both, at once
+    assert again.lines == []
+    assert again.terminate() == 130

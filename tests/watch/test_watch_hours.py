@@ -1,4 +1,4 @@
-"""The watcher in-process on real files: the daily window and the end time.
+"""The daily window and the end time, in-process on real files (the watcher, a batch).
 
 A real session and engine; only the wall clock is the test's, so "22:00" can come
 without waiting for it.
@@ -6,17 +6,21 @@ without waiting for it.
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
 import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import AudioSpec, MakeMedia
 from vpo_tui.batch.session import BatchRequest, Session, prepare
+from vpo_tui.batch.watcher import Finished, HeldBack, Watcher, WatchEvent
 from vpo_tui.config import Config
 from vpo_tui.hours import TimeWindow
-from vpo_tui.watch.loop import Finished, HeldBack, Watcher, WatchEvent
 
 TWO = (AudioSpec("eng", default=True), AudioSpec("ger"))
 
@@ -97,3 +101,52 @@ def test_the_end_time_ends_the_watch(tmp_path: Path, make_file: MakeMedia) -> No
     assert 1.0 < took < 5.0
     assert not watcher.stopping  # ended by the clock, not stopped: exit 0
     shutil.rmtree(lib)
+
+
+def test_end_by_ends_a_headless_batch_killing_the_running_file(
+    tmp_path: Path, make_file: MakeMedia, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--end-by for a plain batch: at the time, the running file is killed, the original
+    kept. The clock is shifted so the next whole minute comes 2 s into the run."""
+    from tests.conftest import sha256
+    from tests.integration.test_headless_batch import logging_tools
+    from vpo_tui import headless
+    from vpo_tui.config import load_config
+    from vpo_tui.headless import HeadlessOptions, run_headless
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    target = make_file("slow.mkv", folder=lib, audio=TWO)
+    before = sha256(target)
+    config, _log = logging_tools(tmp_path, delay=30.0)
+    real = datetime.now()
+    end = (real + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    shift = end - real - timedelta(seconds=2)
+
+    class Shifted(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> Shifted:  # type: ignore[override]
+            return datetime.now() + shift  # type: ignore[return-value]
+
+    monkeypatch.setattr(headless, "datetime", Shifted)
+    out, err = io.StringIO(), io.StringIO()
+    started = time.monotonic()
+    code = run_headless(
+        HeadlessOptions(
+            paths=(lib,),
+            config=load_config(config),
+            db=tmp_path / "h.db",
+            end_by=end.hour * 60 + end.minute,
+            json=True,
+        ),
+        stdout=out,
+        stderr=err,
+        install_signals=False,
+    )
+    took = time.monotonic() - started
+    assert code == 130, err.getvalue()
+    assert took < 15  # not the tool's 30 s
+    assert f"End time {end:%H:%M} reached" in err.getvalue()
+    assert [f["status"] for f in json.loads(out.getvalue())["files"]] == ["cancelled"]
+    assert sha256(target) == before
+    assert [p for p in lib.iterdir() if ".vpo-tmp-" in p.name] == []

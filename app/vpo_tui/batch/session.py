@@ -348,8 +348,8 @@ def _prepare(session: Session, say: Callable[[str], None], find_files: bool) -> 
 def _open_cluster(session: Session, executor: str, say: Callable[[str], None]) -> Refusal | None:
     """Connect to (or start) the Dask cluster and check its workers."""
     from vpo_tui.batch.cluster.client import DaskBackend
-    from vpo_tui.batch.cluster.spec import ClusterError, parse_executor
     from vpo_tui.batch.workers import resolve_workers
+    from vpo_tui.executors import ClusterError, parse_executor
 
     try:
         spec = parse_executor(executor)

@@ -232,8 +232,13 @@ def _dead(match: re.Match[str]) -> bool:
     return not owner_alive(int(match.group(1)), match.group(2))
 
 
-def stale_edit_journals(roots: Iterable[Path], *, recursive: bool = False) -> list[Path]:
-    """Journals of in-place edits whose process is gone (a live one is still editing)."""
+def stale_edit_journals(
+    roots: Iterable[Path], *, recursive: bool = False, live: bool = False
+) -> list[Path]:
+    """Journals of in-place edits whose process is gone (a live one is still editing).
+
+    ``live=True``: the others, those of processes alive or on another host.
+    """
     folders: list[Path] = []
     for root in roots:
         root = Path(root)
@@ -249,15 +254,22 @@ def stale_edit_journals(roots: Iterable[Path], *, recursive: bool = False) -> li
             continue
         for name in names:
             match = _JOURNAL_RE.match(name)
-            if match is not None and _dead(match):
+            if match is not None and _dead(match) != live:
                 found.append(folder / name)
     return found
 
 
-def journals_of(path: Path) -> list[Path]:
-    """Stale journals that belong to ``path`` (read from their header, or a torn one)."""
+def journals_of(path: Path, *, live: bool = False) -> list[Path]:
+    """Stale journals that belong to ``path`` (read from their header, or a torn one).
+
+    ``live=True``: journals of ``path`` whose process may still be editing it
+    (alive here, or on another host sharing the folder).
+    """
     found: list[Path] = []
-    for journal in stale_edit_journals([path.parent]):
+    for journal in stale_edit_journals([path.parent], live=live):
+        named = journal.name.rsplit(JOURNAL_MARKER, 1)[0]  # ".name", maybe shortened
+        if not f".{path.name}".startswith(named):
+            continue
         state = read_journal(journal)
         if state is None or state.file == path.name:
             found.append(journal)

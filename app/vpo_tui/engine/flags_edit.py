@@ -16,9 +16,23 @@ from typing import TypeVar
 
 from vpo_tui.engine import edit_journal, inplace
 from vpo_tui.engine.inplace import InPlaceChoice
+from vpo_tui.engine.locks import FileLocked
 from vpo_tui.policy.planned import PassKind, Plan
 
 _T = TypeVar("_T")
+
+
+def refuse_if_edited_elsewhere(path: Path) -> None:
+    """A journal of a live process, or of one on another host, names ``path``: hands off.
+
+    Its edit may be under way; even if that host died, only the journal can put the
+    original back, and a new edit of the half-edited bytes would lose it.
+    """
+    for journal in edit_journal.journals_of(path, live=True):
+        raise FileLocked(
+            f"{path}: being edited in place by another vpo-tui (journal {journal.name});"
+            " left as it is"
+        )
 
 
 def restore_interrupted(path: Path) -> list[Path]:

@@ -18,14 +18,22 @@ import os
 from pathlib import Path
 
 
-def other_names_note(original: os.stat_result, new_bytes: int) -> str | None:
-    """``2 other names (hard links) keep the original; the change uses 1.2 MiB more disk``."""
+def other_names_note(
+    original: os.stat_result, new_bytes: int, *, cloned: bool = False
+) -> str | None:
+    """``2 other names (hard links) keep the original; the change uses 1.2 MiB more disk``.
+
+    ``cloned``: the new file is a clone (reflink) of the original, edited: it shares
+    the unchanged data, so it costs only the blocks that changed.
+    """
     others = original.st_nlink - 1
     if others < 1:
         return None
     names = "1 other name (a hard link) keeps" if others == 1 else (
         f"{others} other names (hard links) keep"
     )  # fmt: skip
+    if cloned:
+        return f"{names} the original; the change is a clone sharing its data (little more disk)"
     return f"{names} the original; the change uses {_mib(new_bytes)} more disk"
 
 

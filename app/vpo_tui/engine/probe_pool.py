@@ -207,10 +207,13 @@ class HelperPool:
     # -- state ------------------------------------------------------------------
     def status(self) -> tuple[str | None, str | None]:
         """``(PyAV's FFmpeg version, None)`` or ``(None, why PyAV cannot be used)``."""
+        problem: str | None = None
         if self._version is None and self._broken is None:
-            with contextlib.suppress(FallBack):
+            try:
                 self._release(self._acquire())
-        return self._version, self._broken
+            except FallBack as exc:
+                problem = str(exc)
+        return self._version, self._broken or problem
 
     def pids(self) -> list[int]:
         with self._lock:

@@ -86,6 +86,7 @@ def process_file(
         lock = _open_lock(path)
         try:
             # an in-place edit of a dead process left a journal: the original first
+            flags_edit.refuse_if_edited_elsewhere(path)
             pending = flags_edit.pending_restore(path)
             if pending is not None and job.dry_run:
                 return FileResult(path, FileStatus.PLANNED, (pending,), how=pending)
@@ -216,9 +217,10 @@ def _execute(
         _stage(control, "commit")
         commit(path, final, temp, original, settings)
     control.progress(ProgressUpdate("commit", 1.0))
-    if how is not None and method is CopyMethod.REFLINK:
+    cloned = method is CopyMethod.REFLINK
+    if how is not None and cloned:
         how += " (a clone: instant, no extra space)"
-    return _done(path, plan, final, original, output, how)
+    return _done(path, plan, final, original, output, how, cloned=cloned)
 
 
 def _checked(
@@ -270,8 +272,10 @@ def _done(
     original: os.stat_result,
     output: MediaInfo,
     how: str | None,
+    *,
+    cloned: bool = False,
 ) -> FileResult:
-    note = other_names_note(original, final.stat().st_size)
+    note = other_names_note(original, final.stat().st_size, cloned=cloned)
     return FileResult(
         path=path,
         status=FileStatus.OK,

@@ -328,6 +328,17 @@ class HistoryStore:
         )
         return bool(rows) and rows[0]["size"] == size and rows[0]["mtime_ns"] == mtime_ns
 
+    def compliant_files(self, digest: str) -> dict[str, tuple[int, int]]:
+        """Every path known to comply with the policy ``digest``: ``{path: (size, mtime_ns)}``.
+
+        One query for a whole library, where ``is_compliant`` is one per file: a
+        watcher's first pass over 50,000 files asks once.
+        """
+        rows = self._pool.execute_read(
+            "SELECT path, size, mtime_ns FROM probe_cache WHERE policy_digest = ?", (digest,)
+        )
+        return {path_from_value(r["path"]): (int(r["size"]), int(r["mtime_ns"])) for r in rows}
+
     def mark_compliant(self, path: Path | str, size: int, mtime_ns: int, digest: str) -> None:
         self._pool.execute_write(
             "INSERT INTO probe_cache (path, policy_digest, size, mtime_ns, recorded_at)"

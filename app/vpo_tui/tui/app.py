@@ -43,6 +43,7 @@ from vpo_tui.tui.screens.help import HelpScreen
 from vpo_tui.tui.screens.history import HistoryScreen
 from vpo_tui.tui.screens.pick import PickScreen
 from vpo_tui.tui.screens.preview import PreviewScreen
+from vpo_tui.tui.screens.report import ReportScreen
 from vpo_tui.tui.screens.run import RunScreen
 from vpo_tui.tui.screens.summary import SummaryScreen
 from vpo_tui.tui.services import Services, open_services, start_session
@@ -332,6 +333,24 @@ class VpoApp(App[int]):
     def open_history(self) -> None:
         self.push_screen(HistoryScreen())
 
+    def open_report(self) -> None:
+        self.push_screen(ReportScreen())
+
+    @on(ReportScreen.RetryGroup)
+    def _retry_group(self, message: ReportScreen.RetryGroup) -> None:
+        """A failure group from the report, run again under the policy it failed under."""
+        from vpo_tui.policy.load import PolicyError, load_policy
+
+        try:
+            policy = load_policy(message.policy)
+        except PolicyError as exc:
+            self.notify(str(exc), title="Cannot run", severity="error", markup=False)
+            return
+        request = BatchRequest(
+            message.paths, policy, self.start_workers, False, common_root(message.paths)
+        )
+        self.open_run(request, message.paths)
+
     @on(ShowLastSummary)
     def show_last_summary(self) -> None:
         """The last batch's summary, from wherever the user is (until a new batch starts)."""
@@ -399,6 +418,9 @@ class VpoApp(App[int]):
                 yield command
         yield SystemCommand("Help: keys", "Every key of every screen", self.action_help)
         yield SystemCommand("History", "Past batches and their files", self.open_history)
+        yield SystemCommand(
+            "Report", "Files, space and time per day; failures by cause", self.open_report
+        )
         if self.last_summary_ready:
             yield SystemCommand(
                 "Last batch's summary", "Totals, failures, retry", self.show_last_summary

@@ -80,9 +80,10 @@ class FileRow:
             return ""
         if self.paused:
             return "paused"
-        if self.fps is not None:
+        # ffmpeg's first report says 0 fps before a frame is out: not a figure to show
+        if self.fps:
             return f"{self.fps:.0f} fps"
-        if self.speed is not None:
+        if self.speed:
             return f"{self.speed:.1f}x"
         return STAGE_WORDS.get(self.stage, self.stage)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vpo_tui.batch.cluster.security import CertFiles
-from vpo_tui.batch.cluster.spec import ClusterError
+from vpo_tui.executors import ClusterError
 
 if TYPE_CHECKING:
     from distributed.security import Security

@@ -41,7 +41,6 @@ from vpo_tui.batch.cluster.security import (
     insecure_refusal,
     insecure_warning,
 )
-from vpo_tui.batch.cluster.spec import LOCAL_CLUSTER, TLS, ClusterError, ExecutorSpec
 from vpo_tui.batch.cluster.worker import (
     ControlNames,
     EngineFn,
@@ -53,6 +52,7 @@ from vpo_tui.batch.cluster.worker import (
 from vpo_tui.config import ClusterConfig
 from vpo_tui.engine.control import FileControl
 from vpo_tui.engine.job import FileJob, FileResult, FileStatus, ProgressUpdate, StopReason
+from vpo_tui.executors import LOCAL_CLUSTER, TLS, ClusterError, ExecutorSpec
 
 if TYPE_CHECKING:
     from distributed import Client, Future, LocalCluster

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vpo_tui.batch.cluster.spec import (
+from vpo_tui.config import ClusterConfig
+from vpo_tui.executors import (
     DASK,
     LOCAL_CLUSTER,
     TLS,
@@ -30,7 +31,6 @@ from vpo_tui.batch.cluster.spec import (
     ExecutorSpec,
     is_loopback,
 )
-from vpo_tui.config import ClusterConfig
 from vpo_tui.phrasing import console_text
 
 if TYPE_CHECKING:

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Static
 
 from vpo_tui.phrasing import plural
 
-# Every dialog: the arrow keys move between its buttons, as tab does.
+# Every dialog: the arrow keys and tab move between its buttons, and stop at the
+# last one: focus never wraps round from the harmless answer to the destructive one.
 ARROWS: list[BindingType] = [
-    Binding("left,up", "app.focus_previous", "Previous button", show=False),
-    Binding("right,down", "app.focus_next", "Next button", show=False),
+    Binding("left,up,shift+tab", "move(-1)", "Previous button", show=False),
+    Binding("right,down,tab", "move(1)", "Next button", show=False),
 ]
+
+
+def move_between_buttons(screen: Screen[Any], step: int) -> None:
+    """Focus the button ``step`` places on, or stay put at either end (no wrapping)."""
+    buttons = [b for b in screen.query(Button) if b.focusable]
+    if not buttons:
+        return
+    focused = screen.focused
+    here = buttons.index(focused) if isinstance(focused, Button) and focused in buttons else 0
+    buttons[max(0, min(len(buttons) - 1, here + step))].focus()
 
 
 class QuitWhileRunning(ModalScreen[str]):
@@ -56,6 +67,9 @@ class QuitWhileRunning(ModalScreen[str]):
     def action_choose(self, choice: str) -> None:
         self.dismiss(choice)
 
+    def action_move(self, step: int) -> None:
+        move_between_buttons(self, step)
+
 
 class ConfirmKill(ModalScreen[bool]):
     """Kill stops running tools at once; ask first because their work is lost."""
@@ -84,7 +98,8 @@ class ConfirmKill(ModalScreen[bool]):
                 yield Button(Text("Keep running [n]"), id="no", variant="primary")
 
     def on_mount(self) -> None:
-        # enter must never kill by accident: the harmless answer has the focus
+        # enter must never kill by accident: the harmless answer has the focus, and
+        # Kill is on its left, where right / down / tab never go (no wrapping)
         self.query_one("#no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -92,3 +107,6 @@ class ConfirmKill(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+    def action_move(self, step: int) -> None:
+        move_between_buttons(self, step)

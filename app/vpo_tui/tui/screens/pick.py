@@ -184,6 +184,8 @@ class PickScreen(Screen[None]):
     def _path_typed(self, event: Input.Submitted) -> None:
         if self._mark_typed(event.value):
             event.input.value = ""
+            # Done typing: keys are commands again (l, h, n), not more letters in the box.
+            self.marking_tree.focus()
 
     def _mark_typed(self, text: str) -> bool:
         path = Path(text.strip()).expanduser()

@@ -91,6 +91,13 @@ class AggregateLine(Widget):
         return line
 
 
+class ControlButton(Button):
+    """Pause / Stop / Kill / Summary: reached with tab, but a click leaves the focus
+    where it was (on the table), so the arrow keys go on moving its cursor."""
+
+    FOCUS_ON_CLICK = False
+
+
 def run_cells(row: FileRow) -> Sequence[str | Text]:
     return (
         f"{row.name}  @{row.worker}" if row.worker else row.name,  # where a cluster runs it
@@ -140,7 +147,10 @@ class RunScreen(Screen[None]):
         Binding("slash", "filter", "Filter"),
         # Ahead of the table's own enter, but only once the batch has ended (check_action).
         Binding("enter", "summary", "Summary", priority=True),
+        # esc goes back once the batch has ended; while it runs the footer does not
+        # offer it (leaving would kill the batch) and esc only says how to end it.
         Binding("escape", "back", "Back"),
+        Binding("escape", "back_while_running", "Back", show=False),
     ]
     # Offered (footer, buttons) only while the batch runs: afterwards they do nothing.
     WHILE_RUNNING = frozenset({"stop", "kill", "more_workers", "fewer_workers"})
@@ -205,7 +215,8 @@ class RunScreen(Screen[None]):
         mode = "  [yellow]DRY RUN: nothing is written[/]" if self.request.dry_run else ""
         yield Static(f"Run — policy [b]{escape(self.request.policy.name)}[/b]{mode}", id="title")
         yield AggregateLine(id="aggregate")
-        # Buttons for the mouse; they never take the focus, so keys keep going to the table.
+        # Buttons for the mouse, and reached with tab / shift+tab like any button; the
+        # table has the focus first, so keys go to it until the user tabs away.
         with Horizontal(id="run-controls"):
             controls: tuple[tuple[str, str, ButtonVariant], ...] = (
                 ("Pause [p]", "pause", "default"),
@@ -214,9 +225,7 @@ class RunScreen(Screen[None]):
                 ("Summary [enter]", "summary", "primary"),
             )
             for label, name, variant in controls:
-                button = Button(Text(label), id=f"run-{name}", variant=variant, compact=True)
-                button.can_focus = False
-                yield button
+                yield ControlButton(Text(label), id=f"run-{name}", variant=variant, compact=True)
         table: FileTable[FileRow] = FileTable(
             [
                 Column("File", None, 3),
@@ -397,7 +406,10 @@ class RunScreen(Screen[None]):
         """Buttons offer Stop / Kill / Pause only while they can do something."""
         running = self.running
         for name in ("pause", "stop", "kill"):
-            self.query_one(f"#run-{name}", Button).display = running
+            button = self.query_one(f"#run-{name}", Button)
+            if not running and button.has_focus:  # it is about to vanish: keys go on working
+                self.table.focus()
+            button.display = running
         self.query_one("#run-summary", Button).display = self.model.result is not None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -407,6 +419,10 @@ class RunScreen(Screen[None]):
             return self.running and self.paused == (action == "resume")
         if action == "summary":
             return self.model.result is not None
+        if action == "back":
+            return not self.running
+        if action == "back_while_running":
+            return self.running
         return True
 
     @on(Button.Pressed, "#run-controls Button")
@@ -526,6 +542,9 @@ class RunScreen(Screen[None]):
 
     def action_back(self) -> None:
         if self.running:
-            self.notify("The batch is running: s stops it, k kills it.")
+            self.action_back_while_running()
             return
         self.app.post_message(BackToPick())
+
+    def action_back_while_running(self) -> None:
+        self.notify("The batch is running: s stops it, k kills it; then esc goes back.")

@@ -1,9 +1,10 @@
 """The watcher: a first batch over what is there, then each new or changed file once settled.
 
-A front end over the batch session (``batch.session``), like headless and the app:
-files run through ``Session.runner``, so the engine's rules hold unchanged (the
-probe cache makes a compliant file cost no tool run, the commit check refuses a
-file that changed under it). What the watcher adds:
+Built on the batch session (``batch.session``) and used by the watch front ends
+(``vpo-tui watch --no-tui`` and the app's watch screen): files run through
+``Session.runner``, so the engine's rules hold unchanged (the probe cache makes a
+compliant file cost no tool run, the commit check refuses a file that changed
+under it). What the watcher adds:
 
 - **settle**: a file is taken only after ``settle`` seconds without a change and
   with no writer (``watch.settle``); partial-download, hidden and our own
@@ -35,9 +36,9 @@ from typing import Protocol
 from vpo_tui.batch.events import BatchEvent, FileFinished, FileStarted
 from vpo_tui.batch.runner import BatchRunner
 from vpo_tui.batch.session import Session
+from vpo_tui.batch.settle import SettleTracker, Verdict, ignored_name, open_for_writing
 from vpo_tui.engine.job import FileResult, FileStatus
 from vpo_tui.hours import TimeWindow
-from vpo_tui.watch.settle import SettleTracker, Verdict, ignored_name, open_for_writing
 
 IDLE_WAIT_S = 5.0  # the longest the loop sleeps when nothing is due (idle CPU ~ 0)
 READY_WAIT_S = 600.0  # setting up the watches of a huge tree may take a while
@@ -265,15 +266,49 @@ class Watcher:
         for problem in found.problems:
             self._note(f"warning: {problem}")
         files = [Path(p) for p in found.files if ignored_name(Path(p).name) is None]
-        busy = self._writers(files) if files else {}
-        for path in files:
+        todo = self._not_known_compliant(files)
+        busy = self._writers(todo) if todo else {}
+        for path in todo:
             if path in busy:  # being copied right now: it waits like a new file
                 self._tracker.touch(path)
             else:
                 self._ready.append(path)
+        known = len(files) - len(todo)
+        self._first_counts["unchanged"] = known
         if not self._ready:
-            self._note(f"first pass: nothing to run in {len(files)} files; watching")
+            self._note(
+                f"first pass: {len(files)} files, {known} known to comply, nothing to run; watching"
+            )
         self._start_ready(first_pass=True)
+
+    def _not_known_compliant(self, files: list[Path]) -> list[Path]:
+        """``files`` less those the history knows comply, unchanged (one query for all).
+
+        What the runner's probe cache would answer file by file; asked at once, a
+        restart over a compliant library of 50,000 files costs a walk and a query.
+        Each known file's fingerprint is remembered: an event that leaves it as it
+        was starts nothing.
+        """
+        store, digest = self.session.store, self.session.policy.digest
+        if store is None or not digest:
+            return files
+        try:
+            known = store.compliant_files(digest)
+        except Exception:  # the history is a help here, never a reason to stop
+            return files
+        todo: list[Path] = []
+        for path in files:
+            try:
+                st = os.stat(path)
+            except OSError:
+                todo.append(path)  # let the batch say what is wrong with it
+                continue
+            seen = (st.st_size, st.st_mtime_ns)
+            if known.get(str(path)) == seen:  # discovery's paths are real paths already
+                self._done[path] = seen
+            else:
+                todo.append(path)
+        return todo
 
     def _watch_thread(self) -> None:
         def emit(pairs: Iterable[tuple[str, str]]) -> None:

@@ -1,7 +1,9 @@
 """The ``--executor`` value: which executor, and where; imports nothing of Dask.
 
 ``config.py`` and ``cli.py`` validate the option with this alone, so a threads
-batch (and ``--help``) never pays for Dask's import.
+batch (and ``--help``) never pays for Dask's import. It sits below the layers
+that use it (config validates ``[processing] executor``; the cluster backend
+connects to what it names), so it imports nothing of vpo-tui.
 """
 
 from __future__ import annotations
