@@ -151,7 +151,7 @@ def run(
     )
     try:
         launched = time.perf_counter()
-        _wait_line(proc, "stderr", "first pass done", 1800)
+        _wait_line(proc, "stderr", "first pass", 1800)
         start = time.perf_counter() - launched
         rss, peak = _rss_mib(proc.pid), _rss_mib(proc.pid, "VmHWM")
         idle = _idle(proc.pid, idle_s)

@@ -305,7 +305,7 @@ def _subcommand(name: str, argv: list[str]) -> int:
     if name == "watch":
         from vpo_tui.watch.headless import watch_main
 
-        return watch_main(argv)
+        return watch_main(argv, app=_watch_app)
     if name in ("report", "retry"):
         from vpo_tui.report_command import report_main
         from vpo_tui.retry_command import retry_main
@@ -316,6 +316,13 @@ def _subcommand(name: str, argv: list[str]) -> int:
 
         return cluster_main(argv)
     return _sample(argv)
+
+
+def _watch_app(title: str) -> Any:
+    """The watch screen's app (``vpo-tui watch`` on a terminal without ``--no-tui``)."""
+    from vpo_tui.tui.watch_app import WatchApp
+
+    return WatchApp(title)
 
 
 def _doctor(argv: list[str]) -> int:

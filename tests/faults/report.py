@@ -43,6 +43,7 @@ CATEGORIES = {
     "probe_faults": "in-process probes that hung or crashed: that file read by ffprobe",
     "hostile_inputs": "hostile names and kinds of file (non-UTF-8, FIFO, socket, links)",
     "concurrent_runs": "concurrent vpo-tui processes on overlapping folders",
+    "watch_faults": "vpo-tui watch: kill -9 / SIGTERM mid-file, file rewritten mid-file",
     "cluster_faults": "cluster: scheduler killed mid-batch; strangers refused by TLS",
     "policy_examples": "random policies / plans checked (hypothesis)",
     "files": "originals checked: byte-identical or complete and compliant",

@@ -3,7 +3,9 @@ recovery work: real files, real tools, run as a user runs it (subprocess)."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +42,8 @@ def test_an_unreadable_folder_fails_the_run(tmp_path: Path, lib: Path) -> None:
     doc = json.loads(as_json.stdout)
     assert doc["exit_code"] == 1 and [f["status"] for f in doc["files"]] == ["planned"]
     problem = {"path": str(locked), "message": "cannot read folder: Permission denied"}
-    assert doc["problems"] == [{**problem, "unreadable": True}]
+    exact = base64.b64encode(os.fsencode(locked)).decode()  # the name's bytes
+    assert doc["problems"] == [{**problem, "path_bytes_b64": exact, "unreadable": True}]
     assert text.returncode == 1
     assert f"warning: {locked}: cannot read folder: Permission denied\n" in text.stderr
     assert "(1 planned); 1 path could not be read (see the warnings above)" in text.stderr

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import AudioSpec, MakeMedia
 from tests.watch.test_watch import Watch
-from vpo_tui.watch.notify import Notifier, NotifyError
+from vpo_tui.batch.notify import Notifier, NotifyError
 
 TWO = (AudioSpec("eng", default=True), AudioSpec("ger"))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from vpo_tui.watch.settle import (
+from vpo_tui.batch.settle import (
     Fingerprint,
     SettleTracker,
     Verdict,

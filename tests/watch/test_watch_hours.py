@@ -18,9 +18,9 @@ import pytest
 
 from tests.conftest import AudioSpec, MakeMedia
 from vpo_tui.batch.session import BatchRequest, Session, prepare
+from vpo_tui.batch.watcher import Finished, HeldBack, Watcher, WatchEvent
 from vpo_tui.config import Config
 from vpo_tui.hours import TimeWindow
-from vpo_tui.watch.loop import Finished, HeldBack, Watcher, WatchEvent
 
 TWO = (AudioSpec("eng", default=True), AudioSpec("ger"))
 

@@ -1,6 +1,6 @@
 """``vpo-tui watch PATH...``: keep folders in line with a policy, unattended.
 
-The front end of ``watch.loop.Watcher``: options and config in, one line per
+The front end of ``batch.watcher.Watcher``: options and config in, one line per
 finished or held-back file out (``--json``: one JSON object per line, a finished
 file with the same fields as a file of the batch ``--json`` document plus
 ``"event": "finished"``; a held-back one ``"event": "held"`` with its ``reason``).
@@ -17,21 +17,22 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from vpo_tui.batch.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK
 from vpo_tui.batch.file_entry import file_entry
+from vpo_tui.batch.notify import Notifier, NotifyError
 from vpo_tui.batch.session import DEFAULT_POLICY, BatchRequest, Refusal, prepare
+from vpo_tui.batch.watcher import Finished, HeldBack, Note, Watcher, WatchEvent, WatchListener
 from vpo_tui.config import Config, ConfigError, load_config
 from vpo_tui.engine.job import FileStatus
 from vpo_tui.hours import next_time, parse_hhmm
 from vpo_tui.phrasing import console_text, plural
 from vpo_tui.store.paths import path_bytes_b64
-from vpo_tui.watch.loop import Finished, HeldBack, Note, Watcher, WatchEvent
-from vpo_tui.watch.notify import Notifier, NotifyError
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
@@ -83,7 +84,9 @@ def watch_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--end-by", type=_clock_time, metavar="HH:MM", help="stop at this time (local)"
     )
-    parser.add_argument("--no-tui", action="store_true", help="run without the app (the default)")
+    parser.add_argument(
+        "--no-tui", action="store_true", help="lines on stdout, not the watch screen"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
     parser.add_argument("--config", metavar="FILE", help="config.toml to use")
     parser.add_argument("--db", metavar="FILE", help="history database to use")
@@ -141,7 +144,14 @@ def _finished_text(result: Any) -> str:
     return line
 
 
-def watch_main(argv: list[str], *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+def watch_main(
+    argv: list[str],
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    app: Callable[[str], WatchFront] | None = None,
+) -> int:
+    """``app`` makes the watch screen (the CLI passes it: this layer cannot import the app)."""
     out = out or sys.stdout
     err = err or sys.stderr
     ns = watch_parser().parse_args(argv)
@@ -150,13 +160,30 @@ def watch_main(argv: list[str], *, out: TextIO | None = None, err: TextIO | None
     except ConfigError as exc:
         err.write(f"vpo-tui: invalid config: {exc}\n")
         return EXIT_INVALID
-    if not ns.no_tui and not ns.json and out.isatty():
-        err.write("note: the watch screen is not built yet; running without it (--no-tui)\n")
+    if app is not None and not ns.no_tui and not ns.json and out.isatty() and err.isatty():
+        screen = app(" ".join(ns.paths))
+        return run_watch(ns, config, screen, err, drive=screen.drive)
     listener = LineListener(out, err, as_json=ns.json)
     return run_watch(ns, config, listener, err)
 
 
-def run_watch(ns: argparse.Namespace, config: Config, listener: LineListener, err: TextIO) -> int:
+class WatchFront(Protocol):
+    """A front end the watcher can report to and be driven by (the app's watch screen)."""
+
+    def on_watch(self, event: WatchEvent) -> None: ...
+    def drive(self, watcher: Watcher) -> bool:
+        """Run ``watcher`` until it ends; True if the user stopped it (exit 0)."""
+        ...
+
+
+def run_watch(
+    ns: argparse.Namespace,
+    config: Config,
+    listener: WatchListener,
+    err: TextIO,
+    *,
+    drive: Callable[[Watcher], bool] | None = None,
+) -> int:
     def say(text: str) -> None:
         listener.on_watch(Note(text))
 
@@ -196,6 +223,12 @@ def run_watch(ns: argparse.Namespace, config: Config, listener: LineListener, er
             f"watching {plural(len(watcher.roots), 'path')} with policy {session.policy.name}, "
             f"{plural(session.workers.workers, 'file')} at once, settle {settle:g} s{hours}"
         )
+        if drive is not None:  # the app runs it; quitting the app stops it
+            try:
+                drive(watcher)
+            finally:
+                notifier.close()
+            return EXIT_OK
         signalled: list[int] = []
 
         def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -1,9 +1,10 @@
 """The watcher: a first batch over what is there, then each new or changed file once settled.
 
-A front end over the batch session (``batch.session``), like headless and the app:
-files run through ``Session.runner``, so the engine's rules hold unchanged (the
-probe cache makes a compliant file cost no tool run, the commit check refuses a
-file that changed under it). What the watcher adds:
+Built on the batch session (``batch.session``) and used by the watch front ends
+(``vpo-tui watch --no-tui`` and the app's watch screen): files run through
+``Session.runner``, so the engine's rules hold unchanged (the probe cache makes a
+compliant file cost no tool run, the commit check refuses a file that changed
+under it). What the watcher adds:
 
 - **settle**: a file is taken only after ``settle`` seconds without a change and
   with no writer (``watch.settle``); partial-download, hidden and our own
@@ -35,9 +36,9 @@ from typing import Protocol
 from vpo_tui.batch.events import BatchEvent, FileFinished, FileStarted
 from vpo_tui.batch.runner import BatchRunner
 from vpo_tui.batch.session import Session
+from vpo_tui.batch.settle import SettleTracker, Verdict, ignored_name, open_for_writing
 from vpo_tui.engine.job import FileResult, FileStatus
 from vpo_tui.hours import TimeWindow
-from vpo_tui.watch.settle import SettleTracker, Verdict, ignored_name, open_for_writing
 
 IDLE_WAIT_S = 5.0  # the longest the loop sleeps when nothing is due (idle CPU ~ 0)
 READY_WAIT_S = 600.0  # setting up the watches of a huge tree may take a while
@@ -303,7 +304,7 @@ class Watcher:
                 todo.append(path)  # let the batch say what is wrong with it
                 continue
             seen = (st.st_size, st.st_mtime_ns)
-            if known.get(os.path.realpath(path)) == seen:
+            if known.get(str(path)) == seen:  # discovery's paths are real paths already
                 self._done[path] = seen
             else:
                 todo.append(path)
