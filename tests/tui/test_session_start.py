@@ -83,3 +83,16 @@ def test_the_apps_batches_share_its_store_and_cap_the_kill_grace(tmp_path: Path)
         batch.close()  # never closes what the app's session shares
         assert session.store is store
         store.list_batches()  # still open
+
+
+def test_on_a_cluster_the_worker_cap_names_the_cluster_not_this_machines_cores() -> None:
+    import dataclasses
+
+    services = fake_services(FakeEngine())
+    app = VpoApp(services=services)
+    assert "CPU cores" in services.cap_reason(app.session)  # threads: this machine's cores
+    on_cluster = dataclasses.replace(
+        app.session, cluster=object(), executor_name="dask://10.0.0.5:8786"
+    )
+    said = services.cap_reason(on_cluster)  # type: ignore[arg-type]
+    assert "dask://10.0.0.5:8786" in said and "CPU core" not in said

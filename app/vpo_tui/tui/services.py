@@ -119,7 +119,7 @@ class Services:
         """Why the worker count stops where it does, in the words shown next to it."""
         cap = session.workers.cap
         if session.cluster is not None:
-            return f"max {cap}: the Dask cluster's worker threads"
+            return f"max {cap}: the worker threads of the Dask cluster {session.executor_name}"
         max_workers = self.config.processing.max_workers
         if max_workers is not None:
             return f"max {cap}: set by [processing] max_workers = {max_workers}"
