@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -67,7 +68,7 @@ def test_make_demo_keeps_to_itself_and_a_quit_that_kills_is_no_error(
         "TERM": "xterm-256color",
         "LANG": "C.UTF-8",
     }
-    term = Terminal(["make", "demo"], env, clone)
+    term = Terminal(["make", "-o", ".venv/bin/vpo-tui", "demo"], env, clone)  # venv as it is
     try:
         term.wait_for("pick folders and a policy", timeout=60)
         term.wait_for("normalize")
@@ -103,3 +104,26 @@ def test_make_demo_keeps_to_itself_and_a_quit_that_kills_is_no_error(
         term.close()
     names = sorted(p.name for p in (clone / ".sample" / "library").iterdir())
     assert names == ["needs work.mkv"]  # original untouched, the temp file gone
+
+
+def test_make_sample_leaves_no_stale_hint_for_the_demo(tmp_path: Path) -> None:
+    """``make demo`` makes the sample, then opens the app: when the app closes, the
+    terminal shows what was printed before it. No "Try: ..." hint may be left there."""
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    for name in ("Makefile", "pyproject.toml", "scripts"):
+        (clone / name).symlink_to(CHECKOUT / name)
+    (clone / ".venv").symlink_to(VENV)
+    # -o: the linked virtualenv is taken as it is (never reinstalled from this test)
+    done = subprocess.run(
+        ["make", "-o", ".venv/bin/vpo-tui", "sample"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Try:" not in done.stdout and "Try:" not in done.stderr
+    assert done.stdout.strip().splitlines() == ["made the sample library in .sample/library"]
+    assert any((clone / ".sample" / "library").rglob("*.mkv"))
