@@ -33,6 +33,9 @@ HELP_TEXT = """\
 | `l` | Run | show / hide the error log |
 | `/` | Preview, Run | filter the table by file name |
 | `h` | Pick, Summary | history of past batches |
+| `s` | Report | 24 hours / 7 days / 30 days (the Report is in the command palette) |
+| `r` | Report | run the selected failure group again |
+| `q` | Watch (`vpo-tui watch`) | stop watching (running files killed, originals kept) |
 | `escape` | everywhere | back |
 | arrow keys | dialogs | move between the buttons |
 | `?` | everywhere | this help |
