@@ -34,7 +34,9 @@ SETTLE = "0.6"
 class Watch:
     """A running ``vpo-tui watch --json`` and the lines it printed so far."""
 
-    def __init__(self, tmp_path: Path, lib: Path, *args: str) -> None:
+    def __init__(
+        self, tmp_path: Path, lib: Path, *args: str, env: dict[str, str] | None = None
+    ) -> None:
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -48,7 +50,7 @@ class Watch:
                 str(lib),
             ],
             cwd=tmp_path,
-            env=env_for(tmp_path),
+            env={**env_for(tmp_path), **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -338,3 +340,18 @@ def test_a_restart_over_a_compliant_library_starts_no_tool(
     assert len(_tool_runs(log)) == runs  # the history answered for both, at once
     assert again.lines == []
     assert again.terminate() == 130
+
+
+def test_polling_instead_of_inotify_is_said_once_and_still_works(
+    lib: Path, source: Path, tmp_path: Path
+) -> None:
+    # as where inotify cannot be used
+    w = Watch(tmp_path, lib, env={"WATCHFILES_FORCE_POLLING": "1"})
+    try:
+        w.watching()
+        shutil.copy(source, lib / "polled.mkv")
+        w.wait_for(lambda: len(w.finished("polled.mkv")) == 1)
+        assert [n for n in w.notes if "polling" in n] == ["note: watching by polling every 2 s"]
+        assert w.terminate() == 130
+    finally:
+        w.close()

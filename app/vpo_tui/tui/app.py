@@ -37,7 +37,7 @@ from vpo_tui.phrasing import console_text
 from vpo_tui.policy.model import Policy
 from vpo_tui.tui.host import RunnerSet
 from vpo_tui.tui.navigation import BackToPick, OpenHistory, ShowLastSummary
-from vpo_tui.tui.request import BatchRequest, common_root
+from vpo_tui.tui.request import BatchRequest, PreviewChoices, common_root
 from vpo_tui.tui.screens.dialogs import QuitWhileRunning
 from vpo_tui.tui.screens.help import HelpScreen
 from vpo_tui.tui.screens.history import HistoryScreen
@@ -117,6 +117,8 @@ class VpoApp(App[int]):
         if self.start_policy not in self._builtin_names():
             self.extra_policies.append(self.start_policy)
         self.runners = RunnerSet()  # every runner a screen started; none outlives the app
+        # A preview's exclusions and filter, by marked paths: esc then n keeps them.
+        self.preview_memory: dict[tuple[Path, ...], PreviewChoices] = {}
         self.exit_when_idle = False
         self.terminated_by: signal.Signals | None = None
         self.quit_cut_batch_short = False
