@@ -174,6 +174,7 @@ class PreviewScreen(Screen[None]):
         self.problems: list[DiscoveryProblem] = []
         self.ignored = 0  # video files left out: their extension is not enabled
         self.durations: dict[Path, float] = {}  # playing time of each probed file
+        self._counted_filter = ""  # the filter the count line was last written for
 
     @property
     def host(self) -> Host:
@@ -367,6 +368,7 @@ class PreviewScreen(Screen[None]):
         self._update_count()
 
     def _update_count(self) -> None:
+        self._counted_filter = self.table.filter_text
         self.query_one("#preview-count", Static).update(self.count_text())
 
     def count_text(self) -> str:
@@ -450,10 +452,13 @@ class PreviewScreen(Screen[None]):
     @on(FileTable.Highlighted, "#preview-table")
     def _highlighted(self, event: FileTable.Highlighted) -> None:
         self._show_detail(event.row)  # type: ignore[arg-type]
-        if self.table.filter_text != self._remembered.filter_text:
+        # A new filter re-announces the cursor: it changed what r runs. (A cursor move
+        # alone does not touch the count line: Static.update re-lays out the screen.)
+        needle = self.table.filter_text
+        if needle != self._remembered.filter_text:
             self._remember()
-        if self.query("#preview-count"):
-            self._update_count()  # the filter changed what r runs (it re-announces the cursor)
+        if needle != self._counted_filter and self.query("#preview-count"):
+            self._update_count()
 
     def _show_detail(self, row: PreviewRow | None) -> None:
         found = self.query("#preview-detail")
