@@ -25,7 +25,7 @@ from vpo_tui.tui.host import Host, host_of, refuse_for_missing_tools
 from vpo_tui.tui.messages import DRAIN_INTERVAL_S, BatchCrashed, EventPipe, RecoveryNotes
 from vpo_tui.tui.request import BatchRequest, PreviewChoices
 from vpo_tui.tui.services import Runner, for_batch, preview_runner
-from vpo_tui.tui.text import cause_text, display_name
+from vpo_tui.tui.text import cause_text, display_name, where_files_run
 from vpo_tui.tui.widgets.file_table import Column, FileTable
 from vpo_tui.tui.widgets.filter_input import FilterInput
 from vpo_tui.tui.widgets.footer import KeyFooter
@@ -183,7 +183,8 @@ class PreviewScreen(Screen[None]):
         mode = "dry run" if self.request.dry_run else "will modify files"
         yield Static(
             f"Preview — policy [b]{escape(self.request.policy.name)}[/b], "
-            f"{plural(self.request.workers, 'worker')}, {mode}",
+            f"{plural(self.request.workers, 'worker')} "
+            f"{escape(where_files_run(self.host.session.executor_name))}, {mode}",
             id="title",
         )
         yield Static("Finding files…", id="preview-count")
