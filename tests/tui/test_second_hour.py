@@ -228,3 +228,38 @@ def test_the_batch_eta_is_never_shorter_than_a_running_files_own() -> None:
     assert model.eta(70.0) == 540.0  # a minute later: its own ETA, less that minute
     model.apply(FileFinished(FileResult(paths[1], FileStatus.OK), 1), 80.0)
     assert (model.eta(80.0) or 0) < 10.0  # the slow one is done: the pace again
+
+
+async def test_on_a_cluster_the_screens_name_the_executor(tmp_path: Path) -> None:
+    names = ["a.mkv"]
+    root = touch_library(tmp_path / "lib", names)
+    engine = GateEngine()
+    engine.gate.set()
+    app = VpoApp(services=fake_services(engine), paths=[root], policy="fake")
+    # Where files run is the session's (a real cluster is opened by run_tui); the worker
+    # cap's wording follows the session's cluster, so a stand-in is enough for the words.
+    app.session.executor_name = "tls://scheduler.lan:8786"
+    app.session.cluster = object()  # type: ignore[assignment]
+    async with app.run_test(size=SIZE) as pilot:
+        cap = str(app.screen.query_one("#workers-cap", Static).render())
+        assert "tls://scheduler.lan:8786" in cap and "CPU cores" not in cap, cap
+        app.session.cluster = None  # the batch itself runs on the fake engine
+        preview = await open_probed_preview(app, pilot)
+        title = str(preview.query_one("#title", Static).render())
+        assert "on the Dask cluster tls://scheduler.lan:8786" in title, title
+        await pilot.press("r")
+        await wait_for(pilot, lambda: summary_shown(app), what="summary")
+        run = app.last_run
+        assert run is not None
+        assert "on the Dask cluster tls://scheduler.lan:8786" in str(
+            run.query_one("#title", Static).render()
+        )
+
+
+async def test_on_this_machine_the_screens_say_so(tmp_path: Path) -> None:
+    root = touch_library(tmp_path / "lib", ["a.mkv"])
+    app = VpoApp(services=fake_services(FakeEngine()), paths=[root], policy="fake")
+    async with app.run_test(size=SIZE) as pilot:
+        assert "CPU cores" in str(app.screen.query_one("#workers-cap", Static).render())
+        preview = await open_probed_preview(app, pilot)
+        assert "2 workers on this machine" in str(preview.query_one("#title", Static).render())

@@ -114,6 +114,11 @@ def _run_to_mid_batch(app: VpoApp, now: list[float]) -> Any:
         now[0] += 30
         await pilot.press("s")  # the stopping banner must leave the bar in view
         await pilot.pause(0.2)
+        # three episodes of one show: cut in the middle, their ends keep them apart
+        width = run.table.scrollable_content_region.width
+        cells = [run.table.render_line(y).text[:21] for y in range(4, 7)]
+        assert len(set(cells)) == 3 and width < 100, cells
+        assert [c.rstrip()[-7:] for c in cells] == ["E01.mkv", "E02.mkv", "E03.mkv"], cells
 
     return mid_batch
 

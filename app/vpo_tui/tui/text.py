@@ -88,3 +88,13 @@ def cut_middle(text: str, width: int) -> str:
             break
         tail = ch + tail
     return set_cell_size(head + "…" + tail, width)
+
+
+def where_files_run(executor_name: str) -> str:
+    """``on this machine`` / ``on a local Dask cluster`` / ``on the Dask cluster tls://…``:
+    said on the preview and run screens, so a user always knows where the tools run."""
+    if executor_name == "threads":
+        return "on this machine"
+    if executor_name.startswith("local-cluster"):
+        return "on a local Dask cluster"
+    return f"on the Dask cluster {executor_name}"

@@ -172,7 +172,7 @@ class WatchFront(Protocol):
 
     def on_watch(self, event: WatchEvent) -> None: ...
     def drive(self, watcher: Watcher) -> bool:
-        """Run ``watcher`` until it ends; True if the user stopped it (exit 0)."""
+        """Run ``watcher`` until it ends; True if a signal ended it (exit 130)."""
         ...
 
 
@@ -225,10 +225,10 @@ def run_watch(
         )
         if drive is not None:  # the app runs it; quitting the app stops it
             try:
-                drive(watcher)
+                by_signal = drive(watcher)
             finally:
                 notifier.close()
-            return EXIT_OK
+            return EXIT_INTERRUPTED if by_signal else EXIT_OK
         signalled: list[int] = []
 
         def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -47,6 +47,14 @@ HELP_TEXT = """\
 
 - `r` run the failed and cancelled files again · `n` a new batch · `h` history
 
+## Report (command palette: Report)
+
+- `s` 24 hours / 7 days / 30 days · `r` run the selected failure group again
+
+## Watch (`vpo-tui watch` on a terminal)
+
+- `q` stop watching: running files are killed, originals kept
+
 ## Dialogs
 
 - arrow keys / `tab` move between the buttons; they stop at the last one

@@ -25,7 +25,7 @@ from vpo_tui.tui.host import Host, host_of, refuse_for_missing_tools
 from vpo_tui.tui.messages import DRAIN_INTERVAL_S, BatchCrashed, EventPipe, RecoveryNotes
 from vpo_tui.tui.request import BatchRequest, PreviewChoices
 from vpo_tui.tui.services import Runner, for_batch, preview_runner
-from vpo_tui.tui.text import cause_text, display_name
+from vpo_tui.tui.text import cause_text, display_name, where_files_run
 from vpo_tui.tui.widgets.file_table import Column, FileTable
 from vpo_tui.tui.widgets.filter_input import FilterInput
 from vpo_tui.tui.widgets.footer import KeyFooter
@@ -174,6 +174,7 @@ class PreviewScreen(Screen[None]):
         self.problems: list[DiscoveryProblem] = []
         self.ignored = 0  # video files left out: their extension is not enabled
         self.durations: dict[Path, float] = {}  # playing time of each probed file
+        self._counted_filter = ""  # the filter the count line was last written for
 
     @property
     def host(self) -> Host:
@@ -183,7 +184,8 @@ class PreviewScreen(Screen[None]):
         mode = "dry run" if self.request.dry_run else "will modify files"
         yield Static(
             f"Preview — policy [b]{escape(self.request.policy.name)}[/b], "
-            f"{plural(self.request.workers, 'worker')}, {mode}",
+            f"{plural(self.request.workers, 'worker')} "
+            f"{escape(where_files_run(self.host.session.executor_name))}, {mode}",
             id="title",
         )
         yield Static("Finding files…", id="preview-count")
@@ -366,6 +368,7 @@ class PreviewScreen(Screen[None]):
         self._update_count()
 
     def _update_count(self) -> None:
+        self._counted_filter = self.table.filter_text
         self.query_one("#preview-count", Static).update(self.count_text())
 
     def count_text(self) -> str:
@@ -449,10 +452,13 @@ class PreviewScreen(Screen[None]):
     @on(FileTable.Highlighted, "#preview-table")
     def _highlighted(self, event: FileTable.Highlighted) -> None:
         self._show_detail(event.row)  # type: ignore[arg-type]
-        if self.table.filter_text != self._remembered.filter_text:
+        # A new filter re-announces the cursor: it changed what r runs. (A cursor move
+        # alone does not touch the count line: Static.update re-lays out the screen.)
+        needle = self.table.filter_text
+        if needle != self._remembered.filter_text:
             self._remember()
-        if self.query("#preview-count"):
-            self._update_count()  # the filter changed what r runs (it re-announces the cursor)
+        if needle != self._counted_filter and self.query("#preview-count"):
+            self._update_count()
 
     def _show_detail(self, row: PreviewRow | None) -> None:
         found = self.query("#preview-detail")

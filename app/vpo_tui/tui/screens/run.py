@@ -40,7 +40,7 @@ from vpo_tui.tui.request import BatchRequest
 from vpo_tui.tui.run_state import FileRow, RunModel
 from vpo_tui.tui.screens.dialogs import ConfirmKill
 from vpo_tui.tui.services import Runner, for_batch, run_runner
-from vpo_tui.tui.text import cause_text
+from vpo_tui.tui.text import cause_text, where_files_run
 from vpo_tui.tui.widgets.error_log import ErrorLog
 from vpo_tui.tui.widgets.file_table import Column, FileTable
 from vpo_tui.tui.widgets.filter_input import FilterInput
@@ -236,7 +236,9 @@ class RunScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         mode = "  [yellow]DRY RUN: nothing is written[/]" if self.request.dry_run else ""
-        yield Static(f"Run — policy [b]{escape(self.request.policy.name)}[/b]{mode}", id="title")
+        where = escape(where_files_run(self.host.session.executor_name))
+        policy = escape(self.request.policy.name)
+        yield Static(f"Run — policy [b]{policy}[/b], {where}{mode}", id="title")
         yield AggregateLine(id="aggregate")
         # Buttons for the mouse, and reached with tab / shift+tab like any button; the
         # table has the focus first, so keys go to it until the user tabs away.

@@ -15,16 +15,16 @@ from pathlib import Path
 
 def retry_main(argv: list[str]) -> int:
     from vpo_tui.batch.exit_codes import EXIT_FAILED, EXIT_NOTHING_FOUND, EXIT_OK
-    from vpo_tui.cli import _common, _config_or_exit, _Parser, _positive_int
+    from vpo_tui.commands.arguments import Parser, common_options, config_or_exit, positive_int
+    from vpo_tui.commands.report import parse_since
     from vpo_tui.config import Config
     from vpo_tui.headless import HeadlessOptions, run_headless
     from vpo_tui.phrasing import console_text, plural
-    from vpo_tui.report_command import parse_since
     from vpo_tui.store.history import HistoryStore, default_db_path
     from vpo_tui.store.pool import StoreError
     from vpo_tui.store.report import still_failing
 
-    parser = _Parser(
+    parser = Parser(
         prog="vpo-tui retry",
         description="Run again every file whose last run failed with a given cause.",
     )
@@ -35,12 +35,12 @@ def retry_main(argv: list[str]) -> int:
         "--since", type=parse_since, default="7d", metavar="SPAN|DATE", help="default 7d"
     )
     parser.add_argument("--policy", metavar="NAME|FILE", help="default: the one they failed under")
-    parser.add_argument("--workers", type=_positive_int, metavar="N", help="files at once")
+    parser.add_argument("--workers", type=positive_int, metavar="N", help="files at once")
     parser.add_argument("--dry-run", action="store_true", help="plan only")
     parser.add_argument("--json", action="store_true", help="one JSON document per policy")
-    _common(parser)
+    common_options(parser)
     ns = parser.parse_args(argv)
-    config, code = _config_or_exit(ns.config)
+    config, code = config_or_exit(ns.config)
     if config is None:
         return code
     assert isinstance(config, Config)

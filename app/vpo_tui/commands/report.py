@@ -113,14 +113,14 @@ def write_report(
 
 def report_main(argv: list[str]) -> int:
     from vpo_tui.batch.exit_codes import EXIT_FAILED, EXIT_OK
-    from vpo_tui.cli import _common, _config_or_exit, _Parser, command_name
+    from vpo_tui.commands.arguments import Parser, command_name, common_options, config_or_exit
     from vpo_tui.config import Config
     from vpo_tui.phrasing import console_text
     from vpo_tui.store.history import HistoryStore, default_db_path
     from vpo_tui.store.pool import StoreError
     from vpo_tui.store.report import build_report
 
-    parser = _Parser(
+    parser = Parser(
         prog="vpo-tui report",
         description="What vpo-tui did: files, space saved or spent, time, failures by cause.",
     )
@@ -132,10 +132,10 @@ def report_main(argv: list[str]) -> int:
         help="24h (default), 7d, 90m, 2w, or a date like 2026-01-31",
     )
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    _common(parser)
+    common_options(parser)
     ns = parser.parse_args(argv)
     since = float(ns.since)
-    config, code = _config_or_exit(ns.config)
+    config, code = config_or_exit(ns.config)
     if config is None:
         return code
     assert isinstance(config, Config)
