@@ -157,6 +157,8 @@ class VpoApp(App[int]):
                 )
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self.push_screen(PickScreen())
+        if self.session.executor_note:  # on a Dask cluster: which one, how many workers
+            self.notify(self.session.executor_note, title="Where files run", markup=False)
         for warning in self.session.warnings:  # a lowered worker count, plain TCP to a cluster
             self.notify(warning, severity="warning", timeout=10, markup=False)
         if self.services.store_problem:
