@@ -263,3 +263,27 @@ async def test_on_this_machine_the_screens_say_so(tmp_path: Path) -> None:
         assert "CPU cores" in str(app.screen.query_one("#workers-cap", Static).render())
         preview = await open_probed_preview(app, pilot)
         assert "2 workers on this machine" in str(preview.query_one("#title", Static).render())
+
+
+async def test_at_80x24_the_run_and_summary_footers_keep_quit_and_help(tmp_path: Path) -> None:
+    from textual.widgets._footer import FooterKey
+
+    names = ["a.mkv", "b.mkv"]
+    root = touch_library(tmp_path / "lib", names)
+    engine = GateEngine()
+    app = VpoApp(services=fake_services(engine), browse_root=root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        run = await start_run(app, pilot, root, names, workers=1)
+        await wait_for(pilot, lambda: run.model.active == 1, what="running")
+        await pilot.pause()
+        shown = {key.key: key.region for key in run.query(FooterKey)}
+        palette = shown.pop("ctrl+p")  # docked on the right, over whatever is under it
+        for key in ("s", "k", "p", "q", "question_mark"):
+            assert key in shown and 0 < shown[key].right <= palette.x, (key, shown)
+        engine.gate.set()
+        await wait_for(pilot, lambda: summary_shown(app), what="summary")
+        await pilot.pause()
+        shown = {key.key: key.region for key in app.screen.query(FooterKey)}
+        palette = shown.pop("ctrl+p")
+        for key in ("n", "escape", "q", "question_mark"):
+            assert key in shown and 0 < shown[key].right <= palette.x, (key, shown)
