@@ -91,7 +91,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _batch(argv: list[str]) -> int:
-    from vpo_tui.config import Config
 
     parser = batch_parser()
     parser.json_errors = json_requested(argv)
@@ -100,7 +99,6 @@ def _batch(argv: list[str]) -> int:
     if config is None:
         return code
     config = with_probe(config, ns.probe)
-    assert isinstance(config, Config)
     config = with_cluster_options(config, ns)
     policy = ns.policy or DEFAULT_POLICY
     db = Path(ns.db) if ns.db else None
@@ -153,7 +151,7 @@ def _batch(argv: list[str]) -> int:
 def _subcommand(name: str, argv: list[str]) -> int:
     """Each subcommand is a module of ``vpo_tui.commands``, imported only when asked for."""
     if name == "watch":
-        from vpo_tui.watch.headless import watch_main
+        from vpo_tui.commands.watch import watch_main
 
         return watch_main(argv, app=_watch_app)
     if name == "doctor":

@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from tests.commands import logging_tools
 from tests.conftest import AudioSpec, MakeMedia
-from tests.integration.test_headless_batch import logging_tools
 from vpo_tui.batch.session import BatchRequest, Session, prepare
 from vpo_tui.batch.watcher import Finished, Watcher, WatchEvent
 from vpo_tui.config import load_config

@@ -21,6 +21,7 @@ from vpo_tui.headless import error_document
 
 if TYPE_CHECKING:
     from vpo_tui.config import Config
+    from vpo_tui.store.history import HistoryStore
 
 
 class Parser(argparse.ArgumentParser):
@@ -123,29 +124,25 @@ def probe_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def with_probe(config: object, backend: str | None) -> object:
+def with_probe(config: Config, backend: str | None) -> Config:
     """The config with ``--probe`` over ``[probe] backend``."""
-    import dataclasses
-
-    from vpo_tui.config import Config, ProbeConfig
+    from vpo_tui.config import ProbeConfig
     from vpo_tui.engine.probe import BACKENDS
 
     chosen = next((b for b in BACKENDS if b == backend), None)
-    if chosen is None or not isinstance(config, Config):
+    if chosen is None:
         return config
     return dataclasses.replace(config, probe=ProbeConfig(backend=chosen))
 
 
-def load_config(path: str | None) -> object:
-    from vpo_tui.config import load_config
-
-    return load_config(path)
-
-
 def config_or_exit(
     path: str | None, *, json_errors: bool = False, dry_run: bool = False
-) -> tuple[object | None, int]:
-    from vpo_tui.config import ConfigError
+) -> tuple[Config | None, int]:
+    """The config (``--config`` > the environment > the default place), or why not.
+
+    Imported when asked for, so ``--help`` and a subcommand's usage error stay fast.
+    """
+    from vpo_tui.config import ConfigError, load_config
 
     try:
         return load_config(path), EXIT_OK
@@ -155,6 +152,29 @@ def config_or_exit(
         if json_errors:
             print_json(error_document(message, EXIT_INVALID, dry_run=dry_run))
         return None, EXIT_INVALID
+
+
+def history_path(db_option: str | None, config: Config) -> Path:
+    """``--db`` > ``[paths] database`` > the default: where a command reads the history."""
+    from vpo_tui.store.history import default_db_path
+
+    return Path(db_option or config.paths.database or default_db_path())
+
+
+def open_history(db: Path) -> HistoryStore | None:
+    """The history at ``db``, or None once the reason is said (the command exits 1).
+
+    Callers check that ``db`` exists first: reading the history never creates one.
+    """
+    from vpo_tui.phrasing import console_text
+    from vpo_tui.store.history import HistoryStore
+    from vpo_tui.store.pool import StoreError
+
+    try:
+        return HistoryStore(db)
+    except StoreError as exc:
+        sys.stderr.write(f"vpo-tui: {console_text(str(exc))}\n")
+        return None
 
 
 def command_name() -> str:

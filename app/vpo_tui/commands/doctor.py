@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 
 def doctor_main(argv: list[str]) -> int:
-    from vpo_tui.config import Config, default_config_path
+    from vpo_tui.config import default_config_path
     from vpo_tui.engine.tools import doctor_report, install_hint
     from vpo_tui.store.history import default_db_path, describe_database
 
@@ -47,7 +47,6 @@ def doctor_main(argv: list[str]) -> int:
     if config is None:
         return code
     config = with_probe(config, ns.probe)
-    assert isinstance(config, Config)
     executor = ns.executor or config.processing.executor
     if executor is not None and executor != "threads":
         return _doctor_cluster(executor, with_cluster_options(config, ns))

@@ -17,6 +17,8 @@ from vpo_tui.commands.arguments import (
     Parser,
     common_options,
     config_or_exit,
+    history_path,
+    open_history,
     positive_int,
 )
 from vpo_tui.phrasing import console_text, plural
@@ -27,9 +29,6 @@ if TYPE_CHECKING:
 
 
 def history_main(argv: list[str]) -> int:
-    from vpo_tui.config import Config
-    from vpo_tui.store.history import HistoryStore, default_db_path
-    from vpo_tui.store.pool import StoreError
 
     parser = Parser(prog="vpo-tui history", description="Past batches and their files.")
     parser.add_argument("batch", nargs="?", type=int, metavar="BATCH")
@@ -40,14 +39,11 @@ def history_main(argv: list[str]) -> int:
     config, code = config_or_exit(ns.config)
     if config is None:
         return code
-    assert isinstance(config, Config)
-    db = Path(ns.db or config.paths.database or default_db_path())
+    db = history_path(ns.db, config)
     if not db.exists():  # reading the history must never create a database
         return _history_of_nothing(ns.batch, ns.json, db)
-    try:
-        store = HistoryStore(db)
-    except StoreError as exc:
-        sys.stderr.write(f"vpo-tui: {console_text(str(exc))}\n")
+    store = open_history(db)
+    if store is None:
         return EXIT_FAILED
     with store:
         if ns.batch is None:

@@ -14,7 +14,6 @@ import sys
 import time
 from dataclasses import asdict
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TextIO
 
 from vpo_tui.phrasing import plural
@@ -113,11 +112,15 @@ def write_report(
 
 def report_main(argv: list[str]) -> int:
     from vpo_tui.batch.exit_codes import EXIT_FAILED, EXIT_OK
-    from vpo_tui.commands.arguments import Parser, command_name, common_options, config_or_exit
-    from vpo_tui.config import Config
+    from vpo_tui.commands.arguments import (
+        Parser,
+        command_name,
+        common_options,
+        config_or_exit,
+        history_path,
+        open_history,
+    )
     from vpo_tui.phrasing import console_text
-    from vpo_tui.store.history import HistoryStore, default_db_path
-    from vpo_tui.store.pool import StoreError
     from vpo_tui.store.report import build_report
 
     parser = Parser(
@@ -138,15 +141,12 @@ def report_main(argv: list[str]) -> int:
     config, code = config_or_exit(ns.config)
     if config is None:
         return code
-    assert isinstance(config, Config)
-    db = Path(ns.db or config.paths.database or default_db_path())
+    db = history_path(ns.db, config)
     if not db.exists():  # reading must never create a database
         report = Report(since, time.time(), 0, 0, 0, 0, 0, 0, 0, 0.0)
     else:
-        try:
-            store = HistoryStore(db)
-        except StoreError as exc:
-            sys.stderr.write(f"vpo-tui: {console_text(str(exc))}\n")
+        store = open_history(db)
+        if store is None:
             return EXIT_FAILED
         with store:
             report = build_report(store.pool, since)

@@ -15,13 +15,17 @@ from pathlib import Path
 
 def retry_main(argv: list[str]) -> int:
     from vpo_tui.batch.exit_codes import EXIT_FAILED, EXIT_NOTHING_FOUND, EXIT_OK
-    from vpo_tui.commands.arguments import Parser, common_options, config_or_exit, positive_int
+    from vpo_tui.commands.arguments import (
+        Parser,
+        common_options,
+        config_or_exit,
+        history_path,
+        open_history,
+        positive_int,
+    )
     from vpo_tui.commands.report import parse_since
-    from vpo_tui.config import Config
     from vpo_tui.headless import HeadlessOptions, run_headless
     from vpo_tui.phrasing import console_text, plural
-    from vpo_tui.store.history import HistoryStore, default_db_path
-    from vpo_tui.store.pool import StoreError
     from vpo_tui.store.report import still_failing
 
     parser = Parser(
@@ -43,15 +47,12 @@ def retry_main(argv: list[str]) -> int:
     config, code = config_or_exit(ns.config)
     if config is None:
         return code
-    assert isinstance(config, Config)
-    db = Path(ns.db or config.paths.database or default_db_path())
+    db = history_path(ns.db, config)
     if not db.exists():
         sys.stderr.write(f"vpo-tui: no history yet in {console_text(str(db))}\n")
         return EXIT_NOTHING_FOUND
-    try:
-        store = HistoryStore(db)
-    except StoreError as exc:
-        sys.stderr.write(f"vpo-tui: {console_text(str(exc))}\n")
+    store = open_history(db)
+    if store is None:
         return EXIT_FAILED
     with store:
         found = still_failing(store.pool, float(ns.since), ns.cause)

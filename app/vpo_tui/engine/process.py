@@ -135,6 +135,11 @@ def apply_plan(
         _stage(control, "lock")
         lock = _open_lock(path)
         try:
+            flags_edit.refuse_if_edited_elsewhere(path)
+            if flags_edit.restore_interrupted(path):  # the plan was made on a half edit
+                raise CommitError(
+                    f"{path}: restored the original after an interrupted in-place edit; plan again"
+                )
             original = path.stat()
             if original.st_size != plan.source.size:
                 raise CommitError(f"{path}: changed since it was probed; plan again")
