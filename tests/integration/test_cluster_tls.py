@@ -259,3 +259,28 @@ def test_the_needs_dask_hint_names_a_command_that_works_here(tmp_path: Path) -> 
     assert f"{sys.executable} -m pip install -e '{root}[cluster]'" in done.stderr
     make = subprocess.run(["make", "-n", "cluster"], cwd=root, capture_output=True, text=True)
     assert make.returncode == 0 and "[cluster]" in make.stdout, make.stderr
+
+
+def test_a_local_cluster_batch_keeps_dask_off_the_terminal(tmp_path: Path) -> None:
+    """Its worker processes share the terminal: their Dask messages go to the log too."""
+    clip = make_media(tmp_path / "lib" / "a.mp4", SampleSpec(container="mp4"))
+    state = tmp_path / "state"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(cli.__file__).parents[1]),
+        "XDG_STATE_HOME": str(state),
+    }
+    argv = [sys.executable, "-m", "vpo_tui", "--no-tui", "--db", str(tmp_path / "h.db")]
+    done = subprocess.run(
+        [*argv, "--executor", "local-cluster:2", str(clip.parent)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "distributed." not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert (clip.parent / "a.mkv").exists()
+    lines = (state / "vpo-tui" / "log" / "cluster.log").read_text().splitlines()
+    pids = {line.split()[2] for line in lines if " distributed." in line}
+    assert len(pids) >= 2, pids  # both worker processes wrote there

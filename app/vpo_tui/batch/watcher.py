@@ -39,6 +39,7 @@ from vpo_tui.batch.session import Session
 from vpo_tui.batch.settle import SettleTracker, Verdict, ignored_name, open_for_writing
 from vpo_tui.engine.job import FileResult, FileStatus
 from vpo_tui.hours import TimeWindow
+from vpo_tui.phrasing import plural
 
 IDLE_WAIT_S = 5.0  # the longest the loop sleeps when nothing is due (idle CPU ~ 0)
 READY_WAIT_S = 600.0  # setting up the watches of a huge tree may take a while
@@ -277,7 +278,8 @@ class Watcher:
         self._first_counts["unchanged"] = known
         if not self._ready:
             self._note(
-                f"first pass: {len(files)} files, {known} known to comply, nothing to run; watching"
+                f"first pass: {plural(len(files), 'file')}, {known} known to comply, "
+                "nothing to run; watching"
             )
         self._start_ready(first_pass=True)
 
@@ -466,7 +468,8 @@ class Watcher:
     def _first_pass_said(self) -> None:
         counts = self._first_counts
         done = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        self._note(f"first pass done: {sum(counts.values())} files ({done or 'none'}); watching")
+        total = plural(sum(counts.values()), "file")
+        self._note(f"first pass done: {total} ({done or 'none'}); watching")
 
     def _finished(self, result: FileResult, first_pass: bool) -> None:
         path = Path(result.path)

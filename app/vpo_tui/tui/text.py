@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.cells import cell_len, set_cell_size
+
 from vpo_tui.engine.job import FileResult
 
 
@@ -64,3 +66,35 @@ def namer(root: Path | None) -> Callable[[Path], str]:
         return "." if text == root_text else text
 
     return name
+
+
+def cut_middle(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, cut in the middle: ``Series/Sh…S01E03.mkv``.
+
+    File names differ at their end (episode numbers, years, extensions): cut at the
+    end, three episodes of one show look the same. The end keeps the larger half.
+    """
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return set_cell_size(text, max(0, width))
+    room = width - 1  # the ellipsis
+    head_cells = room // 3  # a third for the start (the folder), the rest for the end
+    tail_cells = room - head_cells
+    head = set_cell_size(text, head_cells)
+    tail = ""
+    for ch in reversed(text):  # whole characters from the end while they fit
+        if cell_len(tail) + cell_len(ch) > tail_cells:
+            break
+        tail = ch + tail
+    return set_cell_size(head + "…" + tail, width)
+
+
+def where_files_run(executor_name: str) -> str:
+    """``on this machine`` / ``on a local Dask cluster`` / ``on the Dask cluster tls://…``:
+    said on the preview and run screens, so a user always knows where the tools run."""
+    if executor_name == "threads":
+        return "on this machine"
+    if executor_name.startswith("local-cluster"):
+        return "on a local Dask cluster"
+    return f"on the Dask cluster {executor_name}"

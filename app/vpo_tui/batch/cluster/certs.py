@@ -14,9 +14,13 @@ import datetime
 import os
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vpo_tui.batch.cluster.security import CertFiles
 from vpo_tui.executors import ClusterError
+
+if TYPE_CHECKING:
+    from distributed.security import Security
 
 VALID_DAYS = 3650  # ten years: a home cluster should not stop working on a date
 
@@ -24,15 +28,11 @@ VALID_DAYS = 3650  # ten years: a home cluster should not stop working on a date
 def make_certs(folder: Path, hosts: tuple[str, ...] = ()) -> CertFiles:
     """Write the CA certificate, the cluster's certificate and its key into ``folder``.
 
-    ``hosts`` become the certificate's DNS names (Dask checks the CA, not the
-    name, but ``openssl s_client`` users see who it is for). ``ClusterError`` if a
-    file is already there or cannot be written.
+    ``hosts`` (and this machine's name) become the certificate's DNS names (Dask
+    checks the CA, not the name, but ``openssl s_client`` users see who it is for).
+    ``ClusterError`` if a file is already there or cannot be written.
     """
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
+    hosts = (socket.gethostname(), *hosts)
     files = CertFiles.in_folder(folder)
     taken = [p for p in (files.ca, files.cert, files.key) if os.path.lexists(p)]
     if taken:
@@ -45,9 +45,36 @@ def make_certs(folder: Path, hosts: tuple[str, ...] = ()) -> CertFiles:
         folder.chmod(0o700)
     except OSError as exc:
         raise ClusterError(f"{folder}: cannot create it ({exc.strerror})") from None
+    ca, cert, key = credentials(hosts, days=VALID_DAYS)
+    contents = {files.ca: ca, files.cert: cert, files.key: key}
+    written: list[Path] = []
+    try:
+        for path, data in contents.items():
+            _write_owner_only(path, data)
+            written.append(path)
+    except OSError as exc:
+        for path in written:  # a half-made set is worse than none
+            path.unlink(missing_ok=True)
+        raise ClusterError(f"{folder}: cannot write the certificates ({exc.strerror})") from None
+    return files
+
+
+def credentials(
+    hosts: tuple[str, ...] = (), *, days: int = VALID_DAYS
+) -> tuple[bytes, bytes, bytes]:
+    """A fresh CA and a certificate it signed, as PEM: (CA certificate, certificate, key).
+
+    EC P-256 keys: made in a millisecond (an RSA key takes tens to hundreds, which
+    a local cluster would pay at every start), and cheaper handshakes.
+    The CA's key is dropped here: nobody can sign another certificate for it.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     now = datetime.datetime.now(datetime.timezone.utc)
-    start, end = now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=VALID_DAYS)
+    start, end = now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=days)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "vpo-tui cluster CA")])
     ca = (
@@ -76,7 +103,7 @@ def make_certs(folder: Path, hosts: tuple[str, ...] = ()) -> CertFiles:
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
-    names = dict.fromkeys(("vpo-tui-cluster", "localhost", socket.gethostname(), *hosts))
+    names = dict.fromkeys(("vpo-tui-cluster", "localhost", *hosts))
     sans: list[x509.GeneralName] = [x509.DNSName(n) for n in names if n]
     node = (
         x509.CertificateBuilder()
@@ -97,23 +124,11 @@ def make_certs(folder: Path, hosts: tuple[str, ...] = ()) -> CertFiles:
         .sign(ca_key, hashes.SHA256())
     )
     pem = serialization.Encoding.PEM
-    contents = {
-        files.ca: ca.public_bytes(pem),
-        files.cert: node.public_bytes(pem),
-        files.key: key.private_bytes(
-            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ),
-    }
-    written: list[Path] = []
-    try:
-        for path, data in contents.items():
-            _write_owner_only(path, data)
-            written.append(path)
-    except OSError as exc:
-        for path in written:  # a half-made set is worse than none
-            path.unlink(missing_ok=True)
-        raise ClusterError(f"{folder}: cannot write the certificates ({exc.strerror})") from None
-    return files
+    return (
+        ca.public_bytes(pem),
+        node.public_bytes(pem),
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
 
 
 def _write_owner_only(path: Path, data: bytes) -> None:
@@ -155,4 +170,26 @@ def instructions(files: CertFiles, scheduler: str, port: int = 8786) -> str:
             f'   or put  [cluster] certs = "{folder}"  in config.toml and check it with',
             f"     vpo-tui doctor --executor tls://{scheduler}:{port}",
         ]
+    )
+
+
+def temporary_security() -> Security:
+    """Credentials for one local cluster, held by this process and its workers only.
+
+    As ``Security.temporary()``, with an EC key instead of RSA-2048 (1 ms instead
+    of 30 ms to hundreds, RSA key generation being a random search), and a CA of
+    its own.
+    """
+    from distributed.security import Security
+
+    ca, cert, key = credentials()  # as long as make_certs: a watch may run for months
+    pems = {"cert": cert.decode(), "key": key.decode()}
+    return Security(
+        require_encryption=True,
+        tls_ca_file=ca.decode(),
+        **{
+            f"tls_{role}_{part}": pem
+            for role in ("client", "scheduler", "worker")
+            for part, pem in pems.items()
+        },
     )

@@ -32,14 +32,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vpo_tui.batch.backend import Abandoned
-from vpo_tui.batch.cluster.logs import route_dask_logs
+from vpo_tui.batch.cluster.certs import temporary_security
+from vpo_tui.batch.cluster.logs import LOG_ENV, route_dask_logs
 from vpo_tui.batch.cluster.security import (
     cert_files,
     client_security,
     describe_access,
     insecure_refusal,
     insecure_warning,
-    temporary_security,
 )
 from vpo_tui.batch.cluster.worker import (
     ControlNames,
@@ -160,6 +160,9 @@ class DaskBackend:
                     scheduler_kwargs={"allowed_failures": 1},
                     security=security,
                     protocol="tls://" if local_tls else "tcp://",
+                    # each worker process sends its Dask messages to the same file
+                    preload=["vpo_tui.batch.cluster.logs"],
+                    env={LOG_ENV: str(log_path)} if log_path is not None else {},
                 )
             client = Client(cluster, security=security, set_as_default=False)
             _shorter_hops(client, cluster.scheduler)

@@ -10,6 +10,7 @@ the user's log folder, for a bug report.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import warnings
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import TextIO
 import platformdirs
 
 LOG_NAME = "cluster.log"
+LOG_ENV = "VPO_TUI_CLUSTER_LOG"  # tells a local cluster's worker processes where it is
 DASK_LOGGERS = ("distributed", "dask", "tornado", "bokeh")
 _MAX_BYTES = 1_000_000  # the file is cut in half past this size, at the next start
 
@@ -30,7 +32,7 @@ def default_log_path() -> Path:
     return Path(platformdirs.user_log_dir("vpo-tui")) / LOG_NAME
 
 
-def route_dask_logs(path: Path | None = None) -> Path | None:
+def route_dask_logs(path: Path | None = None, *, trim: bool = True) -> Path | None:
     """Send Dask's loggers and warnings to ``path`` from now on; the file, or None.
 
     Called when a Dask executor opens (after Dask's import configured its stderr
@@ -45,7 +47,8 @@ def route_dask_logs(path: Path | None = None) -> Path | None:
         handler: logging.Handler
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            _trim(target)
+            if trim:  # the client only: its workers append to the same file
+                _trim(target)
             handler = logging.FileHandler(target, encoding="utf-8")
             handler.setFormatter(
                 logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s: %(message)s")
@@ -107,3 +110,13 @@ def _route_warnings() -> None:
 
     showwarning._vpo_dask = True  # type: ignore[attr-defined]
     warnings.showwarning = showwarning
+
+
+def dask_setup(worker: object) -> None:
+    """A local cluster's worker process, at its start (a Dask preload of this module).
+
+    Its stderr is the client's terminal: a heartbeat that races the cluster's
+    close would print a traceback there. Its Dask messages join the client's file.
+    """
+    where = os.environ.get(LOG_ENV)
+    route_dask_logs(Path(where) if where else None, trim=False)

@@ -12,7 +12,7 @@ connect in the clear to another machine unless the user says so every time:
   loopback, before anything is opened, unless ``[cluster] allow_insecure`` /
   ``--insecure-cluster``: then it runs with a warning each time.
 * ``local-cluster`` uses TLS with credentials made for this process only
-  (``Security.temporary()``): another user of the machine cannot submit to it.
+  (``certs.temporary_security``): another user of the machine cannot submit to it.
 """
 
 from __future__ import annotations
@@ -141,14 +141,6 @@ def client_security(files: CertFiles) -> Security:
         tls_client_key=str(files.key),
         require_encryption=True,
     )
-
-
-def temporary_security() -> Security:
-    """Credentials for one local cluster, held by this process and its workers only."""
-    from distributed.security import Security
-
-    security: Security = Security.temporary()
-    return security
 
 
 def describe_access(spec: ExecutorSpec, access: ClusterConfig, *, plain: bool = False) -> str:
