@@ -399,6 +399,8 @@ class Watcher:
         if path in self._ready:
             self._ready.remove(path)  # changed again after it settled: settle again
         waiting = path in self._tracker
+        if not waiting and self._unchanged_since_done(path):
+            return  # our own commit (or a chmod, a reader): nothing to settle, nothing to say
         if self._tracker.touch(path):
             remaining = self._tracker.remaining(path) or 0.0
             self._listener.on_watch(Settling(path, remaining))
