@@ -56,8 +56,11 @@ $(VENV)/.test-deps: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $@
 
+# Quiet: what `vpo-tui sample` suggests next ("Try: --no-tui --dry-run") would be left
+# on the terminal under the demo, stale once the app has closed.
 sample: $(BIN)/vpo-tui
-	@test -d $(SAMPLE) || $(BIN)/vpo-tui sample $(SAMPLE)
+	@test -d $(SAMPLE) || { $(BIN)/vpo-tui sample $(SAMPLE) >/dev/null && \
+		echo "made the sample library in $(SAMPLE)"; }
 	@test -f .sample/config.toml || echo "# make demo's own config (the theme chosen in the demo)" > .sample/config.toml
 
 lint: $(VENV)/.test-deps

@@ -38,7 +38,7 @@ from tests.faults.harness import (
     wait_for,
 )
 from tests.faults.libraries import SLOW_TRANSCODE_TOML, transcode_library
-from tests.unit.test_locks import bind_here
+from tests.special_files import bind_here
 from vpo_tui.headless import STUCK_AFTER_KILL_S
 from vpo_tui.samples import AudioSpec, SampleSpec, make_media
 from vpo_tui.store.history import HistoryStore

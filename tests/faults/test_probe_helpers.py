@@ -155,3 +155,27 @@ def test_the_pool_replaces_a_stuck_or_dead_helper(
     finally:
         pool.shutdown()
     assert still_running(alive) == []
+
+
+def test_a_kill_stops_a_stuck_probe_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kill (the batch's second stage) reaches a probe stuck in a helper: no 30 s wait."""
+    import threading
+
+    from vpo_tui.engine.control import Cancelled, FileControl
+
+    hang = make_media(tmp_path / "HANG me.mkv", SPEC)
+    monkeypatch.setenv(FAULT_ENV, "hang:HANG me")
+    pool = HelperPool()
+    control = FileControl()
+    try:
+        pool.status()  # a helper up, so the timing below is the probe's alone
+        threading.Timer(0.5, control.cancel).start()
+        started = time.monotonic()
+        with pytest.raises(Cancelled):
+            pool.read(hang, None, timeout_s=30, control=control)
+        assert time.monotonic() - started < 5
+        assert list(pool.fallbacks) == [] and pool.pids() == []  # killed; not a fallback
+    finally:
+        pool.shutdown()

@@ -12,10 +12,10 @@ import signal
 import time
 from pathlib import Path
 
+from tests.commands import logging_tools
 from tests.conftest import AudioSpec, MakeMedia, sha256
 from tests.faults.report import Tally
-from tests.integration.test_headless_batch import logging_tools
-from tests.watch.test_watch import Watch, _audio, _temps, _tool_runs
+from tests.watch.watching import Watch, audio_languages, temp_files_in, tool_runs
 
 TWO = (AudioSpec("eng", default=True), AudioSpec("ger"))
 
@@ -33,7 +33,7 @@ def test_kill_9_of_the_watcher_mid_file_then_a_restart_finishes_it(
         target = lib / "film.mkv"
         shutil.copy(source, target)
         before = sha256(target)
-        w.wait_for(lambda: len(_tool_runs(log, "mkvmerge")) == 1)
+        w.wait_for(lambda: len(tool_runs(log, "mkvmerge")) == 1)
         w.proc.send_signal(signal.SIGKILL)
         w.proc.wait(10)
     finally:
@@ -50,8 +50,8 @@ def test_kill_9_of_the_watcher_mid_file_then_a_restart_finishes_it(
         again.wait_for(lambda: len(again.finished("film.mkv")) == 1, timeout=60)
         again.watching()
         assert [f["status"] for f in again.finished("film.mkv")] == ["ok"]
-        assert _audio(target) == ["eng"]
-        assert _temps(lib) == []  # what the kill left was swept by the start-up
+        assert audio_languages(target) == ["eng"]
+        assert temp_files_in(lib) == []  # what the kill left was swept by the start-up
         assert again.terminate() == 130
     finally:
         again.close()
@@ -71,16 +71,16 @@ def test_sigterm_mid_file_and_a_rewrite_mid_file_lose_nothing(
         w.watching()
         target = lib / "busy.mkv"
         shutil.copy(source, target)
-        w.wait_for(lambda: len(_tool_runs(log, "mkvmerge")) == 1)
+        w.wait_for(lambda: len(tool_runs(log, "mkvmerge")) == 1)
         shutil.copy(other, target)  # rewritten while the remux runs
         rewritten = sha256(target)
         w.wait_for(lambda: len(w.finished("busy.mkv")) == 1, timeout=30)
         assert w.finished("busy.mkv")[0]["status"] != "ok"
         assert sha256(target) == rewritten  # the user's new file, untouched
         tally.add("watch_faults")
-        w.wait_for(lambda: len(_tool_runs(log, "mkvmerge")) == 2, timeout=30)
+        w.wait_for(lambda: len(tool_runs(log, "mkvmerge")) == 2, timeout=30)
         assert w.terminate() == 130  # SIGTERM during the second remux
-        assert sha256(target) == rewritten and _temps(lib) == []
+        assert sha256(target) == rewritten and temp_files_in(lib) == []
         tally.add("watch_faults")
         tally.files(2)
     finally:

@@ -18,6 +18,11 @@ from pathlib import Path
 import pytest
 
 from vpo_tui.engine.clone import CopyMethod, clone_or_copy, folder_can_clone
+from vpo_tui.engine.inplace import CLONE_REASON
+from vpo_tui.engine.job import EngineSettings, FileJob, FileStatus
+from vpo_tui.engine.process import process_file
+from vpo_tui.policy.load import parse_policy
+from vpo_tui.samples import AudioSpec, SampleSpec, make_media
 
 
 def _mount_reflink_fs(tmp: Path) -> tuple[Path, Path]:
@@ -86,3 +91,42 @@ def test_doctor_says_per_folder_whether_it_can_clone(reflink_dir: Path, tmp_path
     assert any(line.split()[:2] == ["clone", f"{reflink_dir}:"] for line in lines), done.stdout
     expected = "clone" if local_can else "journal"
     assert any(line.split()[:2] == [expected, f"{tmp_path}:"] for line in lines), done.stdout
+
+
+TWO_AUDIO = (AudioSpec("fre", default=True), AudioSpec("eng"))
+SMALL_FS = EngineSettings(min_free_bytes=0)  # the image is small; the check is not the point
+DEFAULT_ENG = parse_policy(
+    'name = "default-eng"\n[languages]\naudio = ["eng"]\nreorder = false\n'
+    '[audio]\nkeep = ["eng", "fre"]\ndefault = "preferred"\n',
+    "default-eng.toml",
+)
+
+
+def test_a_flags_only_change_on_a_cloning_filesystem_takes_the_clone(reflink_dir: Path) -> None:
+    """Where the filesystem can clone, today's protocol runs on a free, instant clone:
+    the original is replaced by the verified clone, never edited in place."""
+    folder = reflink_dir / "clone-path"
+    folder.mkdir()
+    path = make_media(folder / "movie.mkv", SampleSpec(duration=2.0, audio=TWO_AUDIO))
+    inode = path.stat().st_ino
+    dry = process_file(FileJob(path, DEFAULT_ENG, SMALL_FS, dry_run=True))
+    assert dry.status is FileStatus.PLANNED and dry.how == CLONE_REASON
+    result = process_file(FileJob(path, DEFAULT_ENG, SMALL_FS))
+    assert result.status is FileStatus.OK, result
+    assert result.how == CLONE_REASON
+    assert path.stat().st_ino != inode  # replaced by the verified clone, not edited in place
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+
+
+def test_a_hard_linked_file_on_a_cloning_filesystem(reflink_dir: Path) -> None:
+    folder = reflink_dir / "linked"
+    folder.mkdir()
+    path = make_media(folder / "movie.mkv", SampleSpec(duration=2.0, audio=TWO_AUDIO))
+    seeding = folder / "seeding.mkv.part"
+    os.link(path, seeding)
+    digest = seeding.read_bytes()
+    result = process_file(FileJob(path, DEFAULT_ENG, SMALL_FS))
+    assert result.status is FileStatus.OK, result
+    assert result.how == CLONE_REASON
+    assert any("a clone sharing its data" in change for change in result.changes)
+    assert seeding.read_bytes() == digest and seeding.stat().st_nlink == 1

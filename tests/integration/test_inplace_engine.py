@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import AudioSpec, MakeMedia, sha256
 from vpo_tui.engine import edit_journal
+from vpo_tui.engine.clone import folder_can_clone
 from vpo_tui.engine.control import FileControl
 from vpo_tui.engine.job import EngineSettings, FileJob, FileResult, FileStatus, ToolPaths
 from vpo_tui.engine.matroska_layout import CLUSTER_ID, read_layout
@@ -35,7 +36,10 @@ REAL = shutil.which("mkvpropedit") or "mkvpropedit"
 
 
 def _movie(make_file: MakeMedia, name: str = "movie.mkv") -> Path:
-    return make_file(name, duration=2.0, audio=(AudioSpec("fre", default=True), AudioSpec("eng")))
+    path = make_file(name, duration=2.0, audio=(AudioSpec("fre", default=True), AudioSpec("eng")))
+    if folder_can_clone(path.parent):
+        pytest.skip("this tmp folder can clone: the clone path is taken (test_inplace_clone.py)")
+    return path
 
 
 def _run(
@@ -252,3 +256,27 @@ def test_a_file_another_host_is_editing_in_place_is_left_alone(make_file: MakeMe
     assert "being edited in place by another vpo-tui" in (result.error or "")
     assert sha256(path) == digest and elsewhere.exists()
     assert _run(other).status is FileStatus.OK
+
+
+def test_a_confirmed_plan_is_not_applied_to_a_half_edited_file(make_file: MakeMedia) -> None:
+    """``apply_plan`` holds a plan made earlier: if an interrupted edit is found, the
+    original is restored and the caller must plan again (not edit the half edit)."""
+    import subprocess
+    import sys
+
+    from vpo_tui.engine.process import apply_plan
+    from vpo_tui.policy.plan import plan as make_plan
+
+    path = _movie(make_file)
+    digest = sha256(path)
+    planned = make_plan(DEFAULT_ENG, probe(path, shutil.which("ffprobe") or "ffprobe"))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    journal = edit_journal.write_journal(path, read_layout(path), path.stat(), pid=dead.pid)
+    with path.open("r+b") as f:
+        f.seek(45)
+        f.write(b"\xde\xad\xbe\xef")
+    result = apply_plan(planned)
+    assert result.status is FileStatus.FAILED and "plan again" in (result.error or "")
+    assert sha256(path) == digest and not journal.exists()
+    assert apply_plan(planned).status is FileStatus.OK

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.commands import env_for, logging_tools
 from tests.conftest import AudioSpec, MakeMedia
-from tests.integration.test_headless_batch import env_for, logging_tools
 from vpo_tui.config import ConfigError, parse_config
 
 TWO_AUDIO = (AudioSpec("eng", default=True), AudioSpec("ger"))

@@ -47,9 +47,13 @@ def _wrapped(tmp_path: Path, backend: ProbeBackend = "auto") -> tuple[EngineSett
     return EngineSettings(tools=ToolPaths(**paths), probe_backend=backend), log
 
 
-def _read_in_process(name: str) -> int:
-    """How many times a file called ``name`` was read by a PyAV helper so far."""
-    return sum(1 for path in pool().reads if Path(path).name == name)
+def _read_in_process(path: Path) -> int:
+    """How many times ``path`` was read by a PyAV helper so far.
+
+    By the whole path, which is this test's own: the pool keeps the last 1,000 reads
+    of the process, and under xdist other tests' ``movie.mkv`` share it.
+    """
+    return sum(1 for read in pool().reads if read == str(path))
 
 
 def test_a_remux_runs_one_tool_and_a_dry_run_none(make_file: MakeMedia, tmp_path: Path) -> None:
@@ -101,14 +105,14 @@ def test_a_kept_probe_is_reused_only_for_the_unchanged_file(
     shutil.copyfile(path, copy)
     os.utime(copy, ns=(st.st_atime_ns, st.st_mtime_ns))
     os.replace(copy, path)
-    reads = _read_in_process("movie.mkv")
+    reads = _read_in_process(path)
     again = process_file(FileJob(path, KEEP_ENG, settings, dry_run=True, known=planned.probe))
     assert again.status is FileStatus.PLANNED
-    assert _read_in_process("movie.mkv") == reads + 1  # probed again: the inode differs
+    assert _read_in_process(path) == reads + 1  # probed again: the inode differs
     assert again.probe is not None and again.probe != planned.probe
     result = process_file(FileJob(path, KEEP_ENG, settings, known=again.probe))
     assert result.status is FileStatus.OK, result.error
-    assert _read_in_process("movie.mkv") == reads + 1  # the kept probe was used
+    assert _read_in_process(path) == reads + 1  # the kept probe was used
     assert _calls(log, "movie.mkv") == ["mkvmerge"]
 
 
@@ -118,10 +122,10 @@ def test_an_unreadable_kept_probe_is_probed_again(make_file: MakeMedia, tmp_path
     planned = process_file(FileJob(path, KEEP_ENG, settings, dry_run=True))
     assert planned.probe is not None
     broken = type(planned.probe)(planned.probe.fingerprint, '{"version": 0}')
-    reads = _read_in_process("movie.mkv")
+    reads = _read_in_process(path)
     result = process_file(FileJob(path, KEEP_ENG, settings, known=broken))
     assert result.status is FileStatus.OK, result.error
-    assert _read_in_process("movie.mkv") == reads + 1  # probed again
+    assert _read_in_process(path) == reads + 1  # probed again
     assert _calls(log, "movie.mkv") == ["mkvmerge"]
 
 
@@ -192,7 +196,7 @@ def test_a_cut_whose_end_the_probe_cannot_reach_is_measured_apart(
         assert "truncated or damaged: the header says" in (result.error or ""), result.error
     assert sha256(cut) == digest
     assert _calls(log, "cut.mp4") == []
-    assert _read_in_process("cut.mp4") == 4  # the probe and the read near the end, twice
+    assert _read_in_process(cut) == 4  # the probe and the read near the end, twice
 
 
 def test_a_kept_probe_keeps_the_chapters(make_file: MakeMedia, tmp_path: Path) -> None:
@@ -204,9 +208,9 @@ def test_a_kept_probe_keeps_the_chapters(make_file: MakeMedia, tmp_path: Path) -
     assert len(chapters) == len(CHAPTERS)
     planned = process_file(FileJob(path, KEEP_ENG, settings, dry_run=True))
     assert planned.probe is not None
-    reads = _read_in_process("movie.mkv")
+    reads = _read_in_process(path)
     result = process_file(FileJob(path, KEEP_ENG, settings, known=planned.probe))
     assert result.status is FileStatus.OK, result.error
-    assert _read_in_process("movie.mkv") == reads  # the kept probe was used
+    assert _read_in_process(path) == reads  # the kept probe was used
     assert _calls(log, "movie.mkv") == ["mkvmerge"]
     assert probe(path, FFPROBE).chapters == chapters

@@ -67,7 +67,9 @@ def test_make_demo_keeps_to_itself_and_a_quit_that_kills_is_no_error(
         "TERM": "xterm-256color",
         "LANG": "C.UTF-8",
     }
-    term = Terminal(["make", "demo"], env, clone)
+    # -o: the shared virtualenv is used as it is; make must never reinstall it from a
+    # scratch clone (pyproject.toml newer than the venv would ask it to)
+    term = Terminal(["make", "-o", ".venv/bin/vpo-tui", "demo"], env, clone)
     try:
         term.wait_for("pick folders and a policy", timeout=60)
         term.wait_for("normalize")
@@ -103,3 +105,39 @@ def test_make_demo_keeps_to_itself_and_a_quit_that_kills_is_no_error(
         term.close()
     names = sorted(p.name for p in (clone / ".sample" / "library").iterdir())
     assert names == ["needs work.mkv"]  # original untouched, the temp file gone
+
+
+FAKE_SAMPLE = """#!/bin/sh
+# vpo-tui as far as `make sample` uses it: `vpo-tui sample DIR` and its usual output
+mkdir -p "$2" && : > "$2/a.mkv" && echo "$2/a.mkv"
+echo "Made 1 file. Try: vpo-tui --no-tui --dry-run $2"
+"""
+
+
+def test_the_demos_sample_leaves_no_stale_hint(tmp_path: Path) -> None:
+    """``make sample`` (under ``make demo``) says where the library is, not "Try: ...":
+    its output stays on the terminal below the app and is stale once the app closes.
+
+    The Makefile's recipe is what is tested: ``vpo-tui sample`` is a stand-in printing
+    what the real one prints (making the real library takes half a minute).
+    """
+    import subprocess
+
+    clone = tmp_path / "clone"
+    (clone / ".venv" / "bin").mkdir(parents=True)
+    for name in ("Makefile", "pyproject.toml", "scripts"):
+        (clone / name).symlink_to(CHECKOUT / name)
+    fake = clone / ".venv" / "bin" / "vpo-tui"
+    fake.write_text(FAKE_SAMPLE, encoding="utf-8")
+    fake.chmod(0o755)
+    done = subprocess.run(
+        ["make", "-o", ".venv/bin/vpo-tui", "sample"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "made the sample library in .sample/library\n"
+    assert "Try:" not in done.stdout + done.stderr
+    assert (clone / ".sample" / "library" / "a.mkv").exists()

@@ -108,7 +108,7 @@ async def test_every_file_excluded_says_so(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen), what="preview")
         preview = app.screen
         assert isinstance(preview, PreviewScreen)
-        assert "1 worker, " in text_of(preview, "#title")
+        assert "1 worker on this machine, " in text_of(preview, "#title")
         await wait_for(pilot, lambda: preview.probing_done, what="probed")
         await pilot.pause(0.2)
         await pilot.press("x")

@@ -81,7 +81,7 @@ async def test_the_policy_list_has_its_own_key_in_the_footer_and_the_help(tmp_pa
         await pilot.press("slash")
         await pilot.press("ctrl+o")
         await wait_for(pilot, lambda: select.expanded, what="open again")
-    assert "| `p`, `ctrl+o` | Pick |" in HELP_TEXT
+    assert "- `p`, `ctrl+o` choose the policy" in HELP_TEXT
 
 
 class MediaEngine:

@@ -96,3 +96,24 @@ def test_on_a_cluster_the_worker_cap_names_the_cluster_not_this_machines_cores()
     )
     said = services.cap_reason(on_cluster)  # type: ignore[arg-type]
     assert "dask://10.0.0.5:8786" in said and "CPU core" not in said
+
+
+async def test_the_app_says_which_cluster_its_files_run_on(tmp_path: Path) -> None:
+    import dataclasses
+
+    from tests.tui.helpers import SIZE, wait_for
+    from vpo_tui.batch.session import Session
+    from vpo_tui.tui.services import start_session
+
+    services = fake_services(FakeEngine())
+    opened = start_session(services)
+    assert isinstance(opened, Session)
+    note = "running on the Dask cluster at tcp://10.0.0.5:8786: 2 workers on n1, n2"
+    app = VpoApp(services=services, session=dataclasses.replace(opened, executor_note=note))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: bool(app._notifications), what="a notification")
+        assert any(n.message == note for n in app._notifications)
+    quiet = VpoApp(services=services, session=opened)  # threads: nothing to say
+    async with quiet.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert not any("Dask" in n.message for n in quiet._notifications)

@@ -190,7 +190,7 @@ def test_a_given_file_with_another_video_extension_says_how_to_enable_it(
 def test_fifo_socket_and_device_are_reported_given_or_found(tmp_path: Path) -> None:
     import socket
 
-    from tests.unit.test_locks import bind_here
+    from tests.special_files import bind_here
 
     good = touch(tmp_path / "lib" / "ok.mkv")
     os.mkfifo(tmp_path / "lib" / "pipe.mkv")

@@ -287,7 +287,7 @@ def test_doctor_hint_installs_only_the_missing_package(tmp_path: Path) -> None:
 def test_hints_name_the_command_as_it_can_be_run_from_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vpo_tui.cli import command_name
+    from vpo_tui.commands.arguments import command_name
 
     script = tmp_path / "venv" / "bin" / "vpo-tui"
     script.parent.mkdir(parents=True)

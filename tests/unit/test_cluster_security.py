@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from vpo_tui import cli
 from vpo_tui.batch.cluster.certs import make_certs
 from vpo_tui.batch.cluster.security import (
     cert_files,
@@ -15,6 +14,7 @@ from vpo_tui.batch.cluster.security import (
     insecure_refusal,
     insecure_warning,
 )
+from vpo_tui.commands import arguments
 from vpo_tui.config import ClusterConfig, Config, parse_config
 from vpo_tui.executors import ClusterError, parse_executor
 
@@ -62,9 +62,9 @@ def test_cluster_config_and_its_command_line_options(tmp_path: Path) -> None:
     with pytest.raises(Exception, match=r"\[cluster\] allow_insecure: expected true or false"):
         parse_config({"cluster": {"allow_insecure": "yes"}})
     ns = argparse.Namespace(cluster_certs=str(tmp_path), insecure_cluster=True)
-    merged = cli._with_cluster_options(Config(), ns)
+    merged = arguments.with_cluster_options(Config(), ns)
     assert merged.cluster == ClusterConfig(certs=tmp_path, allow_insecure=True)
-    kept = cli._with_cluster_options(
+    kept = arguments.with_cluster_options(
         config, argparse.Namespace(cluster_certs=None, insecure_cluster=False)
     )
     assert kept.cluster == config.cluster

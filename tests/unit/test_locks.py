@@ -11,17 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.special_files import bind_here
 from vpo_tui.engine.locks import FileLock, FileLocked, NotRegularFile, not_regular
-
-
-def bind_here(sock: socket.socket, path: Path) -> None:
-    """Bind a UNIX socket at ``path`` by its short name: a long path is refused (108 bytes)."""
-    cwd = os.getcwd()
-    os.chdir(path.parent)
-    try:
-        sock.bind(path.name)
-    finally:
-        os.chdir(cwd)
 
 
 @pytest.fixture

@@ -53,7 +53,7 @@ def test_after_stop_cancelled_files_are_not_counted_as_processed() -> None:
         dry_run=False,
     )
     model.apply(BatchFinished(result), now=20.0)
-    assert model.aggregate_text(20.0).startswith("Finished: 2/12 files, 10 cancelled [0 active]")
+    assert model.aggregate_text(20.0).startswith("Stopped: 2/12 files, 10 cancelled [0 active]")
 
 
 def test_without_cancelled_files_the_line_is_as_before() -> None:

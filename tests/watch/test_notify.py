@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import pytest
 
 from tests.conftest import AudioSpec, MakeMedia
-from tests.watch.test_watch import Watch
+from tests.watch.watching import Watch
 from vpo_tui.batch.notify import Notifier, NotifyError
 
 TWO = (AudioSpec("eng", default=True), AudioSpec("ger"))

@@ -8,109 +8,19 @@ Tool runs are counted through logging wrappers (``logging_tools``).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.commands import env_for, logging_tools
 from tests.conftest import AudioSpec, MakeMedia, sha256
-from tests.integration.test_headless_batch import env_for, logging_tools
-from vpo_tui.engine.probe import probe
-
-FFPROBE = shutil.which("ffprobe") or "ffprobe"
-TWO = (AudioSpec("eng", default=True), AudioSpec("ger"))
-SETTLE = "0.6"
-
-
-class Watch:
-    """A running ``vpo-tui watch --json`` and the lines it printed so far."""
-
-    def __init__(self, tmp_path: Path, lib: Path, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "vpo_tui",
-                "watch",
-                "--json",
-                "--settle",
-                SETTLE,
-                *args,
-                str(lib),
-            ],
-            cwd=tmp_path,
-            env=env_for(tmp_path),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            stdin=subprocess.DEVNULL,
-        )
-        self.lines: list[dict[str, Any]] = []
-        self.notes: list[str] = []
-        self._threads = [
-            threading.Thread(target=self._read_out, daemon=True),
-            threading.Thread(target=self._read_err, daemon=True),
-        ]
-        for t in self._threads:
-            t.start()
-
-    def _read_out(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(json.loads(line))
-
-    def _read_err(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.notes.append(line.rstrip("\n"))
-
-    def wait_for(self, check: Callable[[], bool], timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if check():
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"timed out; lines={self.lines}, notes={self.notes}")
-
-    def watching(self) -> None:
-        self.wait_for(lambda: any("watching" in n and "first pass" in n for n in self.notes))
-
-    def finished(self, name: str) -> list[dict[str, Any]]:
-        return [
-            line
-            for line in self.lines
-            if line["event"] == "finished" and Path(line["path"]).name == name
-        ]
-
-    def held(self, name: str) -> list[str]:
-        return [
-            line["reason"]
-            for line in self.lines
-            if line["event"] == "held" and Path(line["path"]).name == name
-        ]
-
-    def terminate(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(15)
-        for t in self._threads:
-            t.join(5)
-        return code
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+from tests.watch.watching import TWO, Watch, audio_languages, temp_files_in, tool_runs
 
 
 @pytest.fixture
@@ -126,21 +36,6 @@ def source(tmp_path: Path, make_file: MakeMedia) -> Path:
     src = tmp_path / "src"
     src.mkdir()
     return make_file("movie.mkv", folder=src, audio=TWO)
-
-
-def _audio(path: Path) -> list[str]:
-    return [t.language for t in probe(path, FFPROBE).tracks if t.type.value == "audio"]
-
-
-def _tool_runs(log: Path, name: str | None = None) -> list[str]:
-    if not log.exists():
-        return []
-    lines = log.read_text().splitlines()
-    return [line for line in lines if name is None or name in line]
-
-
-def _temps(folder: Path) -> list[Path]:
-    return [p for p in folder.rglob("*") if ".vpo-tmp-" in p.name]
 
 
 @pytest.fixture
@@ -177,10 +72,10 @@ def test_a_slow_copy_is_taken_once_after_the_writer_is_done(
     w.wait_for(lambda: len(w.finished("slow.mkv")) == 1)
     assert time.monotonic() - written_at >= 0.5
     [done] = w.finished("slow.mkv")
-    assert done["status"] == "ok" and _audio(target) == ["eng"]
+    assert done["status"] == "ok" and audio_languages(target) == ["eng"]
     time.sleep(2)  # its own commit is an event too: it must not run again
     assert len(w.finished("slow.mkv")) == 1
-    assert len(_tool_runs(log, "mkvmerge")) == 1
+    assert len(tool_runs(log, "mkvmerge")) == 1
     assert w.terminate() == 130
 
 
@@ -203,9 +98,9 @@ def test_dropped_whole_renamed_into_place_and_part_files(
     time.sleep(1.5)
     for name in ("dropped.mkv", "renamed.mkv", "torrent.mkv"):
         assert [f["status"] for f in w.finished(name)] == ["ok"]
-        assert _audio(lib / name) == ["eng"]
+        assert audio_languages(lib / name) == ["eng"]
     assert not any(".part" in line["path"] for line in w.lines)
-    assert _temps(lib) == []
+    assert temp_files_in(lib) == []
     assert w.terminate() == 130
 
 
@@ -221,7 +116,7 @@ def test_a_file_deleted_before_it_settles_is_reported_and_never_run(
     w.wait_for(lambda: bool(w.held("gone.mkv")))
     assert w.held("gone.mkv") == ["deleted or renamed before it settled"]
     assert w.finished("gone.mkv") == []
-    assert _tool_runs(log) == []
+    assert tool_runs(log) == []
     assert w.terminate() == 130
 
 
@@ -237,7 +132,7 @@ def test_a_compliant_file_costs_no_tool_run_however_many_events(
     shutil.copy(source, target)
     w.wait_for(lambda: len(w.finished("film.mkv")) == 1)
     time.sleep(1.5)  # the commit's own events settle and are dropped
-    runs_after_first = len(_tool_runs(log))
+    runs_after_first = len(tool_runs(log))
     assert runs_after_first > 0
     st = target.stat()
     for i in range(40):
@@ -250,7 +145,7 @@ def test_a_compliant_file_costs_no_tool_run_however_many_events(
             os.rename(lib / "film.tmp", target)
         time.sleep(0.02)
     time.sleep(2.5)
-    assert len(_tool_runs(log)) == runs_after_first  # no probe, no remux: nothing
+    assert len(tool_runs(log)) == runs_after_first  # no probe, no remux: nothing
     assert len(w.finished("film.mkv")) == 1
     assert w.terminate() == 130
 
@@ -264,7 +159,7 @@ def test_a_file_rewritten_while_processed_is_left_then_taken_again(
     w.watching()
     target = lib / "busy.mkv"
     shutil.copy(source, target)
-    w.wait_for(lambda: len(_tool_runs(log, "mkvmerge")) == 1)
+    w.wait_for(lambda: len(tool_runs(log, "mkvmerge")) == 1)
     shutil.copy(other, target)  # the user replaces it while the remux runs
     rewritten = sha256(target)
     w.wait_for(lambda: len(w.finished("busy.mkv")) == 2, timeout=40)
@@ -272,7 +167,7 @@ def test_a_file_rewritten_while_processed_is_left_then_taken_again(
     assert first["status"] in ("skipped", "failed") and "changed" in (first["error"] or "")
     assert any("changed while it was processed" in r for r in w.held("busy.mkv"))
     assert second["status"] == "ok"
-    assert _audio(target) == ["eng"]  # the new content, processed
+    assert audio_languages(target) == ["eng"]  # the new content, processed
     assert sha256(target) != rewritten
     assert w.terminate() == 130
 
@@ -286,13 +181,13 @@ def test_sigterm_mid_file_kills_it_and_leaves_the_original(
     target = lib / "long.mkv"
     shutil.copy(source, target)
     before = sha256(target)
-    w.wait_for(lambda: len(_tool_runs(log, "mkvmerge")) == 1)
+    w.wait_for(lambda: len(tool_runs(log, "mkvmerge")) == 1)
     time.sleep(0.3)
     started = time.monotonic()
     assert w.terminate() == 130
     assert time.monotonic() - started < 8  # within seconds, though the tool would take 30
     assert sha256(target) == before
-    assert _temps(lib) == []
+    assert temp_files_in(lib) == []
     assert [f["status"] for f in w.finished("long.mkv")] == ["cancelled"]
 
 
@@ -306,7 +201,7 @@ def test_the_first_pass_runs_what_is_there_and_says_so(
     w.watching()
     assert w.finished("fine.mkv") == []  # compliant at start: counted in the note only
     assert any("first pass done: 2 files" in n for n in w.notes)
-    assert _audio(lib / "old.mkv") == ["eng"]
+    assert audio_languages(lib / "old.mkv") == ["eng"]
     assert w.terminate() == 130
 
 
@@ -331,10 +226,41 @@ def test_a_restart_over_a_compliant_library_starts_no_tool(
     first = watch("--config", str(config))
     first.wait_for(lambda: len(first.finished("one.mkv")) + len(first.finished("two.mkv")) == 2)
     assert first.terminate() == 130
-    runs = len(_tool_runs(log))
+    runs = len(tool_runs(log))
     again = watch("--config", str(config))
     again.wait_for(lambda: any("2 known to comply, nothing to run" in n for n in again.notes))
     time.sleep(1.0)
-    assert len(_tool_runs(log)) == runs  # the history answered for both, at once
+    assert len(tool_runs(log)) == runs  # the history answered for both, at once
     assert again.lines == []
     assert again.terminate() == 130
+
+
+def test_polling_instead_of_inotify_is_said_once_and_still_works(
+    lib: Path, source: Path, tmp_path: Path
+) -> None:
+    # as where inotify cannot be used
+    w = Watch(tmp_path, lib, env={"WATCHFILES_FORCE_POLLING": "1"})
+    try:
+        w.watching()
+        shutil.copy(source, lib / "polled.mkv")
+        w.wait_for(lambda: len(w.finished("polled.mkv")) == 1)
+        assert [n for n in w.notes if "polling" in n] == ["note: watching by polling every 2 s"]
+        assert w.terminate() == 130
+    finally:
+        w.close()
+
+
+def test_a_watched_folder_deleted_ends_the_watcher_with_1(
+    lib: Path, tmp_path: Path, watch: Any
+) -> None:
+    """No event ever comes from a deleted folder: watching it on would be silent for ever."""
+    other = tmp_path / "other"
+    other.mkdir()
+    w = watch(str(other))  # watches other and lib
+    w.watching()
+    shutil.rmtree(other)
+    w.wait_for(lambda: any("no longer watching" in n and str(other) in n for n in w.notes))
+    assert w.proc.poll() is None  # lib is still there: it watches on
+    shutil.rmtree(lib)
+    assert w.proc.wait(20) == 1
+    assert any("cannot watch the folders any more" in n for n in w.notes)

@@ -108,8 +108,8 @@ def test_end_by_ends_a_headless_batch_killing_the_running_file(
 ) -> None:
     """--end-by for a plain batch: at the time, the running file is killed, the original
     kept. The clock is shifted so the next whole minute comes 2 s into the run."""
+    from tests.commands import logging_tools
     from tests.conftest import sha256
-    from tests.integration.test_headless_batch import logging_tools
     from vpo_tui import headless
     from vpo_tui.config import load_config
     from vpo_tui.headless import HeadlessOptions, run_headless

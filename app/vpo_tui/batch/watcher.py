@@ -39,6 +39,7 @@ from vpo_tui.batch.session import Session
 from vpo_tui.batch.settle import SettleTracker, Verdict, ignored_name, open_for_writing
 from vpo_tui.engine.job import FileResult, FileStatus
 from vpo_tui.hours import TimeWindow
+from vpo_tui.phrasing import plural
 
 IDLE_WAIT_S = 5.0  # the longest the loop sleeps when nothing is due (idle CPU ~ 0)
 READY_WAIT_S = 600.0  # setting up the watches of a huge tree may take a while
@@ -224,6 +225,7 @@ class Watcher:
         self._done: dict[Path, tuple[int, int]] = {}  # what each finished file left behind
         self._batches: list[_Batch] = []
         self.runs = 0  # files handed to a batch (tests count them)
+        self._folders = [root for root in self.roots if root.is_dir()]  # checked every turn
         self._first_counts: dict[str, int] = {}
 
     # -- control (any thread) -----------------------------------------------------------------
@@ -253,6 +255,7 @@ class Watcher:
                 self._drain_inbox()
                 self._poll_settled()
                 self._start_ready()
+                self._check_roots()
         finally:
             self._watch_stop.set()
             self._finish_batches()
@@ -277,7 +280,8 @@ class Watcher:
         self._first_counts["unchanged"] = known
         if not self._ready:
             self._note(
-                f"first pass: {len(files)} files, {known} known to comply, nothing to run; watching"
+                f"first pass: {plural(len(files), 'file')}, {known} known to comply, "
+                "nothing to run; watching"
             )
         self._start_ready(first_pass=True)
 
@@ -368,6 +372,22 @@ class Watcher:
             self._note(f"cannot watch the folders any more ({data}); stopping")
             self._stop.set()
 
+    def _check_roots(self) -> None:
+        """A watched folder deleted or moved away sends no more events: say so, and
+        stop once none is left (exit 1), rather than watch nothing for ever."""
+        gone = [root for root in self._folders if not root.is_dir()]
+        if not gone:
+            return
+        self._folders = [root for root in self._folders if root not in gone]
+        names = ", ".join(str(root) for root in gone)
+        if self._folders:
+            self._note(f"no longer watching {names}: deleted or moved away")
+        else:
+            self._note(
+                f"cannot watch the folders any more ({names}: deleted or moved away); stopping"
+            )
+            self._stop.set()
+
     # -- file system events ------------------------------------------------------------------
     def _changed(self, pairs: list[tuple[str, str]]) -> None:
         for kind, raw in pairs:
@@ -397,6 +417,8 @@ class Watcher:
         if path in self._ready:
             self._ready.remove(path)  # changed again after it settled: settle again
         waiting = path in self._tracker
+        if not waiting and self._unchanged_since_done(path):
+            return  # our own commit (or a chmod, a reader): nothing to settle, nothing to say
         if self._tracker.touch(path):
             remaining = self._tracker.remaining(path) or 0.0
             self._listener.on_watch(Settling(path, remaining))
@@ -466,7 +488,8 @@ class Watcher:
     def _first_pass_said(self) -> None:
         counts = self._first_counts
         done = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        self._note(f"first pass done: {sum(counts.values())} files ({done or 'none'}); watching")
+        total = plural(sum(counts.values()), "file")
+        self._note(f"first pass done: {total} ({done or 'none'}); watching")
 
     def _finished(self, result: FileResult, first_pass: bool) -> None:
         path = Path(result.path)

@@ -15,6 +15,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import threading
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -112,8 +113,13 @@ def clone_or_copy(
 def folder_can_clone(folder: Path) -> bool | None:
     """Whether files in ``folder`` can be cloned (``None``: cannot tell, e.g. not writable).
 
-    Tried for real on two small hidden temp files that are removed at once.
+    Tried for real on two small files: unnamed ``O_TMPFILE`` ones where the
+    filesystem has them (nothing ever appears in the folder, not even after a
+    crash, so a dry run may ask too), else two hidden owned temp files removed at once.
     """
+    unnamed = _try_unnamed(folder)
+    if unnamed is not None:
+        return unnamed
     # owned temp names: a probe left by a kill is swept like any temp file
     first = temp_path_for(folder / "clone-probe", "")
     second = temp_path_for(folder / "clone-probe", "")
@@ -122,16 +128,12 @@ def folder_can_clone(folder: Path) -> bool | None:
     except OSError:
         return None
     try:
-        os.write(src, b"\0" * 65536)
-        os.fsync(src)
         try:
             dst = os.open(second, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC, 0o600)
         except OSError:
             return None
         try:
-            return _try_ficlone(src, dst)
-        except OSError:
-            return False
+            return _probe_pair(src, dst)
         finally:
             os.close(dst)
     finally:
@@ -139,3 +141,47 @@ def folder_can_clone(folder: Path) -> bool | None:
         for probe in (first, second):
             with contextlib.suppress(OSError):
                 os.unlink(probe)
+
+
+def _try_unnamed(folder: Path) -> bool | None:
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None:
+        return None
+    try:
+        src = os.open(folder, flag | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None  # no O_TMPFILE here (or no write permission): the named way says
+    try:
+        try:
+            dst = os.open(folder, flag | os.O_RDWR | os.O_CLOEXEC, 0o600)
+        except OSError:
+            return None
+        try:
+            return _probe_pair(src, dst)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
+
+
+def _probe_pair(src: int, dst: int) -> bool:
+    try:
+        os.write(src, b"\0" * 65536)
+        return _try_ficlone(src, dst)
+    except OSError:
+        return False
+
+
+_KNOWN: dict[int, bool | None] = {}
+_KNOWN_LOCK = threading.Lock()
+
+
+def device_can_clone(folder: Path, device: int) -> bool | None:
+    """``folder_can_clone``, asked once per filesystem (``st_dev``) by this process."""
+    with _KNOWN_LOCK:
+        if device in _KNOWN:
+            return _KNOWN[device]
+    can = folder_can_clone(folder)
+    with _KNOWN_LOCK:
+        _KNOWN[device] = can
+    return can

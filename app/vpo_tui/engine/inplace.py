@@ -9,8 +9,9 @@ back byte for byte. The media data (the Clusters) is never written: the edit is
 checked to have stayed in the saved ranges (or past the old end, which restoring
 cuts off); if it did not, the original is restored and the copy path runs.
 
-Never in place, and the plan says why: ``[safety] in_place = "never"``, backups
-wanted (a backup needs its own bytes), a file with other hard links (a seeding
+Where the filesystem can clone, the clone path is taken instead (today's protocol,
+at no cost). Never in place, and the plan says why: ``[safety] in_place = "never"``,
+backups wanted (a backup needs its own bytes), a file with other hard links (a seeding
 torrent must keep its exact bytes), a file another program has open for writing,
 or a layout that cannot be read.
 """
@@ -25,10 +26,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from vpo_tui.engine import edit_journal
+from vpo_tui.engine.clone import device_can_clone
 from vpo_tui.engine.locks import FileLocked
 from vpo_tui.engine.matroska_layout import Layout, LayoutError, read_layout
 
 IN_PLACE_MODES = ("auto", "never")
+CLONE_REASON = "on a clone: this filesystem makes instant copies that take no space"
 _T = TypeVar("_T")
 _WRITE_ACCESS = (os.O_WRONLY, os.O_RDWR)
 
@@ -92,6 +95,8 @@ def choose(path: Path, st: os.stat_result, mode: str, keep_backups: bool) -> InP
         return InPlaceChoice(None, 'on a copy: [safety] in_place = "never"')
     if keep_backups:
         return InPlaceChoice(None, "on a copy: keep_backups needs the original's own bytes")
+    if device_can_clone(path.parent, st.st_dev):
+        return InPlaceChoice(None, CLONE_REASON)
     if st.st_nlink > 1:
         return InPlaceChoice(
             None,

@@ -202,6 +202,7 @@ class HelperPool:
         self.fallbacks: deque[Fallback] = deque(maxlen=200)
         self.reads: deque[str] = deque(maxlen=1000)  # the paths read in a helper, in order
         self.read_count = 0  # how many reads were asked of a helper (benchmarks, tests)
+        self._pid = os.getpid()  # the helpers are this process's children, not a fork's
         self.started = 0  # helpers started so far (the benchmarks report it)
 
     # -- state ------------------------------------------------------------------
@@ -329,6 +330,8 @@ class HelperPool:
 
     def shutdown(self) -> None:
         """Stop every helper (idle ones end at EOF; a busy one is killed) and the spawner."""
+        if os.getpid() != self._pid:
+            return  # a forked child's copy: the helpers are its parent's to stop
         with self._lock:
             idle, self._idle = self._idle, []
             busy, self._busy = list(self._busy), set()
@@ -343,12 +346,15 @@ _POOL: HelperPool | None = None
 _POOL_LOCK = threading.Lock()
 
 
+_POOL_PID = 0
+
+
 def pool() -> HelperPool:
-    """This process's helpers (one pool per process: a Dask worker gets its own)."""
-    global _POOL
+    """This process's helpers (one pool per process: a Dask worker, a fork, get their own)."""
+    global _POOL, _POOL_PID
     with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = HelperPool()
+        if _POOL is None or os.getpid() != _POOL_PID:  # a forked child must not share pipes
+            _POOL, _POOL_PID = HelperPool(), os.getpid()
             atexit.register(_POOL.shutdown)
         return _POOL
 

@@ -38,7 +38,7 @@ from vpo_tui.engine.commit import (
 )
 from vpo_tui.engine.control import Cancelled, FileControl
 from vpo_tui.engine.extent import Extent, probe_output, source_extent
-from vpo_tui.engine.inplace import InPlaceChoice
+from vpo_tui.engine.inplace import CLONE_REASON, InPlaceChoice
 from vpo_tui.engine.job import (
     EngineSettings,
     FileFailure,
@@ -135,6 +135,11 @@ def apply_plan(
         _stage(control, "lock")
         lock = _open_lock(path)
         try:
+            flags_edit.refuse_if_edited_elsewhere(path)
+            if flags_edit.restore_interrupted(path):  # the plan was made on a half edit
+                raise CommitError(
+                    f"{path}: restored the original after an interrupted in-place edit; plan again"
+                )
             original = path.stat()
             if original.st_size != plan.source.size:
                 raise CommitError(f"{path}: changed since it was probed; plan again")
@@ -218,7 +223,7 @@ def _execute(
         commit(path, final, temp, original, settings)
     control.progress(ProgressUpdate("commit", 1.0))
     cloned = method is CopyMethod.REFLINK
-    if how is not None and cloned:
+    if how is not None and cloned and how != CLONE_REASON:
         how += " (a clone: instant, no extra space)"
     return _done(path, plan, final, original, output, how, cloned=cloned)
 
@@ -342,6 +347,8 @@ def _precheck(
     _stage(control, "space")
     if choice is not None and choice.layout is not None:
         estimate = choice.layout.saved_bytes  # only the journal is written beside the file
+    elif choice is not None and choice.reason == CLONE_REASON:
+        estimate = 0  # a clone shares the film's blocks: only what mkvpropedit rewrites
     elif plan.pass_kind is PassKind.MKVPROPEDIT:
         estimate = plan.source.size
     else:
@@ -366,7 +373,8 @@ def _dry_run(
     if isinstance(cleared, FileResult):
         return cleared
     plan = cleared.plan
-    note = other_names_note(original, cleared.estimate)
+    cloned = cleared.choice is not None and cleared.choice.reason == CLONE_REASON
+    note = other_names_note(original, cleared.estimate, cloned=cloned)
     return FileResult(
         path,
         FileStatus.PLANNED,

@@ -37,7 +37,7 @@ from vpo_tui.phrasing import console_text
 from vpo_tui.policy.model import Policy
 from vpo_tui.tui.host import RunnerSet
 from vpo_tui.tui.navigation import BackToPick, OpenHistory, ShowLastSummary
-from vpo_tui.tui.request import BatchRequest, common_root
+from vpo_tui.tui.request import BatchRequest, PreviewChoices, common_root
 from vpo_tui.tui.screens.dialogs import QuitWhileRunning
 from vpo_tui.tui.screens.help import HelpScreen
 from vpo_tui.tui.screens.history import HistoryScreen
@@ -117,6 +117,8 @@ class VpoApp(App[int]):
         if self.start_policy not in self._builtin_names():
             self.extra_policies.append(self.start_policy)
         self.runners = RunnerSet()  # every runner a screen started; none outlives the app
+        # A preview's exclusions and filter, by marked paths: esc then n keeps them.
+        self.preview_memory: dict[tuple[Path, ...], PreviewChoices] = {}
         self.exit_when_idle = False
         self.terminated_by: signal.Signals | None = None
         self.quit_cut_batch_short = False
@@ -155,6 +157,8 @@ class VpoApp(App[int]):
                 )
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self.push_screen(PickScreen())
+        if self.session.executor_note:  # on a Dask cluster: which one, how many workers
+            self.notify(self.session.executor_note, title="Where files run", markup=False)
         for warning in self.session.warnings:  # a lowered worker count, plain TCP to a cluster
             self.notify(warning, severity="warning", timeout=10, markup=False)
         if self.services.store_problem:

@@ -18,6 +18,7 @@ from textual.widget import Widget
 
 from vpo_tui.batch.session import Session
 from vpo_tui.batch.workers import WorkerChoice
+from vpo_tui.tui.request import PreviewChoices
 from vpo_tui.tui.services import Runner, Services
 
 
@@ -63,6 +64,8 @@ class Host(Protocol):
     start_policy: str
     start_dry_run: bool
     worker_choice: WorkerChoice
+    # each preview's exclusions and filter, by its marked paths (PreviewChoices)
+    preview_memory: dict[tuple[Path, ...], PreviewChoices]
 
     @property
     def start_workers(self) -> int: ...

@@ -37,3 +37,12 @@ def common_root(paths: tuple[Path, ...]) -> Path | None:
         while root not in (folder, *folder.parents):
             root = root.parent
     return root
+
+
+@dataclass(frozen=True)
+class PreviewChoices:
+    """What the user chose in a preview, kept by the app for the next preview of the
+    same marked paths: going back (esc) and previewing again (n) loses nothing."""
+
+    excluded: frozenset[Path] = frozenset()
+    filter_text: str = ""

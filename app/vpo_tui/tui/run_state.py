@@ -8,7 +8,7 @@ events costs one dictionary update each, however many files there are.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vpo_tui.batch.events import (
@@ -42,6 +42,8 @@ STAGE_WORDS = {
 # Stages after the tool pass: the file's work is written, only checks remain.
 AFTER_TOOL = frozenset({"verify", "commit"})
 
+PAUSED_ETA = "ETA paused  PAUSED"  # the run screen shortens it to PAUSED at 80 columns
+
 
 @dataclass(slots=True, eq=False)
 class FileRow:
@@ -56,6 +58,7 @@ class FileRow:
     fps: float | None = None
     speed: float | None = None
     eta_s: float | None = None
+    eta_clock: float = 0.0  # the batch's working time when ``eta_s`` was reported
     paused: bool = False  # its tool is suspended: speed and ETA mean nothing now
     duration_s: float | None = None  # playing time, once probed: its weight in the bar
     result: FileResult | None = None
@@ -214,6 +217,7 @@ class RunModel:
             row.fps = update.fps
             row.speed = update.speed
             row.eta_s = update.eta_s
+            row.eta_clock = self.elapsed(now)
             row.worker = update.worker or row.worker
             return row
         if kind is FileStarted:
@@ -237,9 +241,10 @@ class RunModel:
             self.warnings.append(where + event.message)
             return None
         if isinstance(event, BatchFinished):
-            self.result = event.result
             self._close_pause(now)
             self.finished_at = now
+            # The summary says the run screen's working time: paused time left out.
+            self.result = replace(event.result, duration_s=self.elapsed(now))
             self.active = 0
             # Anything the runner never reported (a crash between events) is not left "running".
             for file_result in event.result.files:
@@ -322,7 +327,13 @@ class RunModel:
         )
 
     def progress(self) -> float:
-        """The aggregate bar, 0..1: finished files plus the running files' share."""
+        """The aggregate bar, 0..1: finished files plus the running files' share.
+
+        An ended batch is at 100 %: whatever it was going to do is done (a Stop's
+        cancelled files are not work), never stuck at 99 %.
+        """
+        if self.result is not None:
+            return 1.0
         done, total = self._work()
         if total <= 0:
             return 1.0 if self.result is not None else 0.0
@@ -337,7 +348,18 @@ class RunModel:
         if self.result is not None or self.started_at is None:
             return None
         done, total = self._work()
-        return remaining_s(done, total, self.elapsed(now))
+        elapsed = self.elapsed(now)
+        pace = remaining_s(done, total, elapsed)
+        # The batch cannot end before its slowest running file says it will (that
+        # file's ETA, less the working time since it said so).
+        own = [
+            row.eta_s - (elapsed - row.eta_clock)
+            for row in self._running.values()
+            if row.eta_s is not None
+        ]
+        if own and max(own) > (pace or 0.0):
+            return max(own)
+        return pace
 
     def counts(self) -> dict[str, int]:
         tally: dict[str, int] = {}
@@ -350,20 +372,30 @@ class RunModel:
         """Finished without doing any work (Stop, Kill, on_error = "fail")."""
         return self.done - self.worked
 
+    @property
+    def ending(self) -> str:
+        """``Processing``, ``Finished``, or how the batch was cut short (``Stopped``)."""
+        result = self.result
+        if result is None:
+            return "Processing"
+        if result.stop_reason is not None:
+            return result.stop_reason.outcome.capitalize()
+        return "Stopped" if result.stopped_early else "Finished"
+
     def aggregate_text(self, now: float, *, paused: bool = False, stopping: str = "") -> str:
         """``Processing: 3/10 files [2 active]  elapsed 0:12  ETA 0:30``.
 
         Cancelled files are counted apart (``1/12 files, 10 cancelled``): after Stop
         they finish at once, and counting them as processed would claim work not done.
         """
-        verb = "Finished" if self.result is not None else "Processing"
+        verb = self.ending
         files = files_progress(self.worked, self.total, self.cancelled)
         parts = [f"{verb}: {files} [{self.active} active]"]
         parts.append(f"workers {self.workers}")
         parts.append(f"elapsed {format_duration(self.elapsed(now))}")
         eta = self.eta(now)
         if paused and self.result is None:
-            parts.append("ETA paused  PAUSED")
+            parts.append(PAUSED_ETA)
         elif eta is not None:
             parts.append(f"ETA {format_duration(eta)}")
         if stopping:

@@ -7,6 +7,9 @@ The watcher runs on a thread; its events reach the screen as messages
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 import threading
 from pathlib import PurePath
 from typing import ClassVar
@@ -32,6 +35,7 @@ class WatchApp(App[None]):
         self._watcher: Watcher | None = None
         self._thread: threading.Thread | None = None
         self.stopped_by_user = False
+        self.signalled = False  # ended by SIGTERM/SIGHUP: exit 130, as without the screen
 
     class WatcherEnded(Message):
         """The watcher's thread is done (stopped, or its end time came)."""
@@ -45,7 +49,10 @@ class WatchApp(App[None]):
 
     # -- driving ------------------------------------------------------------------------
     def drive(self, watcher: Watcher) -> bool:
-        """Run the app with ``watcher`` on a thread; returns once both are done."""
+        """Run the app with ``watcher`` on a thread; returns once both are done.
+
+        True when a signal (SIGTERM, SIGHUP) ended it, as the headless watcher's 130.
+        """
         self._watcher = watcher
         try:
             self.run()
@@ -53,9 +60,10 @@ class WatchApp(App[None]):
             watcher.stop()
             if self._thread is not None:
                 self._thread.join()
-        return self.stopped_by_user
+        return self.signalled
 
     def on_mount(self) -> None:
+        self._stop_on_signals()
         self.push_screen(self.watch_screen)
         watcher = self._watcher
         if watcher is None:
@@ -69,6 +77,22 @@ class WatchApp(App[None]):
 
         self._thread = threading.Thread(target=work, name="vpo-watcher", daemon=True)
         self._thread.start()
+
+    def _stop_on_signals(self) -> None:
+        """SIGTERM/SIGHUP stop the watcher as ``q`` does: files end killed and clean."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._signalled)
+
+    def _signalled(self) -> None:
+        self.signalled = True
+        if self._watcher is not None:
+            self._watcher.stop()
+        else:
+            self.exit()
 
     async def action_quit(self) -> None:
         self.stopped_by_user = True

@@ -1,6 +1,7 @@
 """``vpo-tui watch PATH...``: keep folders in line with a policy, unattended.
 
-The front end of ``batch.watcher.Watcher``: options and config in, one line per
+The front end of ``batch.watcher.Watcher`` (its options are parsed by
+``vpo_tui.commands.watch``): options and config in, one line per
 finished or held-back file out (``--json``: one JSON object per line, a finished
 file with the same fields as a file of the batch ``--json`` document plus
 ``"event": "finished"``; a held-back one ``"event": "held"`` with its ``reason``).
@@ -15,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import sys
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -28,70 +28,13 @@ from vpo_tui.batch.file_entry import file_entry
 from vpo_tui.batch.notify import Notifier, NotifyError
 from vpo_tui.batch.session import DEFAULT_POLICY, BatchRequest, Refusal, prepare
 from vpo_tui.batch.watcher import Finished, HeldBack, Note, Watcher, WatchEvent, WatchListener
-from vpo_tui.config import Config, ConfigError, load_config
+from vpo_tui.config import Config
 from vpo_tui.engine.job import FileStatus
-from vpo_tui.hours import next_time, parse_hhmm
+from vpo_tui.hours import next_time
 from vpo_tui.phrasing import console_text, plural
 from vpo_tui.store.paths import path_bytes_b64
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-
-
-def _settle(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value:g}")
-    return value
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _clock_time(text: str) -> int:
-    try:
-        return parse_hhmm(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def watch_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="vpo-tui watch",
-        description="Bring what is in the folders in line with a policy, then every new or "
-        "changed video file once it has settled, until stopped.",
-        epilog="Exit codes: 0 ended at --end-by, 130 stopped by a signal (SIGTERM), 1 the "
-        "folders could no longer be watched, 2 usage, 3 invalid policy/config, 5 missing tool.",
-    )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="folders (or files) to watch")
-    parser.add_argument("--policy", metavar="NAME|FILE", help=f"default {DEFAULT_POLICY}")
-    parser.add_argument("--workers", type=_positive, metavar="N", help="files at once")
-    parser.add_argument(
-        "--settle",
-        type=_settle,
-        metavar="SECONDS",
-        help="quiet time before a file is taken ([watch] settle, default 60)",
-    )
-    parser.add_argument(
-        "--end-by", type=_clock_time, metavar="HH:MM", help="stop at this time (local)"
-    )
-    parser.add_argument(
-        "--no-tui", action="store_true", help="lines on stdout, not the watch screen"
-    )
-    parser.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
-    parser.add_argument("--config", metavar="FILE", help="config.toml to use")
-    parser.add_argument("--db", metavar="FILE", help="history database to use")
-    parser.add_argument("--executor", metavar="SPEC", help="threads (default) or a Dask cluster")
-    return parser
 
 
 class LineListener:
@@ -144,35 +87,12 @@ def _finished_text(result: Any) -> str:
     return line
 
 
-def watch_main(
-    argv: list[str],
-    *,
-    out: TextIO | None = None,
-    err: TextIO | None = None,
-    app: Callable[[str], WatchFront] | None = None,
-) -> int:
-    """``app`` makes the watch screen (the CLI passes it: this layer cannot import the app)."""
-    out = out or sys.stdout
-    err = err or sys.stderr
-    ns = watch_parser().parse_args(argv)
-    try:
-        config = load_config(ns.config)
-    except ConfigError as exc:
-        err.write(f"vpo-tui: invalid config: {exc}\n")
-        return EXIT_INVALID
-    if app is not None and not ns.no_tui and not ns.json and out.isatty() and err.isatty():
-        screen = app(" ".join(ns.paths))
-        return run_watch(ns, config, screen, err, drive=screen.drive)
-    listener = LineListener(out, err, as_json=ns.json)
-    return run_watch(ns, config, listener, err)
-
-
 class WatchFront(Protocol):
     """A front end the watcher can report to and be driven by (the app's watch screen)."""
 
     def on_watch(self, event: WatchEvent) -> None: ...
     def drive(self, watcher: Watcher) -> bool:
-        """Run ``watcher`` until it ends; True if the user stopped it (exit 0)."""
+        """Run ``watcher`` until it ends; True if a signal ended it (exit 130)."""
         ...
 
 
@@ -225,10 +145,10 @@ def run_watch(
         )
         if drive is not None:  # the app runs it; quitting the app stops it
             try:
-                drive(watcher)
+                by_signal = drive(watcher)
             finally:
                 notifier.close()
-            return EXIT_OK
+            return EXIT_INTERRUPTED if by_signal else EXIT_OK
         signalled: list[int] = []
 
         def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -10,11 +10,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
+from vpo_tui.phrasing import console_text
 from vpo_tui.store.history import BatchRecord, JobRecord
 from vpo_tui.tui.host import Host, host_of
-from vpo_tui.tui.text import strip_path_prefix
+from vpo_tui.tui.text import cut_middle, strip_path_prefix
+from vpo_tui.tui.widgets.footer import KeyFooter
 
 SHOWN_BATCHES = 200
 # The counts shown for each batch, in the summary's order. "planned" (dry runs) has
@@ -22,6 +24,8 @@ SHOWN_BATCHES = 200
 COUNTED = ("ok", "unchanged", "failed", "skipped", "cancelled")
 # A dry run has no ok files and a real run no planned ones: one column shows either.
 BATCH_COLUMNS = ("#", "started", "policy", "files", "ok/plan", *COUNTED[1:], "status")
+NARROW = 100  # columns: below this the counts share one column (``narrow_batch_cells``)
+NARROW_COLUMNS = ("#", "started", "policy", "files", "how it ended")
 
 
 def when_text(timestamp: float, now: float) -> str:
@@ -39,6 +43,8 @@ class HistoryScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.jobs: list[JobRecord] = []  # the shown batch's files, in table order
+        self.narrow = False  # laid out for fewer than NARROW columns (set on mount)
+        self.file_width = 0
 
     @property
     def host(self) -> Host:
@@ -56,16 +62,34 @@ class HistoryScreen(Screen[None]):
         yield files
         # The table cuts a long cause at its column; the selected file's whole story is here.
         yield Static("", id="job-detail")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#batches", DataTable)
-        table.add_columns(*BATCH_COLUMNS)
+        # Under 100 columns the counts share one column ("1 ok, 3 cancelled"), and the
+        # long columns get fixed widths: every column stays on screen at 80x24.
+        self.narrow = self.app.size.width < NARROW
+        if self.narrow:
+            room = max(20, self.app.size.width - 4)  # the border, the scrollbar
+            # "#", started, policy, files: fixed; the results take what is left
+            fixed = 3 + 11 + 9 + 5 + 2 * len(NARROW_COLUMNS)
+            for title, width in zip(NARROW_COLUMNS, (3, 11, 9, 5, room - fixed), strict=True):
+                table.add_column(title, width=width)
+        else:
+            table.add_columns(*BATCH_COLUMNS)
         files = self.query_one("#batch-files", DataTable)
-        files.add_columns("file", "status", "cause / changes")
+        if self.narrow:
+            room = max(20, self.app.size.width - 4)
+            self.file_width = max(10, room * 2 // 5)
+            files.add_column("file", width=self.file_width)
+            files.add_column("status", width=9)
+            files.add_column("cause / changes", width=max(10, room - self.file_width - 9 - 6))
+        else:
+            files.add_columns("file", "status", "cause / changes")
         store = self.host.services.store
         if store is None:
-            table.add_row("", "history is off", *[""] * (len(BATCH_COLUMNS) - 2))
+            columns = len(NARROW_COLUMNS if self.narrow else BATCH_COLUMNS)
+            table.add_row("", "history is off", *[""] * (columns - 2))
             return
         try:
             batches = store.list_batches(SHOWN_BATCHES)
@@ -73,8 +97,9 @@ class HistoryScreen(Screen[None]):
             self.notify(f"Cannot read the history: {exc}", severity="error", markup=False)
             return
         now = self.host.services.wall_clock()
+        cells = narrow_batch_cells if self.narrow else batch_cells
         for batch in batches:
-            table.add_row(*batch_cells(batch, now), key=str(batch.id))
+            table.add_row(*cells(batch, now), key=str(batch.id))
         table.focus()
         if batches:
             self.show_files(batches[0].id)
@@ -99,7 +124,9 @@ class HistoryScreen(Screen[None]):
             return
         self.jobs = list(jobs)
         for job in jobs:
-            files.add_row(job.path, job.status, _outcome(job))
+            shown = console_text(job.path)  # a newline or a non-UTF-8 byte, escaped
+            path = cut_middle(shown, self.file_width) if self.narrow else shown
+            files.add_row(path, job.status, _outcome(job))
         self._show_job(0 if jobs else None)
 
     @on(DataTable.RowHighlighted, "#batch-files")
@@ -127,9 +154,19 @@ def batch_cells(batch: BatchRecord, now: float) -> tuple[str, ...]:
     return (str(batch.id), started, batch.policy_name, str(batch.total), *counts, status)
 
 
+def narrow_batch_cells(batch: BatchRecord, now: float) -> tuple[str, ...]:
+    """``batch_cells`` for a narrow terminal: how it ended and its non-zero counts in
+    one column (``stopped: 1 ok, 1 skipped, 3 cancelled``)."""
+    number, started, policy, total, *_ = batch_cells(batch, now)
+    first = "planned" if batch.dry_run else "ok"
+    counts = [f"{n} {name}" for name in (first, *COUNTED[1:]) if (n := batch.totals.get(name, 0))]
+    outcome = batch.outcome + (" (dry run)" if batch.dry_run else "")
+    return (number, started, policy, total, f"{outcome}: {', '.join(counts) or 'no files'}")
+
+
 def job_detail(job: JobRecord) -> Text:
     """One file in full: its path, status, the whole cause and tool output, or its changes."""
-    text = Text(job.path, style="bold")
+    text = Text(console_text(job.path), style="bold")
     text.append(f"  {job.status}")
     if job.error and job.status not in ("ok", "unchanged", "planned"):
         text.append("\n" + strip_path_prefix(job.error, job.path, job.output_path), style="red")

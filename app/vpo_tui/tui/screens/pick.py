@@ -10,11 +10,11 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Input, Label, OptionList, Select, Static, Switch
+from textual.widgets import Button, Input, Label, OptionList, Select, Static, Switch
 from textual.widgets.option_list import Option
 
 from vpo_tui.policy.model import Policy
@@ -22,6 +22,7 @@ from vpo_tui.tui.host import Host, host_of, refuse_for_missing_tools
 from vpo_tui.tui.navigation import OpenHistory, ShowLastSummary
 from vpo_tui.tui.request import BatchRequest, common_root
 from vpo_tui.tui.text import display_name
+from vpo_tui.tui.widgets.footer import KeyFooter
 from vpo_tui.tui.widgets.marking_tree import MarkingTree
 from vpo_tui.tui.widgets.path_input import PathInput
 
@@ -66,7 +67,9 @@ class PickScreen(Screen[None]):
                     placeholder="/ or ctrl+l: type a path, enter marks it (tab completes)",
                     id="path-input",
                 )
-            with Vertical(id="pick-right"):
+            # Scrolls: on a small terminal (80x24) tab brings Workers, Dry run and
+            # Preview into view as it reaches them.
+            with VerticalScroll(id="pick-right"):
                 marked = OptionList(id="marked")
                 marked.border_title = "Marked  (enter unmarks)"
                 yield marked
@@ -93,7 +96,7 @@ class PickScreen(Screen[None]):
                     yield Label("Dry run (change nothing)", classes="field-label")
                     yield Switch(value=app.start_dry_run, id="dry-run")
                 yield Button(Text("Preview  [n]"), id="go", variant="primary")
-        yield Footer()
+        yield KeyFooter()
 
     def _cap_text(self) -> Text:
         """The real cap and why; a lowered request (resolve_workers' warning) in yellow."""

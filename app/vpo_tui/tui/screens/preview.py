@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from vpo_tui.batch.discovery import DiscoveryProblem
 from vpo_tui.batch.events import BatchFinished, FileFinished, FileProgress
@@ -23,11 +23,12 @@ from vpo_tui.engine.job import FileResult, FileStatus, KnownProbe
 from vpo_tui.phrasing import plural
 from vpo_tui.tui.host import Host, host_of, refuse_for_missing_tools
 from vpo_tui.tui.messages import DRAIN_INTERVAL_S, BatchCrashed, EventPipe, RecoveryNotes
-from vpo_tui.tui.request import BatchRequest
+from vpo_tui.tui.request import BatchRequest, PreviewChoices
 from vpo_tui.tui.services import Runner, for_batch, preview_runner
-from vpo_tui.tui.text import cause_text, display_name
+from vpo_tui.tui.text import cause_text, display_name, where_files_run
 from vpo_tui.tui.widgets.file_table import Column, FileTable
 from vpo_tui.tui.widgets.filter_input import FilterInput
+from vpo_tui.tui.widgets.footer import KeyFooter
 
 SHOWN_PROBLEMS = 8  # discovery problems listed under the count (the rest are counted)
 
@@ -173,6 +174,7 @@ class PreviewScreen(Screen[None]):
         self.problems: list[DiscoveryProblem] = []
         self.ignored = 0  # video files left out: their extension is not enabled
         self.durations: dict[Path, float] = {}  # playing time of each probed file
+        self._counted_filter = ""  # the filter the count line was last written for
 
     @property
     def host(self) -> Host:
@@ -182,7 +184,8 @@ class PreviewScreen(Screen[None]):
         mode = "dry run" if self.request.dry_run else "will modify files"
         yield Static(
             f"Preview — policy [b]{escape(self.request.policy.name)}[/b], "
-            f"{plural(self.request.workers, 'worker')}, {mode}",
+            f"{plural(self.request.workers, 'worker')} "
+            f"{escape(where_files_run(self.host.session.executor_name))}, {mode}",
             id="title",
         )
         yield Static("Finding files…", id="preview-count")
@@ -190,7 +193,7 @@ class PreviewScreen(Screen[None]):
         table: FileTable[PreviewRow] = FileTable(
             [
                 Column("", 4),
-                Column("File", None, 3),
+                Column("File", None, 3, cut="middle"),
                 Column("Plan", 17),
                 Column("Changes", None, 4),
             ],
@@ -202,7 +205,7 @@ class PreviewScreen(Screen[None]):
         yield table
         yield FilterInput(table, id="filter")  # type: ignore[arg-type]
         yield Static("", id="preview-detail")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> FileTable[PreviewRow]:
@@ -210,12 +213,31 @@ class PreviewScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.table.focus()
+        if self._remembered.filter_text:  # as the user left it: open, with its text
+            box = self.query_one("#filter", FilterInput)
+            box.value = self._remembered.filter_text
+            box.add_class("-open")
+            self.table.set_filter(box.value)
         self._show_problems()
         self.set_interval(DRAIN_INTERVAL_S, self._drain)
         self._find_and_probe()
 
     def on_unmount(self) -> None:
         self._shutdown()
+
+    # -- what the user chose here outlives the screen (esc, then n again) ---------------
+    def _remember(self) -> None:
+        """Keep this preview's exclusions and filter for the next preview of the same paths
+        (on each change: a screen being closed has no widgets left to ask)."""
+        memory = self.host.preview_memory
+        excluded = frozenset(row.path for row in self.rows if not row.included)
+        if not self.discovery_done:  # no rows yet: the remembered exclusions still hold
+            excluded = self._remembered.excluded
+        memory[self.request.paths] = PreviewChoices(excluded, self.table.filter_text)
+
+    @property
+    def _remembered(self) -> PreviewChoices:
+        return self.host.preview_memory.get(self.request.paths, PreviewChoices())
 
     def _shutdown(self) -> None:
         self._pipe.close()
@@ -265,13 +287,15 @@ class PreviewScreen(Screen[None]):
     # -- UI thread ------------------------------------------------------------------
     def on_preview_screen_files_found(self, message: PreviewScreen.FilesFound) -> None:
         new_rows = []
+        excluded = self._remembered.excluded
         for path in message.paths:
             if path in self._by_path:
                 continue
             row = PreviewRow(path=path, name=display_name(path, self.request.display_root))
+            row.included = path not in excluded
             self._by_path[path] = row
             new_rows.append(row)
-            self.tally.move(None, row.state)
+            self.tally.move(None, row.state, included=row.included)
         self.rows.extend(new_rows)
         self.table.add_rows(new_rows)
         self.discovery_done = True
@@ -344,6 +368,7 @@ class PreviewScreen(Screen[None]):
         self._update_count()
 
     def _update_count(self) -> None:
+        self._counted_filter = self.table.filter_text
         self.query_one("#preview-count", Static).update(self.count_text())
 
     def count_text(self) -> str:
@@ -373,8 +398,15 @@ class PreviewScreen(Screen[None]):
             parts.append(f"{plural(len(self.problems), 'problem')} finding files")
         if self.ignored:
             parts.append(f"{plural(self.ignored, 'other video file')} not considered")
+        needle = self.table.filter_text
+        if needle:
+            parts.append(f"filter “{needle}”: {len(self.table.visible_rows)} shown")
         counts = " · ".join(parts)
         if ready:
+            if needle and self.chosen_rows():
+                return f"{counts} — press r to run the {self.run_text(shown=True)}"
+            if needle and tally.included:
+                return f"{counts} — no file shown will run (esc in the filter clears it)"
             if tally.included:
                 return f"{counts} — press r to run {self.run_text()}"
             if found:
@@ -382,13 +414,28 @@ class PreviewScreen(Screen[None]):
             return f"{counts} — no video files in the marked paths"
         return counts
 
-    def run_text(self) -> str:
+    def chosen_rows(self) -> list[PreviewRow]:
+        """What ``r`` runs: the included files, of those the filter shows if one is set.
+
+        A user who filtered down to three files expects three to run: the filter
+        is a selection, and the count line says so.
+        """
+        rows = self.table.visible_rows if self.table.filter_text else self.rows
+        return [row for row in rows if row.included]
+
+    def run_text(self, *, shown: bool = False) -> str:
         """What ``r`` will do: ``7 files: 5 to change, 1 compliant, 1 error``.
 
         Compliant files are only checked and failing ones fail again, so the
-        count says how many of the files run will actually be changed.
+        count says how many of the files run will actually be changed. ``shown``:
+        counted over the files the filter shows (``3 files shown: ...``).
         """
-        by_state = self.tally.by_state
+        by_state: dict[str, int] = {}
+        if shown:
+            for row in self.chosen_rows():
+                by_state[row.state] = by_state.get(row.state, 0) + 1
+        else:
+            by_state = self.tally.by_state
         change = by_state.get("will change", 0)
         others = [
             f"{by_state[state]} {word}" if state != "error" else plural(by_state[state], "error")
@@ -399,12 +446,19 @@ class PreviewScreen(Screen[None]):
             )
             if by_state.get(state)
         ]
-        files = plural(self.tally.included, "file")
+        files = plural(sum(by_state.values()), "file") + (" shown" if shown else "")
         return f"{files}: {', '.join([f'{change} to change', *others])}"
 
     @on(FileTable.Highlighted, "#preview-table")
     def _highlighted(self, event: FileTable.Highlighted) -> None:
         self._show_detail(event.row)  # type: ignore[arg-type]
+        # A new filter re-announces the cursor: it changed what r runs. (A cursor move
+        # alone does not touch the count line: Static.update re-lays out the screen.)
+        needle = self.table.filter_text
+        if needle != self._remembered.filter_text:
+            self._remember()
+        if needle != self._counted_filter and self.query("#preview-count"):
+            self._update_count()
 
     def _show_detail(self, row: PreviewRow | None) -> None:
         found = self.query("#preview-detail")
@@ -435,6 +489,7 @@ class PreviewScreen(Screen[None]):
             return
         row.included = not row.included
         self.tally.set_included(row.state, row.included)
+        self._remember()
         self.table.refresh_row(row)
         self._update_count()
         self._show_detail(row)
@@ -449,9 +504,16 @@ class PreviewScreen(Screen[None]):
         if not self.discovery_done:
             self.notify("Still looking for files; run when the count stops growing.")
             return
-        chosen = [row.path for row in self.rows if row.included]
+        chosen = [row.path for row in self.chosen_rows()]
         if not self.rows:  # nothing was found: the user's exclusions are not the reason
             self.notify("Nothing to run: no video files in the marked paths.", severity="warning")
+            return
+        if not chosen and self.table.filter_text:
+            self.notify(
+                "Nothing to run: no file the filter shows is included (esc in the filter "
+                "clears it).",
+                severity="warning",
+            )
             return
         if not chosen:
             self.notify("Nothing to run: every file is excluded.", severity="warning")
@@ -464,8 +526,8 @@ class PreviewScreen(Screen[None]):
         # each one only if its file is unchanged)
         known = {
             row.path: row.result.probe
-            for row in self.rows
-            if row.included and row.result is not None and row.result.probe is not None
+            for row in self.chosen_rows()
+            if row.result is not None and row.result.probe is not None
         }
         durations = {p: self.durations[p] for p in chosen if p in self.durations}
         self.app.post_message(self.RunRequested(request, chosen, known, durations))

@@ -17,11 +17,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from vpo_tui.store.report import Report, build_report, still_failing
 from vpo_tui.tui.host import Host, host_of
+from vpo_tui.tui.widgets.footer import KeyFooter
 
 SPANS: tuple[tuple[str, float], ...] = (
     ("24 h", 86400.0),
@@ -85,7 +86,7 @@ class ReportScreen(Screen[None]):
         failures: DataTable[str] = DataTable(id="report-failures", cursor_type="row")
         failures.border_title = "Failures by cause (r runs the group again)"
         yield failures
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#report-failures", DataTable).add_columns("files", "cause")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 from textual.widgets.button import ButtonVariant
 from textual.worker import Worker, WorkerState
 
@@ -36,13 +37,14 @@ from vpo_tui.tui.messages import (
 )
 from vpo_tui.tui.navigation import BackToPick
 from vpo_tui.tui.request import BatchRequest
-from vpo_tui.tui.run_state import FileRow, RunModel
+from vpo_tui.tui.run_state import PAUSED_ETA, FileRow, RunModel
 from vpo_tui.tui.screens.dialogs import ConfirmKill
 from vpo_tui.tui.services import Runner, for_batch, run_runner
-from vpo_tui.tui.text import cause_text
+from vpo_tui.tui.text import cause_text, where_files_run
 from vpo_tui.tui.widgets.error_log import ErrorLog
 from vpo_tui.tui.widgets.file_table import Column, FileTable
 from vpo_tui.tui.widgets.filter_input import FilterInput
+from vpo_tui.tui.widgets.footer import KeyFooter
 
 STATUS_STYLE = {
     "queued": "dim",
@@ -56,33 +58,56 @@ STATUS_STYLE = {
 }
 
 
+WORKERS_PART = re.compile(r"  workers \d+")
+
+
 class AggregateLine(Widget):
     """The aggregate line and the overall bar, as one widget that repaints without layout.
 
     ``Static.update`` and ``ProgressBar`` re-lay out or repaint several widgets;
-    this is two lines drawn by one ``render``, cheap at ten times a second.
+    this is two lines drawn by one ``render``, cheap at ten times a second. A
+    ``banner`` (stopping, killing, a crash) gets a line of its own between them,
+    so that on a narrow terminal it never pushes the bar out of sight.
     """
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"aggregate--done", "aggregate--todo"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "aggregate--done",
+        "aggregate--todo",
+        "aggregate--banner",
+    }
     DEFAULT_CSS = """
     AggregateLine {
-        height: 2;
+        height: auto;
         padding: 0 1;
         & > .aggregate--done { color: $accent; }
         & > .aggregate--todo { color: $foreground 20%; }
+        & > .aggregate--banner { color: $warning; text-style: bold; }
     }
     """
 
     text: reactive[str] = reactive("", layout=False)
+    banner: reactive[str] = reactive("", layout=True)  # one more line: laid out again
     fraction: reactive[float] = reactive(0.0, layout=False)
     note: reactive[str] = reactive("", layout=False)  # what the percentage leaves out
 
     def render(self) -> Text:
-        line = Text(self.text, no_wrap=True, overflow="ellipsis")
+        width = self.content_region.width
+        text = self.text
+        if len(text) > width:  # 80 columns: the worker count gives way to elapsed and ETA
+            text = WORKERS_PART.sub("", text, count=1)
+        if len(text) > width:  # ... and "ETA paused" to PAUSED, which must stay in view
+            text = text.replace(PAUSED_ETA, "PAUSED", 1)
+        line = Text(text, no_wrap=True, overflow="ellipsis")
+        line.truncate(width, overflow="ellipsis")
+        if self.banner:
+            banner = Text(self.banner, style=self.get_component_rich_style("aggregate--banner"))
+            banner.truncate(width, overflow="ellipsis")
+            line.append("\n")
+            line.append_text(banner)
         percent = f" {int(self.fraction * 100):3d}%"
         if self.note:
             percent += f" ({self.note})"
-        width = max(0, self.content_region.width - len(percent))
+        width = max(0, width - len(percent))
         done = round(width * min(1.0, max(0.0, self.fraction)))
         line.append("\n")
         line.append("━" * done, self.get_component_rich_style("aggregate--done"))
@@ -213,7 +238,9 @@ class RunScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         mode = "  [yellow]DRY RUN: nothing is written[/]" if self.request.dry_run else ""
-        yield Static(f"Run — policy [b]{escape(self.request.policy.name)}[/b]{mode}", id="title")
+        where = escape(where_files_run(self.host.session.executor_name))
+        policy = escape(self.request.policy.name)
+        yield Static(f"Run — policy [b]{policy}[/b], {where}{mode}", id="title")
         yield AggregateLine(id="aggregate")
         # Buttons for the mouse, and reached with tab / shift+tab like any button; the
         # table has the focus first, so keys go to it until the user tabs away.
@@ -228,7 +255,7 @@ class RunScreen(Screen[None]):
                 yield ControlButton(Text(label), id=f"run-{name}", variant=variant, compact=True)
         table: FileTable[FileRow] = FileTable(
             [
-                Column("File", None, 3),
+                Column("File", None, 3, cut="middle"),
                 Column("Status", 9),
                 Column("%", 4, align="right"),
                 Column("Stage / speed", 13),
@@ -247,7 +274,7 @@ class RunScreen(Screen[None]):
             log = ErrorLog(id="error-log")
             log.border_title = "Error log  (l hides it; select a row for its whole error)"
             yield log
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> FileTable[FileRow]:
@@ -434,14 +461,19 @@ class RunScreen(Screen[None]):
 
     def _refresh_aggregate(self) -> None:
         now = self.host.services.clock()
-        text = self.model.aggregate_text(now, paused=self.paused, stopping=self.stopping)
-        if self.crashed:
-            text = f"{text}  {self.crashed}"
+        text = self.model.aggregate_text(now, paused=self.paused)
         if self.model.warnings:
             text += f"  ({plural(len(self.model.warnings), 'warning')}: see the error log)"
-        if text != self._aggregate_text:  # Static.update re-lays out the screen: only on change
+        aggregate = self.query_one("#aggregate", AggregateLine)
+        # Its own line: said in full however narrow the terminal (set only on change).
+        banner = self.crashed or (self.stopping if self.model.result is None else "")
+        if aggregate.banner != banner:
+            aggregate.banner = banner
+        if self.model.result is not None:  # over: 100 %, nothing is left out any more
+            aggregate.fraction, aggregate.note = 1.0, ""
+        if text != self._aggregate_text:  # repaint only on change
             self._aggregate_text = text
-            self.query_one("#aggregate", AggregateLine).text = text
+            aggregate.text = text
 
     @on(FileTable.Highlighted, "#run-table")
     def _highlighted(self) -> None:

@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from vpo_tui.batch.discovery import DiscoveryProblem
 from vpo_tui.batch.events import BatchResult
@@ -25,6 +25,7 @@ from vpo_tui.tui.host import Host, host_of, refuse_for_missing_tools
 from vpo_tui.tui.navigation import BackToPick, OpenHistory
 from vpo_tui.tui.request import BatchRequest
 from vpo_tui.tui.text import cause_text, display_name, format_duration
+from vpo_tui.tui.widgets.footer import KeyFooter
 
 TOTAL_ORDER = ("ok", "unchanged", "planned", "failed", "skipped", "cancelled")
 
@@ -49,10 +50,10 @@ ENDINGS = {
 
 class SummaryScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "retry", "Retry failed/cancelled"),
+        Binding("r", "retry", "Retry"),  # the body says: the failed and cancelled files
         Binding("n", "new", "New batch"),
         Binding("h", "history", "History"),
-        Binding("escape", "back", "Back to the table"),
+        Binding("escape", "back", "Run table"),
     ]
 
     @dataclass
@@ -153,7 +154,7 @@ class SummaryScreen(Screen[None]):
             if problems:
                 yield Static(_problems_text(problems), id="discovery-problems")
             yield Static(Text(self._where()), id="where")
-        yield Footer()
+        yield KeyFooter()
 
     def _where(self) -> str:
         services = self.host.services

@@ -24,18 +24,25 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from vpo_tui.tui.text import cut_middle
+
 RowT = TypeVar("RowT")
 Cell = str | Text
 
 
 @dataclass(frozen=True)
 class Column:
-    """A column title and its width; ``width=None`` columns share what is left."""
+    """A column title and its width; ``width=None`` columns share what is left.
+
+    ``cut="middle"`` shortens a long cell in its middle (file names: their end is
+    what tells them apart); otherwise a long cell is cut at its end.
+    """
 
     title: str
     width: int | None = None
     weight: int = 1
     align: str = "left"
+    cut: str = "end"
 
 
 class FileTable(ScrollView, Generic[RowT], can_focus=True):
@@ -322,6 +329,8 @@ class FileTable(ScrollView, Generic[RowT], can_focus=True):
                 segments.extend(text.render(self.app.console))
                 continue
             plain, cell_style = (cell.plain, cell.style) if isinstance(cell, Text) else (cell, "")
+            if column.cut == "middle":
+                plain = cut_middle(_printable(plain), cell_width)
             fitted = _fit(plain, cell_width, column.align)
             segments.append(Segment(fitted, _combine(style, cell_style)))
         return Strip(segments).adjust_cell_length(width, style)
@@ -353,13 +362,19 @@ class _LineStyles:
 
 def _fit(text: str, width: int, align: str) -> str:
     """``text`` cut (with an ellipsis) or padded to exactly ``width`` cells."""
-    if not text.isprintable():
-        text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = _printable(text)
     length = cell_len(text)
     if length > width:
         return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
     pad = " " * (width - length)
     return pad + text if align == "right" else text + pad
+
+
+def _printable(text: str) -> str:
+    """Control characters from file names never reach the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else " " for ch in text)
 
 
 def _combine(base: Style, cell_style: str | Style) -> Style:

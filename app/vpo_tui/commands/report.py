@@ -14,7 +14,6 @@ import sys
 import time
 from dataclasses import asdict
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TextIO
 
 from vpo_tui.phrasing import plural
@@ -113,14 +112,18 @@ def write_report(
 
 def report_main(argv: list[str]) -> int:
     from vpo_tui.batch.exit_codes import EXIT_FAILED, EXIT_OK
-    from vpo_tui.cli import _common, _config_or_exit, _Parser, command_name
-    from vpo_tui.config import Config
+    from vpo_tui.commands.arguments import (
+        Parser,
+        command_name,
+        common_options,
+        config_or_exit,
+        history_path,
+        open_history,
+    )
     from vpo_tui.phrasing import console_text
-    from vpo_tui.store.history import HistoryStore, default_db_path
-    from vpo_tui.store.pool import StoreError
     from vpo_tui.store.report import build_report
 
-    parser = _Parser(
+    parser = Parser(
         prog="vpo-tui report",
         description="What vpo-tui did: files, space saved or spent, time, failures by cause.",
     )
@@ -132,21 +135,18 @@ def report_main(argv: list[str]) -> int:
         help="24h (default), 7d, 90m, 2w, or a date like 2026-01-31",
     )
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    _common(parser)
+    common_options(parser)
     ns = parser.parse_args(argv)
     since = float(ns.since)
-    config, code = _config_or_exit(ns.config)
+    config, code = config_or_exit(ns.config)
     if config is None:
         return code
-    assert isinstance(config, Config)
-    db = Path(ns.db or config.paths.database or default_db_path())
+    db = history_path(ns.db, config)
     if not db.exists():  # reading must never create a database
         report = Report(since, time.time(), 0, 0, 0, 0, 0, 0, 0, 0.0)
     else:
-        try:
-            store = HistoryStore(db)
-        except StoreError as exc:
-            sys.stderr.write(f"vpo-tui: {console_text(str(exc))}\n")
+        store = open_history(db)
+        if store is None:
             return EXIT_FAILED
         with store:
             report = build_report(store.pool, since)

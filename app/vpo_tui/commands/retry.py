@@ -15,16 +15,20 @@ from pathlib import Path
 
 def retry_main(argv: list[str]) -> int:
     from vpo_tui.batch.exit_codes import EXIT_FAILED, EXIT_NOTHING_FOUND, EXIT_OK
-    from vpo_tui.cli import _common, _config_or_exit, _Parser, _positive_int
-    from vpo_tui.config import Config
+    from vpo_tui.commands.arguments import (
+        Parser,
+        common_options,
+        config_or_exit,
+        history_path,
+        open_history,
+        positive_int,
+    )
+    from vpo_tui.commands.report import parse_since
     from vpo_tui.headless import HeadlessOptions, run_headless
     from vpo_tui.phrasing import console_text, plural
-    from vpo_tui.report_command import parse_since
-    from vpo_tui.store.history import HistoryStore, default_db_path
-    from vpo_tui.store.pool import StoreError
     from vpo_tui.store.report import still_failing
 
-    parser = _Parser(
+    parser = Parser(
         prog="vpo-tui retry",
         description="Run again every file whose last run failed with a given cause.",
     )
@@ -35,23 +39,20 @@ def retry_main(argv: list[str]) -> int:
         "--since", type=parse_since, default="7d", metavar="SPAN|DATE", help="default 7d"
     )
     parser.add_argument("--policy", metavar="NAME|FILE", help="default: the one they failed under")
-    parser.add_argument("--workers", type=_positive_int, metavar="N", help="files at once")
+    parser.add_argument("--workers", type=positive_int, metavar="N", help="files at once")
     parser.add_argument("--dry-run", action="store_true", help="plan only")
     parser.add_argument("--json", action="store_true", help="one JSON document per policy")
-    _common(parser)
+    common_options(parser)
     ns = parser.parse_args(argv)
-    config, code = _config_or_exit(ns.config)
+    config, code = config_or_exit(ns.config)
     if config is None:
         return code
-    assert isinstance(config, Config)
-    db = Path(ns.db or config.paths.database or default_db_path())
+    db = history_path(ns.db, config)
     if not db.exists():
         sys.stderr.write(f"vpo-tui: no history yet in {console_text(str(db))}\n")
         return EXIT_NOTHING_FOUND
-    try:
-        store = HistoryStore(db)
-    except StoreError as exc:
-        sys.stderr.write(f"vpo-tui: {console_text(str(exc))}\n")
+    store = open_history(db)
+    if store is None:
         return EXIT_FAILED
     with store:
         found = still_failing(store.pool, float(ns.since), ns.cause)
