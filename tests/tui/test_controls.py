@@ -131,3 +131,25 @@ async def test_quit_while_running_finish_waits_for_running_files(tmp_path: Path)
         await wait_for(pilot, lambda: not app.is_running, timeout=5, what="exit")
     assert [r.status for r in run.model.rows] == ["ok", "cancelled", "cancelled"]
     assert engine.started == ["a.mkv"]
+
+
+async def test_paused_stays_in_view_at_80_columns_after_a_stop(tmp_path: Path) -> None:
+    """``Processing: 0/30 files, 28 cancelled [2 active]  elapsed …  ETA paused  PAUSED``
+    is longer than 80 columns: PAUSED must not be the part that is cut off."""
+    names = [f"file {i:02d}.mkv" for i in range(30)]
+    root = touch_library(tmp_path / "lib", names)
+    engine = GateEngine()
+    app = VpoApp(services=fake_services(engine), browse_root=root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        run = await start_run(app, pilot, root, names)
+        await wait_for(pilot, lambda: run.model.active == 2, what="two running")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: run.model.cancelled == 28, what="the rest cancelled")
+        await pilot.press("p")
+        await pilot.pause()
+        first = str(run.query_one("#aggregate").render()).splitlines()[0]
+        assert run.paused and first.rstrip().endswith("PAUSED"), first
+        assert "28 cancelled" in first and "elapsed" in first
+        await pilot.press("p")
+        engine.gate.set()
+        await wait_for(pilot, lambda: summary_shown(app), what="summary")

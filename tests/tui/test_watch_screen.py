@@ -53,3 +53,39 @@ async def test_a_dropped_file_settles_runs_and_is_done(
         assert app._thread is not None
         app._thread.join(30)
         assert not app._thread.is_alive()
+
+
+async def test_a_done_file_stays_done_and_a_compliant_one_is_not_left_running(
+    tmp_path: Path, make_file: MakeMedia
+) -> None:
+    """Our own commit's events must not put a done file back to ``settling`` for ever,
+    and a first-pass file found compliant is counted in the note, not left ``running``."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    fine = make_file("fine.mkv", folder=lib, audio=(AudioSpec("eng", default=True),))
+    source = make_file("movie.mkv", folder=tmp_path, audio=TWO)
+    prepared = prepare(BatchRequest(paths=(lib,), db=tmp_path / "h.db"), Config(), find_files=False)
+    assert isinstance(prepared, Session)
+    app = WatchApp(str(lib))
+    with prepared as session:
+        watcher = Watcher(session, app, settle_s=1.0)
+        app._watcher = watcher
+        async with app.run_test(size=(120, 30)) as pilot:
+            screen = app.watch_screen
+            await wait_for(pilot, lambda: any("first pass done" in n for n in screen.notes))
+            assert fine.resolve() not in screen.rows
+            shutil.copy(source, lib / "new.mkv")
+            target = (lib / "new.mkv").resolve()
+            await wait_for(
+                pilot,
+                lambda: screen.rows.get(target) is not None and screen.rows[target].state == "ok",
+                timeout=40,
+                what="the file done",
+            )
+            await pilot.pause(2.5)  # the commit's own events, and more than the settle time
+            assert screen.rows[target].state == "ok"
+            assert list(screen.rows) == [target]
+            await pilot.press("q")
+            await wait_for(pilot, lambda: watcher.stopping, what="the watcher stopping")
+        assert app._thread is not None
+        app._thread.join(30)

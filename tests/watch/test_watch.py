@@ -248,3 +248,19 @@ def test_polling_instead_of_inotify_is_said_once_and_still_works(
         assert w.terminate() == 130
     finally:
         w.close()
+
+
+def test_a_watched_folder_deleted_ends_the_watcher_with_1(
+    lib: Path, tmp_path: Path, watch: Any
+) -> None:
+    """No event ever comes from a deleted folder: watching it on would be silent for ever."""
+    other = tmp_path / "other"
+    other.mkdir()
+    w = watch(str(other))  # watches other and lib
+    w.watching()
+    shutil.rmtree(other)
+    w.wait_for(lambda: any("no longer watching" in n and str(other) in n for n in w.notes))
+    assert w.proc.poll() is None  # lib is still there: it watches on
+    shutil.rmtree(lib)
+    assert w.proc.wait(20) == 1
+    assert any("cannot watch the folders any more" in n for n in w.notes)

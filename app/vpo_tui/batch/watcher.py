@@ -225,6 +225,7 @@ class Watcher:
         self._done: dict[Path, tuple[int, int]] = {}  # what each finished file left behind
         self._batches: list[_Batch] = []
         self.runs = 0  # files handed to a batch (tests count them)
+        self._folders = [root for root in self.roots if root.is_dir()]  # checked every turn
         self._first_counts: dict[str, int] = {}
 
     # -- control (any thread) -----------------------------------------------------------------
@@ -254,6 +255,7 @@ class Watcher:
                 self._drain_inbox()
                 self._poll_settled()
                 self._start_ready()
+                self._check_roots()
         finally:
             self._watch_stop.set()
             self._finish_batches()
@@ -370,6 +372,22 @@ class Watcher:
             self._note(f"cannot watch the folders any more ({data}); stopping")
             self._stop.set()
 
+    def _check_roots(self) -> None:
+        """A watched folder deleted or moved away sends no more events: say so, and
+        stop once none is left (exit 1), rather than watch nothing for ever."""
+        gone = [root for root in self._folders if not root.is_dir()]
+        if not gone:
+            return
+        self._folders = [root for root in self._folders if root not in gone]
+        names = ", ".join(str(root) for root in gone)
+        if self._folders:
+            self._note(f"no longer watching {names}: deleted or moved away")
+        else:
+            self._note(
+                f"cannot watch the folders any more ({names}: deleted or moved away); stopping"
+            )
+            self._stop.set()
+
     # -- file system events ------------------------------------------------------------------
     def _changed(self, pairs: list[tuple[str, str]]) -> None:
         for kind, raw in pairs:
@@ -399,6 +417,8 @@ class Watcher:
         if path in self._ready:
             self._ready.remove(path)  # changed again after it settled: settle again
         waiting = path in self._tracker
+        if not waiting and self._unchanged_since_done(path):
+            return  # our own commit (or a chmod, a reader): nothing to settle, nothing to say
         if self._tracker.touch(path):
             remaining = self._tracker.remaining(path) or 0.0
             self._listener.on_watch(Settling(path, remaining))

@@ -42,6 +42,8 @@ STAGE_WORDS = {
 # Stages after the tool pass: the file's work is written, only checks remain.
 AFTER_TOOL = frozenset({"verify", "commit"})
 
+PAUSED_ETA = "ETA paused  PAUSED"  # the run screen shortens it to PAUSED at 80 columns
+
 
 @dataclass(slots=True, eq=False)
 class FileRow:
@@ -393,7 +395,7 @@ class RunModel:
         parts.append(f"elapsed {format_duration(self.elapsed(now))}")
         eta = self.eta(now)
         if paused and self.result is None:
-            parts.append("ETA paused  PAUSED")
+            parts.append(PAUSED_ETA)
         elif eta is not None:
             parts.append(f"ETA {format_duration(eta)}")
         if stopping:

@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.cells import cell_len, set_cell_size
 
 from vpo_tui.engine.job import FileResult
+from vpo_tui.phrasing import console_text
 
 
 def strip_path_prefix(error: str, *paths: Path | str | None) -> str:
@@ -52,9 +53,11 @@ def namer(root: Path | None) -> Callable[[Path], str]:
 
     ``Path.relative_to`` costs microseconds per call; the run screen names every
     queued file before the batch starts, so the prefix test is done on strings.
+    A newline or a byte that is not UTF-8 shows escaped (``caf\\xe9.mkv``), as on
+    the console: one row per file, and the odd byte visible.
     """
     if root is None:
-        return str
+        return lambda path: console_text(str(path))
     root_text = str(root)
     prefix = root_text if root_text.endswith("/") else root_text + "/"
     cut = len(prefix)
@@ -62,8 +65,8 @@ def namer(root: Path | None) -> Callable[[Path], str]:
     def name(path: Path) -> str:
         text = str(path)
         if text.startswith(prefix):
-            return text[cut:]
-        return "." if text == root_text else text
+            return console_text(text[cut:])
+        return "." if text == root_text else console_text(text)
 
     return name
 

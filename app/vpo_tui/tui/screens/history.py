@@ -12,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from vpo_tui.phrasing import console_text
 from vpo_tui.store.history import BatchRecord, JobRecord
 from vpo_tui.tui.host import Host, host_of
 from vpo_tui.tui.text import cut_middle, strip_path_prefix
@@ -123,7 +124,8 @@ class HistoryScreen(Screen[None]):
             return
         self.jobs = list(jobs)
         for job in jobs:
-            path = cut_middle(job.path, self.file_width) if self.narrow else job.path
+            shown = console_text(job.path)  # a newline or a non-UTF-8 byte, escaped
+            path = cut_middle(shown, self.file_width) if self.narrow else shown
             files.add_row(path, job.status, _outcome(job))
         self._show_job(0 if jobs else None)
 
@@ -164,7 +166,7 @@ def narrow_batch_cells(batch: BatchRecord, now: float) -> tuple[str, ...]:
 
 def job_detail(job: JobRecord) -> Text:
     """One file in full: its path, status, the whole cause and tool output, or its changes."""
-    text = Text(job.path, style="bold")
+    text = Text(console_text(job.path), style="bold")
     text.append(f"  {job.status}")
     if job.error and job.status not in ("ok", "unchanged", "planned"):
         text.append("\n" + strip_path_prefix(job.error, job.path, job.output_path), style="red")

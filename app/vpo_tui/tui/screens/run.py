@@ -37,7 +37,7 @@ from vpo_tui.tui.messages import (
 )
 from vpo_tui.tui.navigation import BackToPick
 from vpo_tui.tui.request import BatchRequest
-from vpo_tui.tui.run_state import FileRow, RunModel
+from vpo_tui.tui.run_state import PAUSED_ETA, FileRow, RunModel
 from vpo_tui.tui.screens.dialogs import ConfirmKill
 from vpo_tui.tui.services import Runner, for_batch, run_runner
 from vpo_tui.tui.text import cause_text, where_files_run
@@ -95,6 +95,8 @@ class AggregateLine(Widget):
         text = self.text
         if len(text) > width:  # 80 columns: the worker count gives way to elapsed and ETA
             text = WORKERS_PART.sub("", text, count=1)
+        if len(text) > width:  # ... and "ETA paused" to PAUSED, which must stay in view
+            text = text.replace(PAUSED_ETA, "PAUSED", 1)
         line = Text(text, no_wrap=True, overflow="ellipsis")
         line.truncate(width, overflow="ellipsis")
         if self.banner:

@@ -85,6 +85,7 @@ class WatchScreen(Screen[None]):
         elif isinstance(event, Finished):
             result = event.result
             if event.first_pass and result.status is FileStatus.UNCHANGED:
+                self.drop(Path(result.path))  # counted in the first pass's note, not listed
                 return
             detail = result.error or "; ".join(result.changes) or "complies"
             detail = detail.removeprefix(f"{result.path}: ")
@@ -105,6 +106,10 @@ class WatchScreen(Screen[None]):
             del self.rows[oldest]
             table.remove_row(str(oldest))
         table.move_cursor(row=table.row_count - 1)
+
+    def drop(self, path: Path) -> None:
+        if self.rows.pop(path, None) is not None:
+            self.query_one("#watch-files", DataTable).remove_row(str(path))
 
     def redraw_countdowns(self) -> None:
         table = self.query_one("#watch-files", DataTable)
