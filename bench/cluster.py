@@ -127,6 +127,21 @@ def _bare_dask_ms(backend: object, files: int) -> float:
     return (time.perf_counter() - start) / files * 1000
 
 
+def _start_cost_s(local_tls: bool) -> float:
+    """Start a LocalCluster of 2 processes, check its workers, close it (Dask imported)."""
+    from vpo_tui.batch.cluster.client import DaskBackend
+    from vpo_tui.executors import ExecutorSpec
+
+    wait_for_quiet()
+    start = time.perf_counter()
+    backend = DaskBackend.open(ExecutorSpec("local-cluster", processes=2), local_tls=local_tls)
+    try:
+        backend.check()
+    finally:
+        backend.close()
+    return time.perf_counter() - start
+
+
 def run(repeat: int = 3, noop_files: int = NOOP_FILES, workers: int = 16) -> list[Figure]:
     from vpo_tui.batch.cluster.client import DaskBackend
     from vpo_tui.executors import ExecutorSpec
@@ -153,7 +168,11 @@ def run(repeat: int = 3, noop_files: int = NOOP_FILES, workers: int = 16) -> lis
         bare: list[float] = []
         one_by_one: list[float] = []
         one_by_one_plain: list[float] = []
+        starts_tls: list[float] = []
+        starts_plain: list[float] = []
         for _ in range(repeat):  # interleaved with bare Dask: the machine's mood hits both
+            starts_tls.append(_start_cost_s(True))
+            starts_plain.append(_start_cost_s(False))
             on_threads.append(_noop_wall(None, noop_files, workers) / noop_files)
             on_dask.append(_noop_wall(backend, noop_files, workers) / noop_files)
             on_plain.append(_noop_wall(plain, noop_files, workers) / noop_files)
@@ -191,6 +210,19 @@ def run(repeat: int = 3, noop_files: int = NOOP_FILES, workers: int = 16) -> lis
             "<=",
         ),
         Figure(NAME, "the same on a plain-TCP local cluster (context)", plain_ms, "ms"),
+        Figure(
+            NAME,
+            "start + check + close a LocalCluster:2 over TLS (in-process, context)",
+            statistics.median(starts_tls),
+            "s",
+        ),
+        Figure(NAME, "the same over plain TCP (context)", statistics.median(starts_plain), "s"),
+        Figure(
+            NAME,
+            "LocalCluster start: TLS / plain TCP",
+            statistics.median(starts_tls) / statistics.median(starts_plain),
+            "x",
+        ),
         Figure(NAME, "dispatch per file: TLS / plain TCP", per_file_ms / plain_ms, "x"),
         Figure(
             NAME,

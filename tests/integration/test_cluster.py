@@ -44,8 +44,16 @@ pytestmark = pytest.mark.slow
 FFPROBE = shutil.which("ffprobe") or "ffprobe"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _cluster_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Dask's messages go to a log under the user's state folder: a temporary one here."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+        yield
+
+
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[DaskBackend]:
+def cluster(_cluster_log: None) -> Iterator[DaskBackend]:
     # plain TCP on loopback: the tests connect other clients by its dask:// address
     backend = DaskBackend.open(ExecutorSpec("local-cluster", processes=2), local_tls=False)
     try:

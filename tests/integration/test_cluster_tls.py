@@ -41,6 +41,12 @@ from vpo_tui.samples import SampleSpec, make_media
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(autouse=True)
+def _cluster_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dask's messages go to a log under the user's state folder: a temporary one here."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
+
+
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> CertFiles:
     folder = tmp_path_factory.mktemp("tls") / "certs"

@@ -5,13 +5,11 @@ The batch ``--json`` document lists them; the watcher prints one per line.
 
 from __future__ import annotations
 
-from typing import Any
-
 from vpo_tui.engine.job import FileResult
 from vpo_tui.store.paths import path_bytes_b64
 
 
-def file_entry(f: FileResult) -> dict[str, Any]:
+def file_entry(f: FileResult) -> dict[str, object]:
     """One file of the ``--json`` document (the watcher prints the same, one per line)."""
     return {
         "path": str(f.path),

@@ -14,7 +14,7 @@ import queue
 import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Protocol
 
 COMMAND_TIMEOUT_S = 60.0
 
@@ -37,7 +37,7 @@ class Notifier:
         self._command = list(command)
         self._say = say
         self._timeout_s = timeout_s
-        self._apprise: Any = _apprise_for(urls) if urls else None
+        self._apprise: _Sender | None = _apprise_for(urls) if urls else None
         self._queue: queue.SimpleQueue[Mapping[str, object] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.sent = 0
@@ -95,6 +95,8 @@ class Notifier:
             self._say(f"notify command {self._command[0]} failed ({done.returncode}){why}")
 
     def _notify_urls(self, document: Mapping[str, object]) -> None:
+        if self._apprise is None:
+            return
         path = str(document.get("output_path") or document.get("path"))
         changes = document.get("changes") or []
         body = "\n".join(str(c) for c in changes) if isinstance(changes, list) else ""
@@ -107,7 +109,15 @@ class Notifier:
             self._say("notify URLs: not every notification could be sent")
 
 
-def _apprise_for(urls: Sequence[str]) -> Any:
+class _Sender(Protocol):
+    """The part of ``apprise.Apprise`` the notifier uses (Apprise is an optional extra)."""
+
+    def notify(self, body: str, title: str = ...) -> object:
+        """Send to every URL; truthy when all were sent."""
+        ...
+
+
+def _apprise_for(urls: Sequence[str]) -> _Sender:
     try:
         import apprise
     except ImportError:

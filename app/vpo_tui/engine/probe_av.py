@@ -13,7 +13,6 @@ a time, which is why it may capture every log line of the process.
 
 from __future__ import annotations
 
-import os
 from fractions import Fraction
 from typing import Any
 
@@ -210,5 +209,4 @@ def prepare_logging() -> None:
     import av.logging
 
     av.logging.set_level(av.logging.ERROR)
-    av.logging.set_skip_repeated(False)
-    os.environ.setdefault("AV_LOG_FORCE_NOCOLOR", "1")
+    av.logging.set_skip_repeated(False)  # a repeat is still this file's complaint
