@@ -22,10 +22,11 @@ from tests.faults.conftest import Tally
 from tests.fuzzing import examples
 from tests.strategies import media_infos, toml_value, values
 from vpo_tui.media import MediaInfo
-from vpo_tui.policy.load import _SECTIONS, PolicyError, parse_policy
+from vpo_tui.policy.load import PolicyError, parse_policy
 from vpo_tui.policy.model import Policy
 from vpo_tui.policy.plan import plan, predicted_media
 from vpo_tui.policy.planned import PassKind, PlanError
+from vpo_tui.policy.reader import _SECTIONS
 
 # One valid value for every key the loader knows (checked against its schema below).
 VALID: dict[str, Any] = {

@@ -107,3 +107,21 @@ def test_probe_with_end_is_probe_and_measure_end_in_one_run(
     with pytest.raises(ProbeError, match="truncated or damaged"):
         probe_with_end(cut, FFPROBE, audio_only)  # reading its packets runs into the cut
     assert probe_with_end(good, FFPROBE, lambda media: frozenset(), from_s=from_s)[1] is None
+
+
+@pytest.mark.parametrize("backend", ["auto", "ffprobe"])
+def test_a_name_with_a_newline_gives_the_same_cause_as_any_other(
+    tmp_path: Path, backend: str
+) -> None:
+    """The report groups failures by cause: ``name.mkv: Invalid data…`` (the name's last
+    line left in it) made a group of its own for such a file."""
+    plain, odd = tmp_path / "plain.mkv", tmp_path / "bad\nname.mkv"
+    causes = []
+    for path in (plain, odd):
+        make_garbage(path)
+        with pytest.raises(ProbeError) as caught:
+            probe(path, FFPROBE, backend=backend)  # type: ignore[arg-type]
+        message = str(caught.value)
+        assert message.startswith(f"{path}: ")
+        causes.append(message.removeprefix(f"{path}: "))
+    assert causes[0] == causes[1] and "name.mkv" not in causes[1]

@@ -130,12 +130,16 @@ def test_the_demos_sample_leaves_no_stale_hint(tmp_path: Path) -> None:
     fake = clone / ".venv" / "bin" / "vpo-tui"
     fake.write_text(FAKE_SAMPLE, encoding="utf-8")
     fake.chmod(0o755)
+    # Under `make check` the test itself runs inside make, whose MAKELEVEL would make
+    # this make print "Entering directory" lines: run it as a user's shell would.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     done = subprocess.run(
         ["make", "-o", ".venv/bin/vpo-tui", "sample"],
         cwd=clone,
         capture_output=True,
         text=True,
         timeout=60,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "made the sample library in .sample/library\n"

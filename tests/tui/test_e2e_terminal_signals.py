@@ -94,3 +94,31 @@ def test_a_killed_terminal_leaves_no_trace_but_a_killed_batch(
     for name, status in jobs.items():
         if status == "cancelled":
             assert sha256(lib / name) == before[name], f"{name} was cancelled but changed"
+
+
+def test_the_watch_screen_ends_when_its_terminal_closes(
+    tmp_path: Path,
+    make_file: MakeMedia,
+    terminal_env: dict[str, str],
+    terminal_factory: list[Terminal],
+) -> None:
+    """It used to stay behind for ever, sleeping, once its terminal had hung up."""
+    lib = tmp_path / "library"
+    lib.mkdir()
+    source = make_file("clip.mkv", folder=tmp_path, width=640, height=360, duration=20.0)
+    before = sha256(source)
+    command = [
+        sys.executable, "-m", "vpo_tui", "watch", "--settle", "0.5", "--policy", "hevc-1080p",
+        "--db", str(tmp_path / "history.db"), str(lib),
+    ]  # fmt: skip
+    env = {**terminal_env, "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    term = Terminal(command, env, tmp_path)
+    terminal_factory.append(term)
+    term.wait_for("watching")
+    (lib / "clip.mkv").write_bytes(source.read_bytes())
+    _wait(lambda: _temps(lib), "the transcode to start writing")
+    term.close()  # the terminal goes away: the watcher gets SIGHUP
+    marker = str(tmp_path)
+    _wait(lambda: not _app_and_tools(marker), "vpo-tui and its tools to exit", timeout=30)
+    assert _temps(lib) == []
+    assert sha256(lib / "clip.mkv") == before

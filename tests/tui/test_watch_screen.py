@@ -9,6 +9,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from textual.widgets import Static
+
 from tests.conftest import AudioSpec, MakeMedia
 from tests.tui.helpers import wait_for
 from vpo_tui.batch.session import BatchRequest, Session, prepare
@@ -85,6 +87,9 @@ async def test_a_done_file_stays_done_and_a_compliant_one_is_not_left_running(
             await pilot.pause(2.5)  # the commit's own events, and more than the settle time
             assert screen.rows[target].state == "ok"
             assert list(screen.rows) == [target]
+            detail = str(screen.query_one("#watch-detail", Static).render())
+            assert detail.startswith(f"{target}  ok")  # the whole path, which the table cuts
+            assert "remove audio 2 (ger): language not in audio.keep" in detail
             await pilot.press("q")
             await wait_for(pilot, lambda: watcher.stopping, what="the watcher stopping")
         assert app._thread is not None

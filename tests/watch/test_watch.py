@@ -8,10 +8,12 @@ Tool runs are counted through logging wrappers (``logging_tools``).
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -264,3 +266,41 @@ def test_a_watched_folder_deleted_ends_the_watcher_with_1(
     shutil.rmtree(lib)
     assert w.proc.wait(20) == 1
     assert any("cannot watch the folders any more" in n for n in w.notes)
+
+
+class _ScreenStandIn:
+    """What the watch screen is to ``run_watch``: it hears the events and drives the
+    watcher (here on a thread of its own), then goes away, as the app does."""
+
+    def __init__(self, on_watching: Any) -> None:
+        self.notes: list[str] = []
+        self._on_watching = on_watching
+
+    def on_watch(self, event: Any) -> None:
+        text = getattr(event, "text", "")
+        self.notes.append(text)
+        if "first pass" in text:
+            self._on_watching()
+
+    def drive(self, watcher: Any) -> bool:
+        thread = threading.Thread(target=watcher.run, daemon=True)
+        thread.start()
+        thread.join(30)
+        assert not thread.is_alive()
+        return False
+
+
+def test_the_watch_screen_gone_says_why_the_watcher_stopped_and_exits_1(
+    lib: Path, tmp_path: Path
+) -> None:
+    """Without this the screen closed and the exit code said 0: the reason was lost."""
+    from vpo_tui.commands.watch import watch_parser
+    from vpo_tui.config import Config
+    from vpo_tui.watch.headless import run_watch
+
+    screen = _ScreenStandIn(lambda: shutil.rmtree(lib))
+    ns = watch_parser().parse_args(["--settle", "0.5", "--db", str(tmp_path / "h.db"), str(lib)])
+    err = io.StringIO()
+    assert run_watch(ns, Config(), screen, err, drive=screen.drive) == 1
+    assert "cannot watch the folders any more" in err.getvalue()
+    assert str(lib) in err.getvalue()

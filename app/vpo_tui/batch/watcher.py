@@ -226,6 +226,7 @@ class Watcher:
         self._batches: list[_Batch] = []
         self.runs = 0  # files handed to a batch (tests count them)
         self._folders = [root for root in self.roots if root.is_dir()]  # checked every turn
+        self.failed: str | None = None  # why it stopped by itself (the front end's exit 1)
         self._first_counts: dict[str, int] = {}
 
     # -- control (any thread) -----------------------------------------------------------------
@@ -369,8 +370,7 @@ class Watcher:
                 if batch.first_pass:
                     self._first_pass_said()
         elif kind == "watch-failed":
-            self._note(f"cannot watch the folders any more ({data}); stopping")
-            self._stop.set()
+            self._cannot_go_on(f"cannot watch the folders any more ({data}); stopping")
 
     def _check_roots(self) -> None:
         """A watched folder deleted or moved away sends no more events: say so, and
@@ -383,10 +383,14 @@ class Watcher:
         if self._folders:
             self._note(f"no longer watching {names}: deleted or moved away")
         else:
-            self._note(
+            self._cannot_go_on(
                 f"cannot watch the folders any more ({names}: deleted or moved away); stopping"
             )
-            self._stop.set()
+
+    def _cannot_go_on(self, text: str) -> None:
+        self.failed = text
+        self._note(text)
+        self._stop.set()
 
     # -- file system events ------------------------------------------------------------------
     def _changed(self, pairs: list[tuple[str, str]]) -> None:

@@ -237,6 +237,16 @@ def _without_path(line: str, path: Path) -> str:
     return line
 
 
+def _last_line_without_path(output: str, path: Path) -> str:
+    """The tool's last line of ``output``, without the file's name ("" when empty).
+
+    The name goes first: one with a newline in it would make its end the last line."""
+    text = output.strip()
+    for named in (f"{_tool_path_arg(path)}: ", f"{path}: "):
+        text = text.replace(named, "")
+    return _without_path(text.splitlines()[-1], path) if text else ""
+
+
 def _run_ffprobe(
     argv: list[str], path: Path, control: FileControl | None, timeout_s: float
 ) -> tuple[bytes, str]:
@@ -245,8 +255,7 @@ def _run_ffprobe(
             argv, control=control, timeout_s=timeout_s, capture_stdout=True, name="ffprobe"
         )
     except ToolError as exc:
-        tail = exc.stderr_tail.strip()
-        cause = _without_path(tail.splitlines()[-1], path) if tail else str(exc)
+        cause = _last_line_without_path(exc.stderr_tail, path) or str(exc)
         if exc.timed_out:
             raise ProbeError(f"{path}: {exc}") from None
         if not path.exists():
@@ -374,7 +383,7 @@ def _read_in_process(
 
 def _refused(path: Path, message: str) -> ProbeError:
     """libavformat's refusal in ffprobe's verdicts: vanished, not media, or unreadable."""
-    cause = _without_path(message.strip().splitlines()[-1] if message.strip() else message, path)
+    cause = _last_line_without_path(message, path) or message
     if not path.exists():
         return ProbeError(f"{path}: file vanished (no longer exists)")
     if "Invalid data found" in message:

@@ -225,7 +225,7 @@ class VpoApp(App[int]):
             return
         self.terminated_by = sig
         if sig == signal.SIGHUP:
-            _detach_from_dead_terminal()
+            detach_from_dead_terminal()
             self._leave_when_batches_end()
         self.exit_when_idle = True
         for screen in self.screen_stack:
@@ -439,7 +439,7 @@ def _browse_root(paths: Sequence[Path]) -> Path:
     return root.parent if root in paths and root.parent != root else root
 
 
-def _detach_from_dead_terminal() -> None:
+def detach_from_dead_terminal() -> None:
     """Point stdin/stdout/stderr at /dev/null: the terminal that hung up is gone.
 
     Writes to it fail (EIO) or block, and Textual's shutdown writes to it to

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import threading
 from pathlib import PurePath
@@ -18,9 +19,13 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
+from vpo_tui.batch.exit_codes import EXIT_INTERRUPTED
 from vpo_tui.batch.watcher import Watcher, WatchEvent
+from vpo_tui.tui.app import detach_from_dead_terminal
 from vpo_tui.tui.screens.watch import WatchScreen
 from vpo_tui.tui.styles import stylesheet_paths
+
+HANGUP_WAIT_S = 30.0  # the running files' kill, at most; then the process ends anyway
 
 
 class WatchApp(App[None]):
@@ -85,14 +90,33 @@ class WatchApp(App[None]):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGHUP):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self._signalled)
+                loop.add_signal_handler(sig, self._signalled, sig)
 
-    def _signalled(self) -> None:
+    def _signalled(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        if self.signalled:
+            return
         self.signalled = True
+        if sig == signal.SIGHUP:  # the terminal is gone: Textual's shutdown may block on it
+            detach_from_dead_terminal()
+            self._leave_when_watcher_ends()
         if self._watcher is not None:
             self._watcher.stop()
         else:
             self.exit()
+
+    def _leave_when_watcher_ends(self) -> None:
+        """After a hang-up: end the process once the watcher has killed its files.
+
+        As the main app does: there is no screen to restore, and the files are safe
+        (killed, temp files removed) once the watcher's thread has ended.
+        """
+
+        def leave() -> None:
+            if self._thread is not None:
+                self._thread.join(HANGUP_WAIT_S)
+            os._exit(EXIT_INTERRUPTED)
+
+        threading.Thread(target=leave, name="vpo-watch-hangup-exit", daemon=True).start()
 
     async def action_quit(self) -> None:
         self.stopped_by_user = True

@@ -148,7 +148,12 @@ def run_watch(
                 by_signal = drive(watcher)
             finally:
                 notifier.close()
-            return EXIT_INTERRUPTED if by_signal else EXIT_OK
+            if by_signal:
+                return EXIT_INTERRUPTED
+            if watcher.failed is not None:  # the screen is gone: say why on the terminal
+                err.write(f"vpo-tui: {console_text(watcher.failed)}\n")
+                return EXIT_FAILED
+            return EXIT_OK
         signalled: list[int] = []
 
         def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -17,6 +17,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Label, OptionList, Select, Static, Switch
 from textual.widgets.option_list import Option
 
+from vpo_tui.phrasing import console_text
 from vpo_tui.policy.model import Policy
 from vpo_tui.tui.host import Host, host_of, refuse_for_missing_tools
 from vpo_tui.tui.navigation import OpenHistory, ShowLastSummary
@@ -165,7 +166,7 @@ class PickScreen(Screen[None]):
         recent = self.query_one("#recent", OptionList)
         recent.clear_options()
         for path in self.host.recent_folders():
-            recent.add_option(Option(str(path), id=str(path)))
+            recent.add_option(Option(console_text(str(path)), id=str(path)))
         if not recent.option_count:
             recent.add_option(Option("(none yet)", disabled=True))
 

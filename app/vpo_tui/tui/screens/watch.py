@@ -13,14 +13,17 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from vpo_tui.batch.watcher import Finished, HeldBack, Note, Settling, Started, WatchEvent
 from vpo_tui.engine.job import FileStatus
+from vpo_tui.phrasing import console_text
 
 SHOWN_ROWS = 500  # the newest files; older rows leave the table (the history keeps them)
 
@@ -43,6 +46,7 @@ class WatchScreen(Screen[None]):
     DEFAULT_CSS = """
     WatchScreen #watch-title { height: auto; padding: 0 1; }
     WatchScreen #watch-files { height: 1fr; }
+    WatchScreen #watch-detail { height: auto; max-height: 4; padding: 0 1; }
     WatchScreen #watch-notes { height: 5; border-top: solid $primary; padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "app.quit", "Stop watching")]
@@ -64,6 +68,7 @@ class WatchScreen(Screen[None]):
         table: DataTable[str] = DataTable(id="watch-files", cursor_type="row")
         table.border_title = "Files (newest last)"
         yield table
+        yield Static("", id="watch-detail")  # the selected file in full: the table cuts it
         yield Static("", id="watch-notes")
         yield Footer()
 
@@ -100,16 +105,37 @@ class WatchScreen(Screen[None]):
             table.remove_row(key)
         self.rows.pop(row.path, None)
         self.rows[row.path] = row
-        table.add_row(row.path.name, state_cell(row, time.monotonic()), row.detail, key=key)
+        name = console_text(row.path.name)
+        table.add_row(name, state_cell(row, time.monotonic()), row.detail, key=key)
         while len(self.rows) > SHOWN_ROWS:
             oldest = next(iter(self.rows))
             del self.rows[oldest]
             table.remove_row(str(oldest))
         table.move_cursor(row=table.row_count - 1)
+        self.show_selected()
+
+    @on(DataTable.RowHighlighted, "#watch-files")
+    def show_selected(self) -> None:
+        """The selected file's whole path and detail, which the table's columns cut."""
+        table = self.query_one("#watch-files", DataTable)
+        detail = self.query_one("#watch-detail", Static)
+        row = None
+        if table.is_valid_row_index(table.cursor_row):
+            key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key
+            row = self.rows.get(Path(str(key.value)))
+        if row is None:
+            detail.update("")
+            return
+        text = Text(console_text(str(row.path)), style="bold")
+        text.append(f"  {row.state}")
+        if row.detail:
+            text.append(f"\n{row.detail}")
+        detail.update(text)
 
     def drop(self, path: Path) -> None:
         if self.rows.pop(path, None) is not None:
             self.query_one("#watch-files", DataTable).remove_row(str(path))
+            self.show_selected()
 
     def redraw_countdowns(self) -> None:
         table = self.query_one("#watch-files", DataTable)

@@ -14,6 +14,8 @@ from textual.widgets import DirectoryTree
 from textual.widgets._directory_tree import DirEntry
 from textual.widgets._tree import TreeNode
 
+from vpo_tui.phrasing import console_text
+
 VIDEO_SUFFIXES = frozenset({".mkv", ".mp4", ".m4v", ".webm", ".avi", ".mov", ".ts", ".m2ts"})
 
 
@@ -67,6 +69,11 @@ class MarkingTree(DirectoryTree):
         node = self.cursor_node
         if node is not None and node.data is not None:
             self.toggle(Path(node.data.path))
+
+    def process_label(self, label: str | Text) -> Text:
+        """A newline or a byte that is not UTF-8 in a name shows escaped, as on the console
+        (``caf\\xe9.mkv``), not cut at the newline or drawn as a stray surrogate."""
+        return super().process_label(console_text(label) if isinstance(label, str) else label)
 
     def render_label(self, node: TreeNode[DirEntry], base_style: Style, style: Style) -> Text:
         label = super().render_label(node, base_style, style)
