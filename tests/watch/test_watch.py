@@ -304,3 +304,22 @@ def test_the_watch_screen_gone_says_why_the_watcher_stopped_and_exits_1(
     assert run_watch(ns, Config(), screen, err, drive=screen.drive) == 1
     assert "cannot watch the folders any more" in err.getvalue()
     assert str(lib) in err.getvalue()
+
+
+def test_a_name_that_is_not_utf8_is_watched_like_any_other(
+    lib: Path, source: Path, watch: Any
+) -> None:
+    """watchfiles cannot decode ``caf\\xe9.mkv``; the watcher scans instead and goes on."""
+    w = watch()
+    w.watching()
+    odd = Path(os.fsdecode(bytes(lib) + b"/caf\xe9.mkv"))
+    shutil.copy(source, odd)
+    w.wait_for(lambda: len(w.finished(odd.name)) == 1, timeout=40)
+    assert any("not UTF-8" in n and "scanning" in n for n in w.notes), w.notes
+    shutil.copy(source, lib / "after.mkv")  # and it still sees the next file
+    w.wait_for(lambda: len(w.finished("after.mkv")) == 1, timeout=40)
+    for path in (odd, lib / "after.mkv"):
+        assert audio_languages(path) == ["eng"]
+    assert [f["status"] for f in w.finished(odd.name)] == ["ok"]
+    assert temp_files_in(lib) == []
+    assert w.terminate() == 130

@@ -142,6 +142,7 @@ class WatchfilesChanges:
         if polling:
             self._say(f"watching by polling every {every}")
         roots = [str(p) for p in self.roots]
+        began_ns = time.time_ns()
         try:
             notify = RustNotify(roots, False, polling, self._poll_delay_ms, True, True)
         except Exception as exc:  # inotify unavailable or its watch limit reached
@@ -155,12 +156,74 @@ class WatchfilesChanges:
             notify = RustNotify(roots, False, True, self._poll_delay_ms, True, True)
         with notify:
             ready.set()
-            while not stop.is_set():
-                raw = notify.watch(400, 100, 0, stop)
-                if raw in ("stop", "signal"):
-                    return
-                if isinstance(raw, set):
-                    emit((Change(kind).name, path) for kind, path in raw)
+            try:
+                while not stop.is_set():
+                    raw = notify.watch(400, 100, 0, stop)
+                    if raw in ("stop", "signal"):
+                        return
+                    if isinstance(raw, set):
+                        emit((Change(kind).name, path) for kind, path in raw)
+                return
+            except Exception as exc:
+                if "decode" not in str(exc):
+                    raise
+                # watchfiles cannot hand over a name that is not UTF-8 (caf\xe9.mkv from
+                # an old Samba share), and its queue stays stuck on it: scan instead.
+                self._say(
+                    f"a file name that is not UTF-8 appeared ({exc}); watching by scanning "
+                    f"the folders every {every} instead"
+                )
+        FolderScan(self.roots, self._poll_delay_ms / 1000, since_ns=began_ns).run(emit, stop, ready)
+
+
+class FolderScan:
+    """Changes found by scanning the folders every ``interval_s``: any name, any filesystem.
+
+    The fallback when ``watchfiles`` cannot go on (a name that is not UTF-8): names
+    come from ``os.scandir`` as ``str`` with surrogate escapes, like every path in
+    vpo-tui. A scan costs a ``stat`` per file, so it is the fallback, not the rule.
+    """
+
+    def __init__(self, roots: Sequence[Path], interval_s: float, *, since_ns: int = 0) -> None:
+        self.roots = list(roots)
+        self.interval_s = interval_s
+        self.since_ns = since_ns  # files changed since then may have had no event yet
+
+    def run(
+        self,
+        emit: Callable[[Iterable[tuple[str, str]]], None],
+        stop: threading.Event,
+        ready: threading.Event,
+    ) -> None:
+        seen = self.scan()
+        ready.set()
+        # What changed before the scan took over (the name that stopped watchfiles
+        # among it) was seen by nobody: a rename changes ctime, a copy mtime.
+        missed = [("added", p) for p, (_size, changed) in seen.items() if changed >= self.since_ns]
+        if self.since_ns and missed:
+            emit(missed)
+        while not stop.wait(self.interval_s):
+            now = self.scan()
+            changes = [("added", p) for p in now.keys() - seen.keys()]
+            changes += [("deleted", p) for p in seen.keys() - now.keys()]
+            changes += [("modified", p) for p in now.keys() & seen.keys() if now[p] != seen[p]]
+            if changes:
+                emit(changes)
+            seen = now
+
+    def scan(self) -> dict[str, tuple[int, int]]:
+        """Every file under the roots: its size and when it last changed (ns)."""
+        found: dict[str, tuple[int, int]] = {}
+        for root in self.roots:
+            for folder, _dirs, names in os.walk(root):
+                for name in names:
+                    path = os.path.join(folder, name)
+                    try:
+                        st = os.stat(path)
+                    except OSError:
+                        continue  # gone between the listing and the stat
+                    found[path] = (st.st_size, max(st.st_mtime_ns, st.st_ctime_ns))
+        return found
 
 
 # -- the watcher -----------------------------------------------------------------------------
