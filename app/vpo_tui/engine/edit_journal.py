@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vpo_tui.engine.matroska_layout import Layout
+from vpo_tui.engine.safety import folders_under
 from vpo_tui.ownership import owner_alive, this_host
 
 MAGIC = b"VPOEDJ1\n"
@@ -239,15 +240,8 @@ def stale_edit_journals(
 
     ``live=True``: the others, those of processes alive or on another host.
     """
-    folders: list[Path] = []
-    for root in roots:
-        root = Path(root)
-        if recursive and root.is_dir():
-            folders += [Path(d) for d, _dirs, _files in os.walk(root)]
-        else:
-            folders.append(root if root.is_dir() else root.parent)
     found: list[Path] = []
-    for folder in dict.fromkeys(f.absolute() for f in folders):
+    for folder in folders_under(roots, recursive):
         try:
             names = [e.name for e in os.scandir(folder)]
         except OSError:

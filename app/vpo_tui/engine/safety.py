@@ -84,7 +84,7 @@ def stale_temp_files(roots: Iterable[Path], *, recursive: bool = False) -> list[
     cannot be read are skipped.
     """
     stale: list[Path] = []
-    for folder in _folders(roots, recursive):
+    for folder in folders_under(roots, recursive):
         try:
             entries = list(os.scandir(folder))
         except OSError:
@@ -195,7 +195,7 @@ def finish_interrupted_commits(
 def stale_journals(roots: Iterable[Path], *, recursive: bool = False) -> list[Path]:
     """Commit journals of dead processes (a live run is in the middle of its commit)."""
     stale: list[Path] = []
-    for folder in _folders(roots, recursive):
+    for folder in folders_under(roots, recursive):
         try:
             journals = [Path(e.path) for e in os.scandir(folder) if _JOURNAL_RE.match(e.name)]
         except OSError:
@@ -225,7 +225,7 @@ def _finish_commit(journal: Path) -> tuple[Path, Path] | None:
     return original, output
 
 
-def _folders(roots: Iterable[Path], recursive: bool) -> list[Path]:
+def folders_under(roots: Iterable[Path], recursive: bool) -> list[Path]:
     """Each root (a file's own folder) and, if recursive, the folders below it; each once."""
     folders: list[Path] = []
     for root in roots:
