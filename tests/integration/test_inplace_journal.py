@@ -151,7 +151,7 @@ def test_choice_says_why_not_in_place(movie: Path, tmp_path: Path) -> None:
     )
     try:
         for _ in range(100):
-            if inplace.writers_of(movie, movie.stat()):
+            if inplace.writers_of(movie):
                 break
             subprocess.run(["sleep", "0.05"], check=True)
         busy = inplace.choose(movie, movie.stat(), "auto", keep_backups=False)

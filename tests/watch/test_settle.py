@@ -20,8 +20,8 @@ from vpo_tui.batch.settle import (
     SettleTracker,
     Verdict,
     ignored_name,
-    open_for_writing,
 )
+from vpo_tui.engine.writers import open_for_writing
 
 
 class FakeClock:

@@ -37,6 +37,7 @@ from vpo_tui.batch.workers import WorkerChoice, WorkerCountError, resolve_worker
 from vpo_tui.config import Config
 from vpo_tui.engine.job import BatchResult, EngineSettings, FileJob, ToolPaths
 from vpo_tui.engine.tools import batch_tools_problem
+from vpo_tui.executors import THREADS
 from vpo_tui.phrasing import console_text, plural
 from vpo_tui.policy.load import PolicyError, load_policy
 from vpo_tui.policy.model import OnError, Policy
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
     from vpo_tui.batch.cluster.client import DaskBackend
 
 DEFAULT_POLICY = "normalize"
-THREADS = "threads"
 
 
 @dataclass(frozen=True)

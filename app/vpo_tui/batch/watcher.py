@@ -36,8 +36,9 @@ from typing import Protocol
 from vpo_tui.batch.events import BatchEvent, FileFinished, FileStarted
 from vpo_tui.batch.runner import BatchRunner
 from vpo_tui.batch.session import Session
-from vpo_tui.batch.settle import SettleTracker, Verdict, ignored_name, open_for_writing
+from vpo_tui.batch.settle import SettleTracker, Verdict, ignored_name
 from vpo_tui.engine.job import FileResult, FileStatus
+from vpo_tui.engine.writers import open_for_writing
 from vpo_tui.hours import TimeWindow
 from vpo_tui.phrasing import plural
 

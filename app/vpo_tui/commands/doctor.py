@@ -20,6 +20,7 @@ from vpo_tui.commands.arguments import (
     with_cluster_options,
     with_probe,
 )
+from vpo_tui.executors import THREADS
 from vpo_tui.phrasing import console_text, plural
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def doctor_main(argv: list[str]) -> int:
         return code
     config = with_probe(config, ns.probe)
     executor = ns.executor or config.processing.executor
-    if executor is not None and executor != "threads":
+    if executor is not None and executor != THREADS:
         return _doctor_cluster(executor, with_cluster_options(config, ns))
     out = sys.stdout
     out.write(f"vpo-tui {__version__}, Python {sys.version.split()[0]}\n")

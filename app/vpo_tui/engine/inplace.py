@@ -29,11 +29,11 @@ from vpo_tui.engine import edit_journal
 from vpo_tui.engine.clone import device_can_clone
 from vpo_tui.engine.locks import FileLocked
 from vpo_tui.engine.matroska_layout import Layout, LayoutError, read_layout
+from vpo_tui.engine.writers import open_for_writing
 
 IN_PLACE_MODES = ("auto", "never")
 CLONE_REASON = "on a clone: this filesystem makes instant copies that take no space"
 _T = TypeVar("_T")
-_WRITE_ACCESS = (os.O_WRONLY, os.O_RDWR)
 
 
 class InPlaceRefused(FileLocked):
@@ -59,34 +59,14 @@ class InPlaceChoice:
         return self.layout is not None
 
 
-def writers_of(path: Path, st: os.stat_result) -> list[int]:
-    """Other processes that hold ``path`` open for writing (those ``/proc`` lets us see)."""
-    found: list[int] = []
-    me = os.getpid()
-    try:
-        pids = [int(n) for n in os.listdir("/proc") if n.isdigit()]
-    except OSError:
-        return found
-    for pid in pids:
-        if pid == me:
-            continue
-        try:
-            fds = os.listdir(f"/proc/{pid}/fd")
-        except OSError:
-            continue  # gone, or not ours to look at
-        for fd in fds:
-            with contextlib.suppress(OSError, ValueError):
-                target = os.stat(f"/proc/{pid}/fd/{fd}")
-                if (target.st_dev, target.st_ino) != (st.st_dev, st.st_ino):
-                    continue
-                with open(f"/proc/{pid}/fdinfo/{fd}", encoding="ascii") as info:
-                    flags = next(
-                        int(line.split()[1], 8) for line in info if line.startswith("flags:")
-                    )
-                if flags & os.O_ACCMODE in _WRITE_ACCESS:
-                    found.append(pid)
-                    break
-    return found
+def writers_of(path: Path) -> list[int]:
+    """Other processes that hold ``path`` open for writing (those ``/proc`` lets us see).
+
+    A file with other names (hard links) never gets here, so its one name is
+    enough to find it.
+    """
+    found = open_for_writing([path], skip_pid=os.getpid())
+    return list(found.values())
 
 
 def choose(path: Path, st: os.stat_result, mode: str, keep_backups: bool) -> InPlaceChoice:
@@ -103,7 +83,7 @@ def choose(path: Path, st: os.stat_result, mode: str, keep_backups: bool) -> InP
             f"on a copy: the file has {st.st_nlink} hard links, whose other names"
             " must keep their exact bytes",
         )
-    writers = writers_of(path, st)
+    writers = writers_of(path)
     if writers:
         pids = ", ".join(str(p) for p in writers[:3])
         return InPlaceChoice(

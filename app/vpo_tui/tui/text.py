@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.cells import cell_len, set_cell_size
 
 from vpo_tui.engine.job import FileResult
+from vpo_tui.executors import THREADS
 from vpo_tui.phrasing import console_text
 
 
@@ -96,7 +97,7 @@ def cut_middle(text: str, width: int) -> str:
 def where_files_run(executor_name: str) -> str:
     """``on this machine`` / ``on a local Dask cluster`` / ``on the Dask cluster tls://…``:
     said on the preview and run screens, so a user always knows where the tools run."""
-    if executor_name == "threads":
+    if executor_name == THREADS:
         return "on this machine"
     if executor_name.startswith("local-cluster"):
         return "on a local Dask cluster"
